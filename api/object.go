@@ -1,0 +1,73 @@
+package api
+
+import (
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Object is one decoded object as it is served. It is immutable once built
+// and safe for concurrent use: the store, snapshots, the event ring and all
+// watchers share the same *Object and its Raw bytes. Never modify a field or
+// the contents of a slice or map reachable from an Object.
+type Object struct {
+	// Key is the full etcd key, e.g. "/registry/pods/default/web-0".
+	// Objects of one resource are ordered by Key (byte order, as etcd).
+	Key string
+	// Namespace is empty for cluster-scoped resources.
+	Namespace string
+	Name      string
+	// UID is metadata.uid, empty when the stored object has none.
+	UID string
+	// Labels are metadata.labels; nil when there are none.
+	Labels labels.Set
+	// Fields holds the selectable fields: always "metadata.name" and
+	// "metadata.namespace", plus every field path configured for the
+	// resource (e.g. "spec.nodeName"), absent paths as "".
+	Fields fields.Set
+	// RV is the object's resourceVersion: the etcd mod_revision of the
+	// state it shows (for a deleted object in a DELETED event, the
+	// revision of the deletion).
+	RV uint64
+	// Raw is the object's JSON exactly as served, with
+	// metadata.resourceVersion set to RV.
+	Raw []byte
+	// RVAt is the offset in Raw of the first digit of the decimal RV inside
+	// the metadata.resourceVersion string, so that WithRV can re-stamp the
+	// object without decoding it. Invariant: Raw[RVAt:RVAt+len(decimal RV)]
+	// is the decimal RV and is followed by '"'.
+	RVAt int
+}
+
+// WithRV returns a copy of o that shows resourceVersion rv (o itself when rv
+// equals o.RV). Labels and Fields are shared, Raw is new. It is how a delete
+// event shows the last state at the deletion's revision.
+func (o *Object) WithRV(rv uint64) *Object {
+	if rv == o.RV {
+		return o
+	}
+	old := strconv.FormatUint(o.RV, 10)
+	digits := strconv.FormatUint(rv, 10)
+	raw := make([]byte, 0, len(o.Raw)-len(old)+len(digits))
+	raw = append(raw, o.Raw[:o.RVAt]...)
+	raw = append(raw, digits...)
+	raw = append(raw, o.Raw[o.RVAt+len(old):]...)
+	c := *o
+	c.RV = rv
+	c.Raw = raw
+	return &c
+}
+
+// Size is the approximate number of bytes the object holds on the heap,
+// used to bound caches by bytes.
+func (o *Object) Size() int {
+	n := 128 + len(o.Key) + len(o.Namespace) + len(o.Name) + len(o.UID) + cap(o.Raw)
+	for k, v := range o.Labels {
+		n += 32 + len(k) + len(v)
+	}
+	for k, v := range o.Fields {
+		n += 32 + len(k) + len(v)
+	}
+	return n
+}

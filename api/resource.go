@@ -1,0 +1,140 @@
+package api
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Resource describes one resource type served by watchcached: its REST
+// identity, its scope, its selectable fields and where it lives in etcd.
+// It is configuration: built once, then read-only and safe to share.
+type Resource struct {
+	Group    string `json:"group,omitempty"`
+	Version  string `json:"version"`
+	Resource string `json:"resource"` // plural, e.g. "pods"
+	Kind     string `json:"kind"`     // e.g. "Pod"
+	// Namespaced is false for cluster-scoped resources (nodes, namespaces).
+	Namespaced bool `json:"namespaced"`
+	// SelectableFields are the field paths besides metadata.name and
+	// metadata.namespace that field selectors may use, e.g. "spec.nodeName".
+	SelectableFields []string `json:"selectableFields,omitempty"`
+	// IndexedFields are the selectable fields the cache keeps an index for.
+	IndexedFields []string `json:"indexedFields,omitempty"`
+	// KeyPrefix overrides the key prefix under the etcd prefix (default
+	// "<resource>" for the core group, "<group>/<resource>" otherwise).
+	KeyPrefix string `json:"keyPrefix,omitempty"`
+	// Cache false serves the resource straight from etcd.
+	Cache *bool `json:"cache,omitempty"`
+}
+
+// CacheEnabled reports whether the resource is served from the cache.
+func (r *Resource) CacheEnabled() bool { return r.Cache == nil || *r.Cache }
+
+// GroupVersion is the apiVersion of the resource's objects: "v1" or "apps/v1".
+func (r *Resource) GroupVersion() string {
+	if r.Group == "" {
+		return r.Version
+	}
+	return r.Group + "/" + r.Version
+}
+
+// GroupResource is "pods" or "deployments.apps", as Status messages name it.
+func (r *Resource) GroupResource() string {
+	if r.Group == "" {
+		return r.Resource
+	}
+	return r.Resource + "." + r.Group
+}
+
+// ListKind is the kind of a list of the resource, e.g. "PodList".
+func (r *Resource) ListKind() string { return r.Kind + "List" }
+
+// Prefix is the etcd key prefix of all objects of the resource, with a
+// trailing slash: "/registry/pods/".
+func (r *Resource) Prefix(etcdPrefix string) string {
+	p := r.KeyPrefix
+	if p == "" {
+		p = r.Resource
+		if r.Group != "" {
+			p = r.Group + "/" + r.Resource
+		}
+	}
+	return strings.TrimRight(etcdPrefix, "/") + "/" + strings.Trim(p, "/") + "/"
+}
+
+// NamespacePrefix is the prefix of one namespace's objects,
+// "/registry/pods/ns1/" (the trailing slash keeps ns1 from matching ns10);
+// for "" or a cluster-scoped resource, the resource prefix.
+func (r *Resource) NamespacePrefix(etcdPrefix, namespace string) string {
+	if !r.Namespaced || namespace == "" {
+		return r.Prefix(etcdPrefix)
+	}
+	return r.Prefix(etcdPrefix) + namespace + "/"
+}
+
+// Key is the etcd key of one object.
+func (r *Resource) Key(etcdPrefix, namespace, name string) string {
+	if r.Namespaced {
+		return r.Prefix(etcdPrefix) + namespace + "/" + name
+	}
+	return r.Prefix(etcdPrefix) + name
+}
+
+var (
+	dnsLabel  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	groupName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	kindName  = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+)
+
+// Validate checks the description; every problem is reported with the
+// resource's name so a config error is easy to find.
+func (r *Resource) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("resource %q: %s", r.GroupResource(), fmt.Sprintf(format, args...))
+	}
+	switch {
+	case !dnsLabel.MatchString(r.Resource):
+		return bad("resource must be a lower-case plural name")
+	case r.Group != "" && !groupName.MatchString(r.Group):
+		return bad("invalid group %q", r.Group)
+	case !dnsLabel.MatchString(r.Version):
+		return bad("invalid version %q", r.Version)
+	case !kindName.MatchString(r.Kind):
+		return bad("invalid kind %q", r.Kind)
+	}
+	if r.KeyPrefix != "" && path.Clean("/"+strings.Trim(r.KeyPrefix, "/")) != "/"+strings.Trim(r.KeyPrefix, "/") {
+		return bad("keyPrefix %q is not a clean path", r.KeyPrefix)
+	}
+	seen := map[string]bool{}
+	for _, f := range r.SelectableFields {
+		if f == "" || strings.HasPrefix(f, ".") || strings.HasSuffix(f, ".") || strings.Contains(f, "..") {
+			return bad("invalid selectable field %q", f)
+		}
+		seen[f] = true
+	}
+	for _, f := range r.IndexedFields {
+		if !seen[f] && f != "metadata.name" && f != "metadata.namespace" {
+			return bad("indexed field %q is not selectable", f)
+		}
+	}
+	return nil
+}
+
+// ValidateName checks an object name from a path or body: non-empty, no
+// "/", not "." or "..", no NUL, at most 253 bytes (names with "/" or ".."
+// could escape the key layout). The error wraps ErrBadRequest.
+func ValidateName(field, name string) error {
+	switch {
+	case name == "":
+		return BadParam(field, "%s is required", field)
+	case name == "." || name == "..":
+		return BadParam(field, "%s may not be %q", field, name)
+	case strings.ContainsAny(name, "/%\x00"):
+		return BadParam(field, "%s %q may not contain '/', '%%' or NUL", field, name)
+	case len(name) > 253:
+		return BadParam(field, "%s may not be longer than 253 characters", field)
+	}
+	return nil
+}

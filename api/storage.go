@@ -1,0 +1,69 @@
+package api
+
+import "context"
+
+// Storage serves one resource type. Both the direct etcd store
+// (etcdstore.Store) and the cache (cacher.Cacher) implement it, and the
+// conformance suite in test/ holds both to the same expectations.
+// Implementations are safe for concurrent use.
+//
+// Every error wraps one of this package's sentinels.
+type Storage interface {
+	// Resource describes what this storage serves.
+	Resource() *Resource
+
+	// Get returns one object (B1-B7). namespace is "" for cluster-scoped
+	// resources.
+	Get(ctx context.Context, namespace, name string, opts GetOptions) (*Object, error)
+	// List returns the objects matching opts, sorted by key (B10-B26).
+	List(ctx context.Context, opts ListOptions) (*List, error)
+	// Watch starts a watch (B30-B45). ctx bounds only the start (for
+	// example waiting for freshness); the stream lives until the Watcher is
+	// closed or ends.
+	Watch(ctx context.Context, opts WatchOptions) (Watcher, error)
+
+	// Create stores a new object from its JSON body (B50). namespace is the
+	// namespace of the request path.
+	Create(ctx context.Context, namespace string, body []byte) (*Object, error)
+	// Update replaces an object with its JSON body (B51); a
+	// metadata.resourceVersion in body is a precondition.
+	Update(ctx context.Context, namespace, name string, body []byte) (*Object, error)
+	// Patch applies an RFC 7386 JSON merge patch to the current object
+	// (B53), retrying on conflicts.
+	Patch(ctx context.Context, namespace, name string, mergePatch []byte) (*Object, error)
+	// Delete removes an object and returns its last state (B52).
+	Delete(ctx context.Context, namespace, name string, pre Preconditions) (*Object, error)
+}
+
+// Watcher is one watch stream, read by a single goroutine: Next and Close
+// must not be called concurrently with each other except that Close may be
+// called from any goroutine to end a Next in progress.
+type Watcher interface {
+	// Next blocks until the next event. It returns io.EOF when the stream
+	// ended normally, ctx.Err() when ctx is done, and otherwise an error
+	// wrapping a sentinel (e.g. ErrExpired) that the client is to receive
+	// as an ERROR event; after any error the stream is over. The deadline
+	// of ctx, if any, is the stream's deadline (bookmarks are sent shortly
+	// before it, B42).
+	Next(ctx context.Context) (WatchEvent, error)
+	// Close ends the stream and frees what it holds. It is idempotent.
+	Close()
+}
+
+// Readiness is implemented by storages that can be not ready (the cache).
+type Readiness interface {
+	// Ready reports whether the storage serves requests now.
+	Ready() bool
+}
+
+// List is the result of a List.
+type List struct {
+	Items []*Object
+	// RV is the resourceVersion the list shows; never 0.
+	RV uint64
+	// Continue is the token for the next page, "" on the last page.
+	Continue string
+	// RemainingItemCount is set when known (a limited list without
+	// selectors).
+	RemainingItemCount *int64
+}
