@@ -1,0 +1,105 @@
+package interval
+
+import (
+	"errors"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/watchcache"
+)
+
+// BufferSize is the most events an Interval copies out of the ring at once
+// (and so the most it holds): the read lock is held for one such copy.
+const BufferSize = 128
+
+// Interval is one watcher's lazy view of a WatchCache's ring: the events
+// with RV above a starting RV, in order, handed out one at a time. Not safe
+// for concurrent use: it belongs to the watcher's goroutine. It holds no lock
+// between calls and no event it has handed out.
+//
+// Invariant: buf[pos:] are copied, not yet handed out events with strictly
+// increasing RVs above lastRV; next is the ring index after the last copied
+// event; once err is set, no more events are copied.
+type Interval struct {
+	wc     *watchcache.WatchCache
+	next   uint64       // absolute ring index of the next event to copy
+	minRV  uint64       // the start RV: events at or below it are skipped
+	lastRV uint64       // RV of the last event handed out, or the start RV
+	buf    []*api.Event // allocated at the first copy that finds events
+	pos    int          // buf[pos:] is not yet handed out
+	err    error        // sticky expired error, returned once buf is drained
+}
+
+// New opens an interval of the events with RV > fromRV. fromRV may be in the
+// future (then only events above it are returned). If the ring no longer
+// holds every event after fromRV, the error is watchcache.TooOldError (it
+// wraps api.ErrExpired, B32). It allocates the same few words whatever the
+// history holds: the buffer comes with the first events.
+func New(wc *watchcache.WatchCache, fromRV uint64) (*Interval, error) {
+	next, err := wc.IndexAfter(fromRV)
+	if err != nil {
+		return nil, err
+	}
+	return &Interval{wc: wc, next: next, minRV: fromRV, lastRV: fromRV}, nil
+}
+
+// Next returns the next event; it never blocks. (nil, nil) means the
+// interval has caught up with the ring: wait on the cache's Changed()
+// (fetched before this call) and call again. Once the ring has overwritten
+// an event the interval still needed (or a Replace reset the ring), Next
+// first returns the events it had already copied, then, for good, an error
+// wrapping api.ErrExpired ("too old resource version: <last RV> (<oldest>)").
+func (i *Interval) Next() (*api.Event, error) {
+	for {
+		if i.pos < len(i.buf) {
+			ev := i.buf[i.pos]
+			i.buf[i.pos] = nil // the watcher's copy is the only one now
+			i.pos++
+			if ev.RV <= i.minRV {
+				continue
+			}
+			i.lastRV = ev.RV
+			return ev, nil
+		}
+		if i.err != nil {
+			return nil, i.err
+		}
+		if n, err := i.refill(); n == 0 || err != nil {
+			return nil, err
+		}
+	}
+}
+
+// LastRV is the RV of the last event handed out, or the start RV.
+func (i *Interval) LastRV() uint64 { return i.lastRV }
+
+// refill copies the next events of the ring into the (drained) buffer.
+func (i *Interval) refill() (int, error) {
+	if i.buf == nil {
+		var probe [1]*api.Event
+		n, err := i.wc.CopyEvents(i.next, probe[:])
+		if n == 0 {
+			return 0, i.fail(err)
+		}
+		i.buf = make([]*api.Event, BufferSize)
+	}
+	n, err := i.wc.CopyEvents(i.next, i.buf[:BufferSize])
+	if err != nil {
+		return 0, i.fail(err)
+	}
+	i.buf, i.pos = i.buf[:n], 0
+	i.next += uint64(n)
+	return n, nil
+}
+
+// fail turns a ring error into the client-facing expired error and keeps it.
+func (i *Interval) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *watchcache.IndexExpiredError
+	if errors.As(err, &ie) {
+		err = watchcache.TooOldError(i.lastRV, ie.Oldest)
+	}
+	i.err = err
+	return err
+}

@@ -1,0 +1,107 @@
+package watchcache
+
+import (
+	"sort"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Snapshot is the store as it was at one resourceVersion. It is immutable
+// and safe for concurrent use by any number of goroutines; holding one keeps
+// its B-tree nodes alive (only the nodes later writes replaced cost extra
+// memory), so let go of it when the list or page is done.
+type Snapshot struct {
+	rv uint64
+	st store // a frozen clone: never written
+}
+
+// RV is the resourceVersion the snapshot shows: the RV of the event (or
+// relist) that produced it, or the cache RV for Latest.
+func (s *Snapshot) RV() uint64 { return s.rv }
+
+// Get returns the object stored under key.
+func (s *Snapshot) Get(key string) (*api.Object, bool) { return s.st.get(key) }
+
+// Len is the number of objects.
+func (s *Snapshot) Len() int { return s.st.objs.Len() }
+
+// Ascend calls fn for every object whose key has prefix and is >= startKey
+// (startKey "" starts at the prefix), in key order, until fn returns false.
+// A prefix is matched byte-wise: pass "/registry/pods/ns1/" (with the
+// slash) so that ns10 is not included.
+func (s *Snapshot) Ascend(prefix, startKey string, fn func(*api.Object) bool) {
+	s.st.ascend(prefix, startKey, fn)
+}
+
+// CountFrom is the number of objects whose key has prefix and is >=
+// startKey: the remainingItemCount of a page ending just before startKey.
+// O(1) for the whole store (both arguments empty), otherwise O(log n + k)
+// for k counted keys.
+func (s *Snapshot) CountFrom(prefix, startKey string) int {
+	return s.st.countFrom(prefix, startKey)
+}
+
+// AscendIndex is Ascend restricted to objects whose Fields[field] equals
+// value, using field's index. It returns false (calling fn never) if field
+// is not indexed; the caller then scans with Ascend and filters.
+func (s *Snapshot) AscendIndex(field, value, prefix, startKey string, fn func(*api.Object) bool) bool {
+	return s.st.ascendIndex(field, value, prefix, startKey, fn)
+}
+
+// IndexedFields lists the fields AscendIndex accepts. The caller must not
+// modify the slice.
+func (s *Snapshot) IndexedFields() []string { return s.st.fields }
+
+// snapshotList is the snapshots kept for past RVs, oldest first, with
+// strictly increasing RVs. Not safe for concurrent use: guarded by
+// WatchCache.mu.
+type snapshotList struct {
+	items []*Snapshot
+}
+
+func (l *snapshotList) len() int { return len(l.items) }
+
+func (l *snapshotList) push(s *Snapshot) { l.items = append(l.items, s) }
+
+// oldest returns the oldest snapshot, or nil.
+func (l *snapshotList) oldest() *Snapshot {
+	if len(l.items) == 0 {
+		return nil
+	}
+	return l.items[0]
+}
+
+// find returns the newest snapshot with RV <= rv, or nil if there is none.
+func (l *snapshotList) find(rv uint64) *Snapshot {
+	n := sort.Search(len(l.items), func(i int) bool { return l.items[i].rv > rv })
+	if n == 0 {
+		return nil
+	}
+	return l.items[n-1]
+}
+
+// dropBefore drops the snapshots with RV < rv.
+func (l *snapshotList) dropBefore(rv uint64) {
+	n := sort.Search(len(l.items), func(i int) bool { return l.items[i].rv >= rv })
+	l.dropFirst(n)
+}
+
+// keepFrom drops every snapshot older than the newest one with RV <= rv,
+// which still describes the state at rv.
+func (l *snapshotList) keepFrom(rv uint64) {
+	n := sort.Search(len(l.items), func(i int) bool { return l.items[i].rv > rv })
+	l.dropFirst(n - 1)
+}
+
+func (l *snapshotList) dropFirst(n int) {
+	if n <= 0 {
+		return
+	}
+	clear(l.items[:n]) // let the trees go before append reallocates
+	l.items = l.items[n:]
+}
+
+func (l *snapshotList) reset(s *Snapshot) {
+	clear(l.items)
+	l.items = append(l.items[:0], s)
+}

@@ -1,0 +1,178 @@
+package watchcache
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Every RV in the window reads exactly the replayed model's state: through
+// Get, Ascend (with prefixes and start keys), CountFrom and every index.
+func TestSnapshotAtEveryRVMatchesModel_B13(t *testing.T) {
+	w := mustNew(t, Config{MinCapacity: 64, MaxCapacity: 64, IndexedFields: []string{"spec.nodeName", "metadata.namespace"}})
+	m := newModel(6, 40, 100)
+	w.Replace(nil, 100, t0)
+	states := map[uint64][]*api.Object{100: nil}
+	for range 300 {
+		ev := m.next()
+		mustAppend(t, w, ev, t0)
+		states[ev.RV] = m.sorted("")
+	}
+	oldest := w.Stats().OldestRV
+	for rv := uint64(90); rv <= m.rv+2; rv++ {
+		s, err := w.Snapshot(rv)
+		if rv < oldest {
+			if !errors.Is(err, api.ErrExpired) {
+				t.Fatalf("Snapshot(%d) below oldest %d: %v", rv, oldest, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Snapshot(%d): %v", rv, err)
+		}
+		r := min(rv, m.rv)
+		for _, ok := states[r]; !ok; _, ok = states[r] { // RV gaps: the newest event below
+			r--
+		}
+		want := states[r]
+		if _, ok := states[rv]; !ok && rv <= m.rv && s.RV() >= rv {
+			t.Fatalf("Snapshot(%d) has RV %d", rv, s.RV())
+		}
+		checkSnapshot(t, s, want)
+	}
+}
+
+func checkSnapshot(t *testing.T, s *Snapshot, want []*api.Object) {
+	t.Helper()
+	if got := collect(s, "", ""); !equalStrings(keysOf(got), keysOf(want)) {
+		t.Fatalf("RV %d: keys %v, want %v", s.RV(), keysOf(got), keysOf(want))
+	}
+	if s.Len() != len(want) || s.CountFrom("", "") != len(want) {
+		t.Fatalf("RV %d: Len %d CountFrom %d, want %d", s.RV(), s.Len(), s.CountFrom("", ""), len(want))
+	}
+	for _, o := range want {
+		if got, ok := s.Get(o.Key); !ok || got != o {
+			t.Fatalf("RV %d: Get(%s) = %v, %v", s.RV(), o.Key, got, ok)
+		}
+	}
+	for _, prefix := range []string{"", podPrefix, podPrefix + "ns1/", podPrefix + "ns10/", podPrefix + "ns1"} {
+		all := filter(want, func(o *api.Object) bool { return len(o.Key) >= len(prefix) && o.Key[:len(prefix)] == prefix })
+		for _, start := range []string{"", podPrefix + "ns1/p1", podPrefix + "ns3/p30", podPrefix + "zz"} {
+			from := filter(all, func(o *api.Object) bool { return o.Key >= start })
+			if got := collect(s, prefix, start); !equalStrings(keysOf(got), keysOf(from)) {
+				t.Fatalf("RV %d Ascend(%q,%q) = %v, want %v", s.RV(), prefix, start, keysOf(got), keysOf(from))
+			}
+			if n := s.CountFrom(prefix, start); n != len(from) {
+				t.Fatalf("RV %d CountFrom(%q,%q) = %d, want %d", s.RV(), prefix, start, n, len(from))
+			}
+			for _, f := range []string{"spec.nodeName", "metadata.namespace"} {
+				for _, v := range []string{"node0", "node3", "ns1", "ns10", ""} {
+					exp := filter(from, func(o *api.Object) bool { return o.Fields[f] == v })
+					var got []*api.Object
+					if !s.AscendIndex(f, v, prefix, start, func(o *api.Object) bool { got = append(got, o); return true }) {
+						t.Fatalf("%s not indexed", f)
+					}
+					if !equalStrings(keysOf(got), keysOf(exp)) {
+						t.Fatalf("RV %d AscendIndex(%s=%s,%q,%q) = %v, want %v", s.RV(), f, v, prefix, start, keysOf(got), keysOf(exp))
+					}
+				}
+			}
+		}
+	}
+	if s.AscendIndex("metadata.name", "x", "", "", func(*api.Object) bool { return true }) {
+		t.Fatal("AscendIndex on a field without an index returned true")
+	}
+}
+
+func filter(objs []*api.Object, keep func(*api.Object) bool) []*api.Object {
+	var out []*api.Object
+	for _, o := range objs {
+		if keep(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// B26: a namespace prefix with its slash never matches a longer namespace.
+func TestAscendPrefix_B26(t *testing.T) {
+	w := mustNew(t, Config{IndexedFields: []string{"spec.nodeName"}})
+	var objs []*api.Object
+	for _, ns := range []string{"ns1", "ns10", "ns2", "ns1a"} {
+		for i := range 3 {
+			objs = append(objs, obj(ns, fmt.Sprintf("p%d", i), 2, "n"))
+		}
+	}
+	w.Replace(objs, 2, t0)
+	s := w.Latest()
+	got := keysOf(collect(s, podPrefix+"ns1/", ""))
+	want := []string{podPrefix + "ns1/p0", podPrefix + "ns1/p1", podPrefix + "ns1/p2"}
+	if !equalStrings(got, want) {
+		t.Fatalf("Ascend(ns1/) = %v", got)
+	}
+	if n := s.CountFrom(podPrefix+"ns1/", podPrefix+"ns1/p1"); n != 2 {
+		t.Fatalf("CountFrom = %d", n)
+	}
+	var idx []string
+	s.AscendIndex("spec.nodeName", "n", podPrefix+"ns1/", "", func(o *api.Object) bool { idx = append(idx, o.Key); return true })
+	if !equalStrings(idx, want) {
+		t.Fatalf("AscendIndex(ns1/) = %v", idx)
+	}
+	// A start key before the prefix starts at the prefix; fn stops early.
+	n := 0
+	s.Ascend(podPrefix+"ns10/", podPrefix+"a", func(*api.Object) bool { n++; return n < 2 })
+	if n != 2 {
+		t.Fatalf("early stop: %d calls", n)
+	}
+}
+
+// Compact keeps the newest snapshot at or below the revision and drops the
+// older ones; snapshots before it are expired, the ring is untouched.
+func TestCompact(t *testing.T) {
+	w := mustNew(t, Config{})
+	w.Replace(nil, 10, t0)
+	for rv := uint64(11); rv <= 20; rv += 2 { // 11 13 15 17 19
+		mustAppend(t, w, &api.Event{Type: api.Added, Object: obj("a", fmt.Sprint(rv), rv, ""), RV: rv}, t0)
+	}
+	w.Compact(16)
+	if err := w.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	st := w.Stats()
+	if st.OldestSnapshotRV != 15 || st.Snapshots != 3 || st.RingLen != 5 || st.OldestRV != 10 {
+		t.Fatalf("after Compact(16): %+v", st)
+	}
+	if s, err := w.Snapshot(16); err != nil || s.RV() != 15 || s.Len() != 3 {
+		t.Fatalf("Snapshot(16) = %v, %v", s, err)
+	}
+	if _, err := w.Snapshot(14); !errors.Is(err, api.ErrExpired) {
+		t.Fatalf("Snapshot(14) = %v", err)
+	}
+	w.Compact(1000)
+	if st := w.Stats(); st.Snapshots != 1 || st.OldestSnapshotRV != 19 {
+		t.Fatalf("after Compact(1000): %+v", st)
+	}
+}
+
+// Snapshots are immutable: later writes do not show in an older snapshot.
+func TestSnapshotIsolation(t *testing.T) {
+	w := mustNew(t, Config{IndexedFields: []string{"spec.nodeName"}})
+	w.Replace([]*api.Object{obj("a", "x", 5, "n1")}, 5, t0)
+	s5 := w.Latest()
+	mustAppend(t, w, &api.Event{Type: api.Modified, Object: obj("a", "x", 6, "n2"), RV: 6}, t0)
+	mustAppend(t, w, &api.Event{Type: api.Added, Object: obj("a", "y", 7, "n2"), RV: 7}, t0)
+	if o, _ := s5.Get(podPrefix + "a/x"); o.RV != 5 || s5.Len() != 1 {
+		t.Fatalf("old snapshot changed: %v len %d", o, s5.Len())
+	}
+	var n2 int
+	s5.AscendIndex("spec.nodeName", "n2", "", "", func(*api.Object) bool { n2++; return true })
+	if n2 != 0 {
+		t.Fatalf("old snapshot index shows %d objects on n2", n2)
+	}
+	w.Latest().AscendIndex("spec.nodeName", "n2", "", "", func(*api.Object) bool { n2++; return true })
+	if n2 != 2 {
+		t.Fatalf("latest index shows %d objects on n2", n2)
+	}
+}

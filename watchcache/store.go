@@ -1,0 +1,160 @@
+package watchcache
+
+import (
+	"strings"
+
+	"github.com/google/btree"
+	"github.com/watchcached/watchcached/api"
+)
+
+// degree is the B-tree degree of the store and its indexes. A smaller degree
+// makes the path a write copies after a Clone cheaper (nodes of at most
+// 2*degree-1 items) at the price of a deeper tree for reads.
+const degree = 16
+
+// store is the set of current objects ordered by Key, with one secondary
+// index per configured field. Each index is itself a B-tree of
+// (value, key) pairs, so a store is cloned copy-on-write as a whole.
+//
+// Not safe for concurrent writes: the writer owns the live store; a clone
+// that has been handed to a Snapshot is never written again and may then be
+// read by any number of goroutines.
+//
+// Invariant: for every object o in objs and every i, idx[i] holds exactly
+// one entry (o.Fields[fields[i]], o.Key), and idx[i] holds nothing else.
+type store struct {
+	objs   *btree.BTreeG[*api.Object]
+	fields []string // shared by all clones, never modified
+	idx    []*btree.BTreeG[indexEntry]
+}
+
+// indexEntry is one object in a field index. It carries only the key: the
+// object is looked up in objs, so an update that keeps the field's value
+// does not touch the index (cheaper writes, a lookup per indexed read).
+type indexEntry struct {
+	value, key string
+}
+
+func lessObject(a, b *api.Object) bool { return a.Key < b.Key }
+
+func lessEntry(a, b indexEntry) bool {
+	if a.value != b.value {
+		return a.value < b.value
+	}
+	return a.key < b.key
+}
+
+func newStore(fields []string) store {
+	s := store{
+		objs:   btree.NewG(degree, lessObject),
+		fields: fields,
+		idx:    make([]*btree.BTreeG[indexEntry], len(fields)),
+	}
+	for i := range s.idx {
+		s.idx[i] = btree.NewG(degree, lessEntry)
+	}
+	return s
+}
+
+// clone returns a copy-on-write copy in O(number of indexes). Afterwards
+// neither copy's writes are visible to the other; the receiver must be the
+// writer's (clone mutates its copy-on-write context).
+func (s *store) clone() store {
+	c := store{objs: s.objs.Clone(), fields: s.fields, idx: make([]*btree.BTreeG[indexEntry], len(s.idx))}
+	for i, t := range s.idx {
+		c.idx[i] = t.Clone()
+	}
+	return c
+}
+
+// set inserts or replaces obj and updates the indexes.
+func (s *store) set(obj *api.Object) {
+	prev, replaced := s.objs.ReplaceOrInsert(obj)
+	for i, f := range s.fields {
+		v := obj.Fields[f]
+		if replaced {
+			old := prev.Fields[f]
+			if old == v {
+				continue
+			}
+			s.idx[i].Delete(indexEntry{old, obj.Key})
+		}
+		s.idx[i].ReplaceOrInsert(indexEntry{v, obj.Key})
+	}
+}
+
+// remove deletes key, if present, and its index entries.
+func (s *store) remove(key string) {
+	prev, ok := s.objs.Delete(&api.Object{Key: key})
+	if !ok {
+		return
+	}
+	for i, f := range s.fields {
+		s.idx[i].Delete(indexEntry{prev.Fields[f], key})
+	}
+}
+
+// apply applies one event: Added/Modified set the object, Deleted removes it.
+func (s *store) apply(ev *api.Event) {
+	if ev.Type == api.Deleted {
+		s.remove(ev.Object.Key)
+		return
+	}
+	s.set(ev.Object)
+}
+
+func (s *store) get(key string) (*api.Object, bool) {
+	return s.objs.Get(&api.Object{Key: key})
+}
+
+// ascend calls fn for each object with prefix and key >= startKey, in key
+// order, until fn returns false.
+func (s *store) ascend(prefix, startKey string, fn func(*api.Object) bool) {
+	from := max(prefix, startKey)
+	s.objs.AscendGreaterOrEqual(&api.Object{Key: from}, func(o *api.Object) bool {
+		return strings.HasPrefix(o.Key, prefix) && fn(o)
+	})
+}
+
+// countFrom counts the objects with prefix and key >= startKey. It walks
+// them: O(log n + k). The B-tree keeps no subtree sizes, so a rank query in
+// O(log n) would need a tree of our own; a count is asked once per list page
+// (remainingItemCount), where k is at most the size of the collection being
+// listed anyway.
+func (s *store) countFrom(prefix, startKey string) int {
+	if prefix == "" && startKey == "" {
+		return s.objs.Len()
+	}
+	n := 0
+	s.ascend(prefix, startKey, func(*api.Object) bool { n++; return true })
+	return n
+}
+
+// index returns the position of field in s.fields, or -1.
+func (s *store) index(field string) int {
+	for i, f := range s.fields {
+		if f == field {
+			return i
+		}
+	}
+	return -1
+}
+
+// ascendIndex calls fn, in key order, for each object whose field equals
+// value, with prefix and key >= startKey. It returns false, calling
+// nothing, when field has no index.
+func (s *store) ascendIndex(field, value, prefix, startKey string, fn func(*api.Object) bool) bool {
+	i := s.index(field)
+	if i < 0 {
+		return false
+	}
+	from := indexEntry{value, max(prefix, startKey)}
+	s.idx[i].AscendGreaterOrEqual(from, func(e indexEntry) bool {
+		if e.value != value || !strings.HasPrefix(e.key, prefix) {
+			return false
+		}
+		o, ok := s.get(e.key)
+		return !ok || fn(o) // !ok cannot happen (invariant); skip rather than stop
+	})
+	return true
+}
