@@ -1,0 +1,54 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's request metrics, modelled on kube-apiserver's
+// apiserver_request_total and apiserver_request_duration_seconds. Safe for
+// concurrent use (Prometheus collectors are).
+type metrics struct {
+	requests *prometheus.CounterVec   // verb, resource, code
+	duration *prometheus.HistogramVec // verb, resource; WATCH excluded
+	watchers *prometheus.GaugeVec     // resource
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_http_requests_total",
+			Help: "HTTP requests to resources by verb, resource and response code.",
+		}, []string{"verb", "resource", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "watchcached_http_request_duration_seconds",
+			Help:    "Latency of HTTP requests to resources by verb and resource (watches excluded).",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"verb", "resource"}),
+		watchers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_http_watchers",
+			Help: "Open HTTP watch streams by resource.",
+		}, []string{"resource"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.watchers} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// start begins measuring a request; the returned func records it with the
+// response code.
+func (m *metrics) start(req *request) func(code int) {
+	begin := time.Now()
+	resource := req.entry.res.GroupResource()
+	return func(code int) {
+		m.requests.WithLabelValues(req.verb, resource, strconv.Itoa(code)).Inc()
+		if req.verb != verbWatch {
+			m.duration.WithLabelValues(req.verb, resource).Observe(time.Since(begin).Seconds())
+		}
+	}
+}

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// The verbs of requests to resources, as kube-apiserver's request metrics
+// name them.
+const (
+	verbList   = "LIST"
+	verbWatch  = "WATCH"
+	verbGet    = "GET"
+	verbCreate = "CREATE"
+	verbUpdate = "UPDATE"
+	verbPatch  = "PATCH"
+	verbDelete = "DELETE"
+)
+
+// request is a parsed request to a resource.
+type request struct {
+	entry     *resourceEntry
+	namespace string // "" for cluster-scoped resources and cluster-wide lists
+	name      string // "" for collection requests
+	verb      string
+}
+
+// routes builds the top-level handler. API paths are routed by hand rather
+// than by http.ServeMux: the mux would clean paths (turning a name ".." into
+// a redirect) and decode "%2F" before we could reject such names with 400.
+func (s *Server) routes() http.Handler {
+	metricsHandler := promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer s.recoverPanic(w, r)
+		p := r.URL.EscapedPath()
+		switch {
+		case p == "/healthz" || p == "/livez":
+			writeText(w, http.StatusOK, "ok")
+		case p == "/readyz":
+			s.serveReadyz(w)
+		case p == "/metrics":
+			metricsHandler.ServeHTTP(w, r)
+		case p == "/version":
+			s.serveDiscovery(w, r, s.versionInfo)
+		case p == "/api" || p == "/api/":
+			s.serveDiscovery(w, r, s.coreVersions)
+		case p == "/apis" || p == "/apis/":
+			s.serveDiscovery(w, r, s.groupList)
+		case strings.HasPrefix(p, "/api/"):
+			s.serveAPIPath(w, r, "", p[len("/api/"):])
+		case strings.HasPrefix(p, "/apis/"):
+			s.serveGroupPath(w, r, p[len("/apis/"):])
+		default:
+			writeNotFound(w)
+		}
+	})
+}
+
+// serveGroupPath serves /apis/<group>[/<version>[/...]].
+func (s *Server) serveGroupPath(w http.ResponseWriter, r *http.Request, rest string) {
+	group, rest, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	g := s.resources.group(group)
+	if g == nil {
+		writeNotFound(w)
+		return
+	}
+	if rest == "" {
+		s.serveDiscovery(w, r, func(*http.Request) any { return apiGroup(g) })
+		return
+	}
+	s.serveAPIPath(w, r, group, rest)
+}
+
+// serveAPIPath serves <version>[/...] of group ("" for the core group).
+func (s *Server) serveAPIPath(w http.ResponseWriter, r *http.Request, group, rest string) {
+	version, rest, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	gv := version
+	if group != "" {
+		gv = group + "/" + version
+	}
+	if len(s.resources.byGV[gv]) == 0 {
+		writeNotFound(w)
+		return
+	}
+	if rest == "" {
+		s.serveDiscovery(w, r, func(*http.Request) any { return s.resourceList(gv) })
+		return
+	}
+	req, err := s.parseResourcePath(r, gv, rest)
+	if err != nil {
+		writeError(w, s.log, err, nil)
+		return
+	}
+	if req == nil {
+		writeNotFound(w)
+		return
+	}
+	if req.verb == "" {
+		writeMethodNotAllowed(w)
+		return
+	}
+	s.serveResource(w, r, req)
+}
+
+// parseResourcePath parses the part of a path after the groupVersion:
+//
+//	<resource>                          cluster-wide collection
+//	<resource>/<name>                   cluster-scoped object
+//	namespaces/<ns>/<resource>          namespaced collection
+//	namespaces/<ns>/<resource>/<name>   namespaced object
+//
+// It returns nil for a path that names nothing we serve (404), a request
+// with an empty verb for a method the path does not allow (405), and an
+// error wrapping api.ErrBadRequest for a malformed name or parameter.
+func (s *Server) parseResourcePath(r *http.Request, gv, rest string) (*request, error) {
+	segs := strings.Split(rest, "/")
+	for i, seg := range segs {
+		u, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, api.BadParam("path", "invalid path segment %q", seg)
+		}
+		segs[i] = u
+	}
+	req := &request{}
+	namespaced := false
+	if segs[0] == "namespaces" && len(segs) >= 3 {
+		namespaced = true
+		req.namespace = segs[1]
+		segs = segs[2:]
+	}
+	if len(segs) > 2 {
+		return nil, nil // subresources are not served
+	}
+	req.entry = s.resources.lookup(gv, segs[0])
+	if req.entry == nil || namespaced != req.entry.res.Namespaced && (namespaced || len(segs) == 2) {
+		return nil, nil
+	}
+	if len(segs) == 2 {
+		req.name = segs[1]
+	}
+	if namespaced {
+		if err := api.ValidateName("namespace", req.namespace); err != nil {
+			return nil, err
+		}
+	}
+	if len(segs) == 2 {
+		if err := api.ValidateName("name", req.name); err != nil {
+			return nil, err
+		}
+	}
+	verb, err := requestVerb(r, req.name != "", namespaced || !req.entry.res.Namespaced)
+	if err != nil {
+		return nil, err
+	}
+	req.verb = verb
+	return req, nil
+}
+
+// requestVerb names what a request does; "" when the method is not allowed
+// on the path. canCreate is false for the cluster-wide collection of a
+// namespaced resource.
+func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
+	switch r.Method {
+	case http.MethodGet:
+		watch, err := boolParam(r.URL.Query(), "watch")
+		switch {
+		case err != nil:
+			return "", err
+		case watch:
+			return verbWatch, nil
+		case object:
+			return verbGet, nil
+		}
+		return verbList, nil
+	case http.MethodPost:
+		if !object && canCreate {
+			return verbCreate, nil
+		}
+	case http.MethodPut:
+		if object {
+			return verbUpdate, nil
+		}
+	case http.MethodPatch:
+		if object {
+			return verbPatch, nil
+		}
+	case http.MethodDelete:
+		if object {
+			return verbDelete, nil
+		}
+	}
+	return "", nil
+}
+
+// serveResource runs one resource request and records its metrics.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *request) {
+	rw := &statusRecorder{ResponseWriter: w}
+	done := s.metrics.start(req)
+	defer func() { done(rw.statusCode()) }()
+	switch req.verb {
+	case verbList:
+		s.serveList(rw, r, req)
+	case verbGet:
+		s.serveGet(rw, r, req)
+	case verbWatch:
+		s.serveWatch(rw, r, req)
+	case verbCreate:
+		s.serveCreate(rw, r, req)
+	case verbUpdate:
+		s.serveUpdate(rw, r, req)
+	case verbPatch:
+		s.servePatch(rw, r, req)
+	case verbDelete:
+		s.serveDelete(rw, r, req)
+	}
+}
+
+// recoverPanic turns a panic of a handler into a 500 Status (when nothing
+// was written yet) and a log line; the process never crashes on a request.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+	writeStatus(w, internalErrorStatus())
+}

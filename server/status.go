@@ -1,0 +1,158 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// statusRule maps one api sentinel to the HTTP code and Status reason that
+// kube-apiserver gives for the same condition.
+type statusRule struct {
+	sentinel error
+	code     int
+	reason   metav1.StatusReason
+}
+
+// statusTable is the one place where api errors become HTTP answers (the
+// gRPC frontend has its own column in the same spirit). Order matters only
+// for errors that wrap several sentinels: the first match wins.
+var statusTable = []statusRule{
+	{api.ErrNotFound, http.StatusNotFound, metav1.StatusReasonNotFound},
+	{api.ErrAlreadyExists, http.StatusConflict, metav1.StatusReasonAlreadyExists},
+	{api.ErrConflict, http.StatusConflict, metav1.StatusReasonConflict},
+	{api.ErrExpired, http.StatusGone, metav1.StatusReasonExpired},
+	{api.ErrTooLargeRV, http.StatusGatewayTimeout, metav1.StatusReasonTimeout},
+	{api.ErrNotReady, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests},
+	{api.ErrInvalid, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid},
+	{api.ErrBadRequest, http.StatusBadRequest, metav1.StatusReasonBadRequest},
+	{api.ErrUnavailable, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable},
+	{api.ErrTimeout, http.StatusGatewayTimeout, metav1.StatusReasonTimeout},
+}
+
+// causeResourceVersionTooLarge is the cause type client-go looks for to
+// tell "too large resource version" from other timeouts.
+const causeResourceVersionTooLarge = metav1.CauseTypeResourceVersionTooLarge
+
+// errorStatus builds the Status for err. req, when known, fills in the
+// details (resource, group, name) the way kube-apiserver names the object
+// of a failed request. An error that wraps no api sentinel is an internal
+// error: it is logged and answered with a generic message.
+func errorStatus(log *slog.Logger, err error, req *request) *metav1.Status {
+	rule, ok := findRule(err)
+	if !ok {
+		log.Error("internal error", "err", err)
+		return internalErrorStatus()
+	}
+	e := api.AsError(err)
+	st := &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure,
+		Message:  err.Error(),
+		Reason:   rule.reason,
+		Code:     int32(rule.code),
+	}
+	if e != nil {
+		st.ListMeta.Continue = e.Continue
+	}
+	st.Details = statusDetails(rule, e, req)
+	return st
+}
+
+func findRule(err error) (statusRule, bool) {
+	for _, r := range statusTable {
+		if errors.Is(err, r.sentinel) {
+			return r, true
+		}
+	}
+	return statusRule{}, false
+}
+
+// statusDetails fills Status.details: the object the request was about (for
+// object-level errors), the field causes of Invalid, the cause of a too
+// large RV and the retry delay. Nil when there is nothing to say, as for a
+// bad query parameter.
+func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDetails {
+	d := &metav1.StatusDetails{}
+	if req != nil && rule.code != http.StatusBadRequest && rule.code != http.StatusUnprocessableEntity {
+		d.Name, d.Group, d.Kind = req.name, req.entry.res.Group, req.entry.res.Resource
+	}
+	if e != nil {
+		switch {
+		case rule.reason == metav1.StatusReasonInvalid && e.Field != "":
+			d.Causes = []metav1.StatusCause{invalidCause(e)}
+		case errors.Is(e, api.ErrTooLargeRV):
+			d.Causes = []metav1.StatusCause{{Type: causeResourceVersionTooLarge, Message: "Too large resource version"}}
+		}
+		d.RetryAfterSeconds = int32(e.RetryAfterSeconds)
+		if d.RetryAfterSeconds == 0 && (rule.code == http.StatusTooManyRequests || errors.Is(e, api.ErrTooLargeRV)) {
+			d.RetryAfterSeconds = 1
+		}
+	}
+	if d.Name == "" && d.Kind == "" && len(d.Causes) == 0 && d.RetryAfterSeconds == 0 {
+		return nil
+	}
+	return d
+}
+
+// invalidCause turns an ErrInvalid message "<field>: <Type>: <detail>" into
+// a field cause with kube-apiserver's cause type.
+func invalidCause(e *api.Error) metav1.StatusCause {
+	msg := strings.TrimPrefix(e.Message, e.Field+": ")
+	typ := metav1.CauseTypeFieldValueInvalid
+	switch {
+	case strings.HasPrefix(msg, "Forbidden:"):
+		typ = metav1.CauseTypeForbidden
+	case strings.HasPrefix(msg, "Unsupported value:"):
+		typ = metav1.CauseTypeFieldValueNotSupported
+	case strings.HasPrefix(msg, "Required value"):
+		typ = metav1.CauseTypeFieldValueRequired
+	}
+	return metav1.StatusCause{Type: typ, Message: msg, Field: e.Field}
+}
+
+// newStatus builds a Status the server raises itself (no api error).
+func newStatus(code int, reason metav1.StatusReason, msg string) *metav1.Status {
+	return &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure,
+		Message:  msg,
+		Reason:   reason,
+		Code:     int32(code),
+	}
+}
+
+func internalErrorStatus() *metav1.Status {
+	return newStatus(http.StatusInternalServerError, metav1.StatusReasonInternalError,
+		"Internal error occurred: the server could not serve the request")
+}
+
+// writeError writes the Status for err as the whole response.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error, req *request) {
+	writeStatus(w, errorStatus(log, err, req))
+}
+
+// writeStatus writes st as the whole response, with Retry-After when the
+// status asks the client to wait.
+func writeStatus(w http.ResponseWriter, st *metav1.Status) {
+	if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(st.Details.RetryAfterSeconds)))
+	}
+	writeJSONValue(w, int(st.Code), st)
+}
+
+func writeNotFound(w http.ResponseWriter) {
+	writeStatus(w, newStatus(http.StatusNotFound, metav1.StatusReasonNotFound,
+		"the server could not find the requested resource"))
+}
+
+func writeMethodNotAllowed(w http.ResponseWriter) {
+	writeStatus(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed,
+		"the server does not allow this method on the requested resource"))
+}

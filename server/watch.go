@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// serveWatch streams a watch. The handler's goroutine is the watcher's
+// reader: it pulls events with Next and writes each one framed around the
+// event object's Raw bytes, flushing per event, so an event is never
+// encoded per watcher (B45).
+//
+// The stream ends cleanly (no ERROR) at the watch's deadline (B44), when
+// the storage ends it (io.EOF), when the client goes away (the watcher is
+// closed at once) and at CloseWatches. An error from Next that wraps an api
+// sentinel becomes one ERROR event carrying its Status, then the end.
+// Errors before the stream starts are ordinary Status responses.
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request) {
+	q := r.URL.Query()
+	opts, err := watchOptions(q, req)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	if s.stopCtx.Err() != nil {
+		writeStatus(w, newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "the server is shutting down"))
+		return
+	}
+	timeout, _ := timeoutParam(q) // validated by watchOptions
+	if timeout == 0 {
+		timeout = s.randomWatchTimeout()
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	defer context.AfterFunc(s.stopCtx, cancel)()
+
+	watcher, err := req.entry.storage.Watch(ctx, opts)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	defer watcher.Close()
+	gauge := s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())
+	gauge.Inc()
+	defer gauge.Dec()
+
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	s.streamEvents(ctx, w, rc, watcher, req, opts.AllowWatchBookmarks)
+}
+
+// streamEvents copies events from watcher to w until the stream ends.
+func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.ResponseController, watcher api.Watcher, req *request, bookmarks bool) {
+	buf := make([]byte, 0, 4096)
+	for {
+		ev, err := watcher.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) ||
+				errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+				return
+			}
+			buf = appendErrorEvent(buf[:0], errorStatus(s.log, err, req))
+			_, _ = w.Write(buf)
+			_ = rc.Flush()
+			return
+		}
+		if ev.Type == api.Bookmark && !bookmarks || ev.Type != api.Bookmark && ev.Object == nil {
+			continue
+		}
+		buf = appendEvent(buf[:0], req.entry, ev)
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		if cap(buf) > 1<<20 {
+			buf = make([]byte, 0, 4096) // do not pin one huge object's buffer
+		}
+	}
+}
+
+// appendEvent frames one event: {"type":"ADDED","object":<Raw>}\n, or a
+// bookmark whose object carries only kind, apiVersion and the RV (plus the
+// initial-events-end annotation, B33).
+func appendEvent(buf []byte, e *resourceEntry, ev api.WatchEvent) []byte {
+	if ev.Type == api.Bookmark {
+		buf = append(buf, e.bookmarkHead...)
+		buf = strconv.AppendUint(buf, ev.RV, 10)
+		buf = append(buf, '"')
+		if ev.InitialEventsEnd {
+			buf = append(buf, `,"annotations":{"k8s.io/initial-events-end":"true"}`...)
+		}
+		return append(buf, "}}}\n"...)
+	}
+	buf = append(buf, `{"type":"`...)
+	buf = append(buf, ev.Type...)
+	buf = append(buf, `","object":`...)
+	buf = append(buf, ev.Object.Raw...)
+	return append(buf, "}\n"...)
+}
+
+// appendErrorEvent frames {"type":"ERROR","object":<Status>}\n.
+func appendErrorEvent(buf []byte, st *metav1.Status) []byte {
+	b, err := json.Marshal(st)
+	if err != nil {
+		b = []byte(`{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","reason":"InternalError","code":500}`)
+	}
+	buf = append(buf, `{"type":"ERROR","object":`...)
+	buf = append(buf, b...)
+	return append(buf, "}\n"...)
+}
+
+// randomWatchTimeout is the duration of a watch whose client set no
+// timeoutSeconds: uniform in [max/2, max], so that many clients that
+// connected together do not all reconnect together (B44).
+func (s *Server) randomWatchTimeout() time.Duration {
+	half := s.cfg.MaxWatchTimeout / 2
+	return half + time.Duration(rand.Int64N(int64(s.cfg.MaxWatchTimeout-half)+1))
+}

@@ -1,0 +1,180 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Writes pass through to the storage (B50-B53). The server checks what it
+// can see without the storage: the body's size, that it is a JSON object,
+// its media type, and that its kind, apiVersion, namespace and name agree
+// with the path. Everything else (preconditions, defaulting, conflicts) is
+// the storage's.
+
+const (
+	mediaJSON       = "application/json"
+	mediaMergePatch = "application/merge-patch+json"
+)
+
+func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req *request) {
+	body, ok := s.readObject(w, r, req, mediaJSON)
+	if !ok {
+		return
+	}
+	obj, err := req.entry.storage.Create(r.Context(), req.namespace, body)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	writeBody(w, r, http.StatusCreated, obj.Raw)
+}
+
+func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req *request) {
+	body, ok := s.readObject(w, r, req, mediaJSON)
+	if !ok {
+		return
+	}
+	obj, err := req.entry.storage.Update(r.Context(), req.namespace, req.name, body)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	writeBody(w, r, http.StatusOK, obj.Raw)
+}
+
+func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req *request) {
+	body, ok := s.readObject(w, r, req, mediaMergePatch)
+	if !ok {
+		return
+	}
+	obj, err := req.entry.storage.Patch(r.Context(), req.namespace, req.name, body)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	writeBody(w, r, http.StatusOK, obj.Raw)
+}
+
+// deleteOptions is the part of a DeleteOptions body the server honours.
+type deleteOptions struct {
+	Preconditions *struct {
+		UID             *string `json:"uid"`
+		ResourceVersion *string `json:"resourceVersion"`
+	} `json:"preconditions"`
+}
+
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	var pre api.Preconditions
+	if len(body) > 0 {
+		var opts deleteOptions
+		if err := json.Unmarshal(body, &opts); err != nil {
+			writeError(w, s.log, api.Errorf(api.ErrBadRequest, "invalid DeleteOptions: %v", err), req)
+			return
+		}
+		if p := opts.Preconditions; p != nil {
+			pre.UID, pre.ResourceVersion = p.UID, p.ResourceVersion
+		}
+	}
+	obj, err := req.entry.storage.Delete(r.Context(), req.namespace, req.name, pre)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	writeBody(w, r, http.StatusOK, obj.Raw)
+}
+
+// objectHeader is what the server reads of a written object.
+type objectHeader struct {
+	Kind       string `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+}
+
+// readObject reads and checks the body of a create, update or patch. It
+// writes the error response itself and reports whether to go on.
+func (s *Server) readObject(w http.ResponseWriter, r *http.Request, req *request, media string) ([]byte, bool) {
+	if !mediaTypeIs(r, media) {
+		writeStatus(w, newStatus(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s", media)))
+		return nil, false
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return nil, false
+	}
+	if err := checkObject(body, req); err != nil {
+		writeError(w, s.log, err, req)
+		return nil, false
+	}
+	return body, true
+}
+
+// checkObject checks that body is a JSON object whose kind, apiVersion,
+// namespace and name (those that are set) agree with the request.
+func checkObject(body []byte, req *request) error {
+	var h objectHeader
+	if err := json.Unmarshal(body, &h); err != nil {
+		return api.Errorf(api.ErrBadRequest, "the body of the request is not a valid JSON object: %v", err)
+	}
+	res := req.entry.res
+	if (h.Kind != "" && h.Kind != res.Kind) || (h.APIVersion != "" && h.APIVersion != res.GroupVersion()) {
+		return api.Errorf(api.ErrBadRequest, "the object provided is unrecognized (must be of type %s): %s, Kind=%s",
+			res.Kind, h.APIVersion, h.Kind)
+	}
+	if res.Namespaced && h.Metadata.Namespace != "" && h.Metadata.Namespace != req.namespace {
+		return api.Errorf(api.ErrBadRequest, "the namespace of the provided object does not match the namespace sent on the request")
+	}
+	if h.Metadata.Name != "" {
+		if err := api.ValidateName("metadata.name", h.Metadata.Name); err != nil {
+			return err
+		}
+		if req.name != "" && h.Metadata.Name != req.name {
+			return api.Errorf(api.ErrBadRequest, "the name of the object (%s) does not match the name on the URL (%s)",
+				h.Metadata.Name, req.name)
+		}
+	}
+	return nil
+}
+
+// readBody reads the request body up to MaxBodyBytes; beyond that it
+// answers 413.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeStatus(w, newStatus(http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
+			fmt.Sprintf("Request entity too large: limit is %d", s.cfg.MaxBodyBytes)))
+		return nil, false
+	case err != nil:
+		writeError(w, s.log, api.Errorf(api.ErrBadRequest, "reading the request body: %v", err), nil)
+		return nil, false
+	}
+	return body, true
+}
+
+// mediaTypeIs reports whether the request's Content-Type is media. An
+// absent Content-Type counts as JSON.
+func mediaTypeIs(r *http.Request, media string) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return media == mediaJSON
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == media
+}
