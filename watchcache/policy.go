@@ -25,7 +25,9 @@ func (w *WatchCache) makeRoomLocked(now int64) {
 		r.resize(min(2*c, w.cfg.MaxCapacity))
 		return
 	}
-	if c := r.cap(); c/2 >= w.cfg.MinCapacity && r.since(now-window) <= c/4 {
+	// At most c/4 events are younger than the window iff the (c/4+1)-th
+	// newest is older than it (the ring is full and ordered by time).
+	if c := r.cap(); c/2 >= w.cfg.MinCapacity && r.at(r.end-1-uint64(c/4)).at < now-window {
 		n := c / 2
 		for r.len() >= n {
 			w.evictLocked()

@@ -91,15 +91,6 @@ func (r *ring) after(rv uint64) uint64 {
 	return r.start + uint64(n)
 }
 
-// since returns how many of the newest events were appended at or after t
-// (unix nanoseconds).
-func (r *ring) since(t int64) int {
-	n := sort.Search(r.len(), func(k int) bool {
-		return r.at(r.start+uint64(k)).at >= t
-	})
-	return r.len() - n
-}
-
 // eventSize is what an event holds on the heap beyond what the store holds:
 // its Object and its Prev.
 func eventSize(ev *api.Event) int64 {

@@ -82,7 +82,10 @@ func (l *snapshotList) find(rv uint64) *Snapshot {
 
 // dropBefore drops the snapshots with RV < rv.
 func (l *snapshotList) dropBefore(rv uint64) {
-	n := sort.Search(len(l.items), func(i int) bool { return l.items[i].rv >= rv })
+	n := 0 // usually 0 or 1: a linear scan is cheaper than a search
+	for n < len(l.items) && l.items[n].rv < rv {
+		n++
+	}
 	l.dropFirst(n)
 }
 

@@ -1,0 +1,104 @@
+package watchcache
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// benchObjects builds n pods spread over 100 namespaces and 50 nodes.
+func benchObjects(n int) []*api.Object {
+	objs := make([]*api.Object, n)
+	for i := range objs {
+		objs[i] = obj(fmt.Sprintf("ns%02d", i%100), fmt.Sprintf("pod-%07d", i), uint64(i+1), fmt.Sprintf("node%d", i%50))
+	}
+	return objs
+}
+
+// BenchmarkAppend measures the writer: apply to the store, take a
+// snapshot, append to the ring (default config: the ring grows to 102400
+// events and then evicts), with one field index. Each iteration updates a
+// random-looking object, half of them moving it to another node.
+func BenchmarkAppend(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("Objects=%d", n), func(b *testing.B) {
+			objs := benchObjects(n)
+			w := mustNew(b, Config{IndexedFields: []string{"spec.nodeName"}})
+			w.Replace(objs, uint64(n), t0)
+			updates := make([]*api.Object, 4096)
+			for i := range updates {
+				k := (i * 7919) % n
+				node := objs[k].Fields["spec.nodeName"]
+				if i%2 == 0 {
+					node = fmt.Sprintf("node%d", (i+1)%50)
+				}
+				updates[i] = obj(objs[k].Namespace, objs[k].Name, uint64(n+i), node)
+			}
+			rv, now := uint64(n), t0
+			b.ReportAllocs()
+			start := time.Now()
+			i := 0
+			for b.Loop() {
+				rv++
+				now = now.Add(time.Microsecond)
+				u := updates[i%len(updates)]
+				if err := w.Append(&api.Event{Type: api.Modified, Object: u, RV: rv}, now); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(i)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkSnapshotListPage reads one page of a list from a snapshot: the
+// cost must not depend on where the page starts.
+func BenchmarkSnapshotListPage(b *testing.B) {
+	const n, limit = 100000, 500
+	objs := benchObjects(n)
+	w := mustNew(b, Config{})
+	w.Replace(objs, uint64(n), t0)
+	s := w.Latest()
+	sorted := collect(s, "", "")
+	for _, pos := range []struct {
+		name string
+		at   int
+	}{{"start", 0}, {"middle", n / 2}, {"end", n - limit}} {
+		b.Run(fmt.Sprintf("Objects=%d/Limit=%d/Position=%s", n, limit, pos.name), func(b *testing.B) {
+			startKey := sorted[pos.at].Key
+			page := make([]*api.Object, 0, limit)
+			b.ReportAllocs()
+			for b.Loop() {
+				page = page[:0]
+				s.Ascend(podPrefix, startKey, func(o *api.Object) bool {
+					page = append(page, o)
+					return len(page) < limit
+				})
+			}
+			if len(page) != limit {
+				b.Fatalf("page of %d", len(page))
+			}
+		})
+	}
+}
+
+// BenchmarkListAll walks every object of a snapshot.
+func BenchmarkListAll(b *testing.B) {
+	const n = 10000
+	w := mustNew(b, Config{})
+	w.Replace(benchObjects(n), uint64(n), t0)
+	b.Run(fmt.Sprintf("Objects=%d", n), func(b *testing.B) {
+		out := make([]*api.Object, 0, n)
+		b.ReportAllocs()
+		for b.Loop() {
+			out = out[:0]
+			w.Latest().Ascend(podPrefix, "", func(o *api.Object) bool { out = append(out, o); return true })
+		}
+		if len(out) != n {
+			b.Fatalf("listed %d", len(out))
+		}
+	})
+}
