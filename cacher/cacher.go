@@ -1,0 +1,198 @@
+package cacher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/watchcache"
+)
+
+// Config configures one Cacher.
+type Config struct {
+	// Store is the resource's direct etcd store: the reflector's source and
+	// the delegate for what the cache cannot answer. Required.
+	Store *etcdstore.Store
+	// WatchCache sizes the event ring. IndexedFields defaults to the
+	// resource's IndexedFields.
+	WatchCache watchcache.Config
+	// FreshnessTimeout bounds every wait for the cache to reach a revision
+	// (B1, B3, B4, B12, B33). Default 3 s.
+	FreshnessTimeout time.Duration
+	// BookmarkInterval is how often a watcher that allows bookmarks gets one
+	// (B42). Default 60 s.
+	BookmarkInterval time.Duration
+	// ProgressInterval is how often the reflector asks etcd for a progress
+	// notification, so the cache RV (and bookmarks) advance while the
+	// resource is idle. Default 5 s.
+	ProgressInterval time.Duration
+	// ListPageSize is the page size of the reflector's initial list.
+	// Default 10,000.
+	ListPageSize int64
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Metrics; nil means none are recorded.
+	Metrics *Metrics
+}
+
+// Validate fills defaults and checks the configuration.
+func (c *Config) Validate() error {
+	if c.Store == nil {
+		return errors.New("cacher: Config.Store is required")
+	}
+	if c.FreshnessTimeout == 0 {
+		c.FreshnessTimeout = 3 * time.Second
+	}
+	if c.BookmarkInterval == 0 {
+		c.BookmarkInterval = 60 * time.Second
+	}
+	if c.ProgressInterval == 0 {
+		c.ProgressInterval = 5 * time.Second
+	}
+	if c.ListPageSize == 0 {
+		c.ListPageSize = 10000
+	}
+	if c.FreshnessTimeout < 0 || c.BookmarkInterval < 0 || c.ProgressInterval < 0 || c.ListPageSize < 0 {
+		return errors.New("cacher: durations and page size must not be negative")
+	}
+	if c.WatchCache.IndexedFields == nil {
+		c.WatchCache.IndexedFields = c.Store.Resource().IndexedFields
+	}
+	if err := c.WatchCache.Validate(); err != nil {
+		return fmt.Errorf("cacher: %w", err)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Cacher serves one resource from memory (see the package doc). It is safe
+// for concurrent use. Start begins the reflector; Close stops it, ends every
+// watcher and waits for everything it started.
+type Cacher struct {
+	cfg        Config
+	res        *api.Resource
+	etcdPrefix string // e.g. "/registry"
+	prefix     string // the resource's etcd key prefix, with trailing slash
+	store      *etcdstore.Store
+	wc         *watchcache.WatchCache
+	log        *slog.Logger
+	m          *resourceMetrics
+
+	ready  *readiness
+	wake   *notifier
+	revs   *revisionBatcher
+	stopCh chan struct{} // closed by Close: ends watchers and waits
+
+	ctx    context.Context // lives until Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the reflector and revision requests
+
+	startOnce, closeOnce sync.Once
+}
+
+var (
+	_ api.Storage   = (*Cacher)(nil)
+	_ api.Readiness = (*Cacher)(nil)
+)
+
+// New builds a Cacher; call Start to fill it.
+func New(cfg Config) (*Cacher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	wc, err := watchcache.New(cfg.WatchCache)
+	if err != nil {
+		return nil, fmt.Errorf("cacher: %w", err)
+	}
+	res := cfg.Store.Resource()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cacher{
+		cfg:        cfg,
+		res:        res,
+		etcdPrefix: strings.TrimSuffix(cfg.Store.KeyPrefix(), res.Prefix("")),
+		prefix:     cfg.Store.KeyPrefix(),
+		store:      cfg.Store,
+		wc:         wc,
+		log:        cfg.Logger.With("resource", res.GroupResource()),
+		m:          cfg.Metrics.forResource(res.GroupResource()),
+		ready:      newReadiness(time.Now()),
+		wake:       newNotifier(res.IndexedFields),
+		stopCh:     make(chan struct{}),
+		ctx:        ctx,
+		cancel:     cancel,
+	}
+	c.revs = newRevisionBatcher(c)
+	return c, nil
+}
+
+// Start launches the reflector. It returns at once; Ready reports when the
+// initial list is applied.
+func (c *Cacher) Start() {
+	c.startOnce.Do(func() {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.reflect(c.ctx)
+		}()
+	})
+}
+
+// Close stops the reflector, ends every open watcher (their Next returns
+// io.EOF) and waits for the goroutines the Cacher started. It does not close
+// the Store, which its owner closes.
+func (c *Cacher) Close() {
+	c.closeOnce.Do(func() {
+		c.ready.set(stateStopped, time.Now())
+		c.revs.shutdown()
+		close(c.stopCh)
+		c.cancel()
+		c.wake.closeAll()
+		c.wg.Wait()
+	})
+}
+
+// Resource describes the cached resource.
+func (c *Cacher) Resource() *api.Resource { return c.res }
+
+// Ready reports whether the cache serves from memory now.
+func (c *Cacher) Ready() bool { return c.ready.is(stateReady) }
+
+// WaitReady blocks until the cache is ready, ctx is done or the cacher is
+// closed.
+func (c *Cacher) WaitReady(ctx context.Context) error {
+	for {
+		st, changed := c.ready.get()
+		switch st {
+		case stateReady:
+			return nil
+		case stateStopped:
+			return c.ready.notReadyError(time.Now())
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// RV is the highest etcd revision the cache has applied.
+func (c *Cacher) RV() uint64 { return c.wc.RV() }
+
+// Stats reports the cache's sizes, for metrics and tests.
+func (c *Cacher) Stats() watchcache.Stats { return c.wc.Stats() }
+
+// RevisionRequests is how many linearizable revision requests consistent
+// reads have sent to etcd (B1 coalescing).
+func (c *Cacher) RevisionRequests() uint64 { return c.revs.sent.Load() }
+
+// now is the Cacher's clock.
+func (c *Cacher) now() time.Time { return time.Now() }

@@ -1,0 +1,169 @@
+package cacher
+
+import (
+	"context"
+	"errors"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/watchcache"
+)
+
+// List answers from a snapshot of the cache (B10-B26), choosing it by the
+// options:
+//
+//	continue token rv>0        the snapshot at the token's RV (B14)
+//	continue token rv=-1       consistent read, from the token's key (B23)
+//	RV ""                      consistent read (B10)
+//	RV "0"                     the cache as it is, limit honoured (B11)
+//	RVM Exact, or limit + RV n the snapshot exactly at n (B13)
+//	RV n (NotOlderThan)        the cache once it reached n (B12)
+//
+// It delegates to etcd where BEHAVIOURS says so: a snapshot older than every
+// one kept, a consistent read that cannot catch up in time, and a limited
+// list without selectors while the cache is not ready.
+func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if !c.Ready() {
+		if opts.Limit > 0 && opts.Predicate.Empty() {
+			return c.delegateList(ctx, opts, "not-ready")
+		}
+		return nil, c.ready.notReadyError(c.now())
+	}
+	if opts.Continue != "" {
+		return c.listContinue(ctx, opts)
+	}
+	switch {
+	case opts.ResourceVersion == "":
+		if _, err := c.waitFresh(ctx); err != nil {
+			return c.freshnessFallback(ctx, opts, err)
+		}
+		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
+	case opts.ResourceVersion == "0":
+		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
+	}
+	rv, _ := api.ParseRV("resourceVersion", opts.ResourceVersion) // validated above
+	if err := c.waitRV(ctx, rv); err != nil {
+		return nil, err
+	}
+	exact := opts.ResourceVersionMatch == api.MatchExact ||
+		(opts.ResourceVersionMatch == api.MatchNone && opts.Limit > 0)
+	if !exact {
+		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
+	}
+	snap, err := c.wc.Snapshot(rv)
+	if errors.Is(err, api.ErrExpired) {
+		return c.delegateList(ctx, opts, "snapshot-gone")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.listSnapshot(snap, rv, opts, ""), nil
+}
+
+// listContinue serves the next page of a paginated list (B14, B23).
+func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+	rv, start, err := api.DecodeContinue(opts.Continue)
+	if err != nil {
+		return nil, err
+	}
+	if rv == -1 {
+		if _, err := c.waitFresh(ctx); err != nil {
+			return c.freshnessFallback(ctx, opts, err)
+		}
+		return c.listSnapshot(c.wc.Latest(), 0, opts, start), nil
+	}
+	if uint64(rv) > c.wc.RV() {
+		if err := c.waitRV(ctx, uint64(rv)); err != nil {
+			return nil, err
+		}
+	}
+	snap, err := c.wc.Snapshot(uint64(rv))
+	if errors.Is(err, api.ErrExpired) {
+		return c.delegateList(ctx, opts, "snapshot-gone")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.listSnapshot(snap, uint64(rv), opts, start), nil
+}
+
+// freshnessFallback answers a consistent list from etcd when the cache did
+// not catch up in time; a caller that went away just gets its error.
+func (c *Cacher) freshnessFallback(ctx context.Context, opts api.ListOptions, err error) (*api.List, error) {
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if errors.Is(err, api.ErrNotReady) {
+		return nil, err
+	}
+	return c.delegateList(ctx, opts, "freshness-timeout")
+}
+
+func (c *Cacher) delegateList(ctx context.Context, opts api.ListOptions, why string) (*api.List, error) {
+	c.m.delegated.WithLabelValues("list", why).Inc()
+	return c.store.List(ctx, opts)
+}
+
+// listSnapshot collects one page from snap. listRV is the RV the list shows
+// (0: the snapshot's own). start is a continue token's start key, relative
+// to the resource prefix. Items come in key order; continue is set when a
+// key remains after the last one examined (B21, B22); remainingItemCount
+// only without selectors.
+func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api.ListOptions, start string) *api.List {
+	if listRV == 0 {
+		listRV = snap.RV()
+	}
+	prefix := c.res.NamespacePrefix(c.etcdPrefix, opts.Namespace)
+	startKey := ""
+	if start != "" {
+		startKey = c.prefix + start
+	}
+	limit := int(opts.Limit)
+	items := make([]*api.Object, 0, initialCap(limit, snap.Len()))
+	var lastKey string
+	more := false
+	visit := func(o *api.Object) bool {
+		if limit > 0 && len(items) == limit {
+			more = true
+			return false
+		}
+		if opts.Predicate.Matches(o) {
+			items = append(items, o)
+			lastKey = o.Key
+		}
+		return true
+	}
+	if field, value, ok := c.indexFor(opts.Predicate); !ok || !snap.AscendIndex(field, value, prefix, startKey, visit) {
+		snap.Ascend(prefix, startKey, visit)
+	}
+	l := &api.List{Items: items, RV: listRV}
+	if more {
+		next := lastKey + "\x00"
+		l.Continue = api.EncodeContinue(int64(listRV), next[len(c.prefix):])
+		if opts.Predicate.Empty() {
+			n := int64(snap.CountFrom(prefix, next))
+			l.RemainingItemCount = &n
+		}
+	}
+	return l
+}
+
+// indexFor picks an indexed field the predicate pins to one value (B25).
+func (c *Cacher) indexFor(p api.Predicate) (field, value string, ok bool) {
+	for _, f := range c.res.IndexedFields {
+		if v, ok := p.ExactField(f); ok {
+			return f, v, true
+		}
+	}
+	return "", "", false
+}
+
+// initialCap sizes a page's item slice: the limit if any, else the store.
+func initialCap(limit, n int) int {
+	if limit > 0 && limit < n {
+		return limit
+	}
+	return n
+}

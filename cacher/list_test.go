@@ -1,0 +1,227 @@
+package cacher
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+func names(l *api.List) []string {
+	out := []string{}
+	for _, o := range l.Items {
+		out = append(out, fmt.Sprintf("%s/%s@%d", o.Namespace, o.Name, o.RV))
+	}
+	return out
+}
+
+func nm(o *api.Object) string { return fmt.Sprintf("%s/%s@%d", o.Namespace, o.Name, o.RV) }
+
+func TestList_B10_B20_ConsistentSortedNamespaced(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	b := e.create("ns1", "b", "n1")
+	a := e.create("ns1", "a", "n1")
+	x := e.create("ns10", "x", "n1")
+	l, err := e.c.List(ctx, api.ListOptions{Namespace: "ns1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, names(l), []string{nm(a), nm(b)}) // B26: ns10 does not leak into ns1
+	if l.RV < x.RV || l.Continue != "" || l.RemainingItemCount != nil {
+		t.Fatalf("list RV %d (want >= %d), continue %q", l.RV, x.RV, l.Continue)
+	}
+	all, err := e.c.List(ctx, api.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, names(all), []string{nm(a), nm(b), nm(x)})
+	empty, err := e.c.List(ctx, api.ListOptions{Namespace: "none"})
+	if err != nil || empty.Items == nil || len(empty.Items) != 0 || empty.RV == 0 {
+		t.Fatalf("B20 empty list: %+v %v", empty, err)
+	}
+}
+
+func TestList_B11_B21_B22_LimitAtRV0(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	var objs []*api.Object
+	for i := range 5 {
+		objs = append(objs, e.create("default", fmt.Sprintf("p%d", i), "n1"))
+	}
+	e.waitRV(objs[4].RV)
+	l, err := e.c.List(ctx, api.ListOptions{ResourceVersion: "0", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, names(l), []string{nm(objs[0]), nm(objs[1])})
+	if l.Continue == "" || l.RemainingItemCount == nil || *l.RemainingItemCount != 3 {
+		t.Fatalf("continue %q remaining %v", l.Continue, l.RemainingItemCount)
+	}
+	rv, start, err := api.DecodeContinue(l.Continue)
+	if err != nil || uint64(rv) != l.RV || start != "default/p1\x00" {
+		t.Fatalf("token rv %d start %q err %v (list RV %d)", rv, start, err, l.RV)
+	}
+	// B14: the next pages come from the same snapshot even after writes.
+	later := e.create("default", "p2a", "n1")
+	e.update("default", "p3", "n2")
+	e.waitRV(later.RV + 1)
+	var pages [][]string
+	for tok := l.Continue; tok != ""; {
+		p, err := e.c.List(ctx, api.ListOptions{Limit: 2, Continue: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.RV != l.RV {
+			t.Fatalf("page RV %d, want %d", p.RV, l.RV)
+		}
+		pages = append(pages, names(p))
+		tok = p.Continue
+	}
+	if len(pages) != 2 {
+		t.Fatalf("pages %q, want 2", pages)
+	}
+	equal(t, pages[0], []string{nm(objs[2]), nm(objs[3])})
+	equal(t, pages[1], []string{nm(objs[4])})
+}
+
+func TestList_B13_ExactFromSnapshot(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	a1 := e.create("default", "a", "n1")
+	b1 := e.create("default", "b", "n1")
+	a2 := e.update("default", "a", "n2")
+	e.del("default", "b")
+	c1 := e.create("default", "c", "n1")
+	e.waitRV(c1.RV)
+	for _, tc := range []struct {
+		rv   uint64
+		want []string
+	}{
+		{a1.RV, []string{nm(a1)}},
+		{b1.RV, []string{nm(a1), nm(b1)}},
+		{a2.RV, []string{nm(a2), nm(b1)}},
+		{a2.RV + 1, []string{nm(a2)}},
+		{c1.RV, []string{nm(a2), nm(c1)}},
+	} {
+		l, err := e.c.List(ctx, api.ListOptions{ResourceVersion: api.FormatRV(tc.rv), ResourceVersionMatch: api.MatchExact})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.RV != tc.rv {
+			t.Fatalf("exact list RV %d, want %d", l.RV, tc.rv)
+		}
+		equal(t, names(l), tc.want)
+		// RVM="" with a limit is exact too.
+		l, err = e.c.List(ctx, api.ListOptions{ResourceVersion: api.FormatRV(tc.rv), Limit: 10})
+		if err != nil || l.RV != tc.rv {
+			t.Fatalf("limit list at %d: RV %v err %v", tc.rv, l, err)
+		}
+		equal(t, names(l), tc.want)
+	}
+	// B12: NotOlderThan lists the latest state.
+	l, err := e.c.List(ctx, api.ListOptions{ResourceVersion: api.FormatRV(a1.RV), ResourceVersionMatch: api.MatchNotOlderThan})
+	if err != nil || l.RV < c1.RV {
+		t.Fatalf("not-older-than: %v %v", l, err)
+	}
+	equal(t, names(l), []string{nm(a2), nm(c1)})
+}
+
+func TestList_B15_NotReady(t *testing.T) {
+	e := newEnv(t, false, nil)
+	ctx := context.Background()
+	a := e.create("default", "a", "n1")
+	_, err := e.c.List(ctx, api.ListOptions{})
+	ae := errIs(t, err, api.ErrNotReady, "storage is (re)initializing")
+	if ae.RetryAfterSeconds < 1 || ae.RetryAfterSeconds > 30 {
+		t.Fatalf("retry after %d", ae.RetryAfterSeconds)
+	}
+	// A limited list without selectors goes to etcd.
+	l, err := e.c.List(ctx, api.ListOptions{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, names(l), []string{nm(a)})
+}
+
+func TestList_B24_B25_SelectorsAndIndex(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	var last *api.Object
+	for i := range 30 {
+		last = e.create(fmt.Sprintf("ns%d", i%3), fmt.Sprintf("p%02d", i), fmt.Sprintf("node-%d", i%4))
+	}
+	e.waitRV(last.RV)
+	for _, sel := range []string{"spec.nodeName=node-1", "spec.nodeName==node-2", "spec.nodeName!=node-1", "metadata.namespace=ns2,spec.nodeName=node-3"} {
+		p, err := api.ParsePredicate("", sel, podsResource().SelectableFields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		indexed, err := e.c.List(ctx, api.ListOptions{Predicate: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := e.c.List(ctx, api.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scanned []string
+		for _, o := range full.Items {
+			if p.Matches(o) {
+				scanned = append(scanned, nm(o))
+			}
+		}
+		if len(scanned) == 0 {
+			t.Fatalf("%s matches nothing", sel)
+		}
+		equal(t, names(indexed), scanned)
+		// The same through pages of 2.
+		var paged []string
+		for tok := ""; ; {
+			l, err := e.c.List(ctx, api.ListOptions{Predicate: p, Limit: 2, Continue: tok, ResourceVersion: rvIfFirst(tok, indexed.RV)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.RemainingItemCount != nil {
+				t.Fatalf("remainingItemCount with selectors")
+			}
+			paged = append(paged, names(l)...)
+			if tok = l.Continue; tok == "" {
+				break
+			}
+		}
+		equal(t, paged, scanned)
+	}
+}
+
+func rvIfFirst(tok string, rv uint64) string {
+	if tok == "" {
+		return api.FormatRV(rv)
+	}
+	return ""
+}
+
+func TestList_B16_InvalidOptions(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	yes := true
+	for _, tc := range []struct {
+		opts     api.ListOptions
+		sentinel error
+		field    string
+	}{
+		{api.ListOptions{ResourceVersionMatch: api.MatchExact}, api.ErrInvalid, "resourceVersionMatch"},
+		{api.ListOptions{ResourceVersion: "0", ResourceVersionMatch: api.MatchExact}, api.ErrInvalid, "resourceVersionMatch"},
+		{api.ListOptions{ResourceVersion: "1", ResourceVersionMatch: "Newest"}, api.ErrInvalid, "resourceVersionMatch"},
+		{api.ListOptions{SendInitialEvents: &yes}, api.ErrInvalid, "sendInitialEvents"},
+		{api.ListOptions{ResourceVersion: "5", Continue: api.EncodeContinue(3, "a\x00")}, api.ErrBadRequest, "resourceVersion"},
+		{api.ListOptions{Continue: "!!!"}, api.ErrBadRequest, "continue"},
+	} {
+		_, err := e.c.List(ctx, tc.opts)
+		ae := errIs(t, err, tc.sentinel, "")
+		if ae.Field != tc.field {
+			t.Fatalf("%+v: field %q, want %q (%v)", tc.opts, ae.Field, tc.field, err)
+		}
+	}
+}

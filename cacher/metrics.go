@@ -1,0 +1,108 @@
+package cacher
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/watchcached/watchcached/watchcache"
+)
+
+// Metrics are the cache's Prometheus metrics, shared by every Cacher of a
+// process and labelled by resource. Names follow kube-apiserver's where it
+// has one. Safe for concurrent use.
+type Metrics struct {
+	eventsApplied    *prometheus.CounterVec
+	cacheRV          *prometheus.GaugeVec
+	ringLen, ringCap *prometheus.GaugeVec
+	objects          *prometheus.GaugeVec
+	watchers         *prometheus.GaugeVec
+	watchersExpired  *prometheus.CounterVec
+	freshWait        *prometheus.HistogramVec
+	delegated        *prometheus.CounterVec
+	revisionRequests *prometheus.CounterVec
+	relists          *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics and registers them with reg (nil: not
+// registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	res := []string{"resource"}
+	m := &Metrics{
+		eventsApplied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_events_applied_total", Help: "etcd events applied to the watch cache.",
+		}, res),
+		cacheRV: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_cache_resource_version", Help: "Highest etcd revision the cache has applied.",
+		}, res),
+		ringLen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_watch_cache_length", Help: "Events held in the ring.",
+		}, res),
+		ringCap: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_watch_cache_capacity", Help: "Capacity of the event ring.",
+		}, res),
+		objects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_cache_objects", Help: "Objects in the cache's store.",
+		}, res),
+		watchers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_cache_watchers", Help: "Open watchers served from the cache.",
+		}, res),
+		watchersExpired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_watchers_expired_total", Help: "Watchers ended with 410 Expired because the ring overtook them.",
+		}, res),
+		freshWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "watchcached_consistent_read_wait_seconds",
+			Help:    "Time consistent reads waited for the cache to reach etcd's revision.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 3},
+		}, res),
+		delegated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_delegated_total", Help: "Reads answered by etcd instead of the cache, by reason.",
+		}, []string{"resource", "verb", "reason"}),
+		revisionRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_consistent_read_revision_requests_total", Help: "Linearizable revision requests sent for consistent reads.",
+		}, res),
+		relists: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_relists_total", Help: "Relists after the etcd watch was compacted or inconsistent.",
+		}, res),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
+			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists} {
+			reg.MustRegister(c)
+		}
+	}
+	return m
+}
+
+// resourceMetrics are one resource's children of Metrics.
+type resourceMetrics struct {
+	eventsApplied, watchersExpired, revisionRequests, relists prometheus.Counter
+	cacheRV, ringLen, ringCap, objects, watchers              prometheus.Gauge
+	freshWait                                                 prometheus.Observer
+	delegated                                                 *prometheus.CounterVec // labels verb, reason
+}
+
+// forResource binds the metrics to one resource; a nil Metrics gives
+// unregistered ones, so callers never check.
+func (m *Metrics) forResource(resource string) *resourceMetrics {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &resourceMetrics{
+		eventsApplied:    m.eventsApplied.WithLabelValues(resource),
+		watchersExpired:  m.watchersExpired.WithLabelValues(resource),
+		revisionRequests: m.revisionRequests.WithLabelValues(resource),
+		relists:          m.relists.WithLabelValues(resource),
+		cacheRV:          m.cacheRV.WithLabelValues(resource),
+		ringLen:          m.ringLen.WithLabelValues(resource),
+		ringCap:          m.ringCap.WithLabelValues(resource),
+		objects:          m.objects.WithLabelValues(resource),
+		watchers:         m.watchers.WithLabelValues(resource),
+		freshWait:        m.freshWait.WithLabelValues(resource),
+		delegated:        m.delegated.MustCurryWith(prometheus.Labels{"resource": resource}),
+	}
+}
+
+func (m *resourceMetrics) observeStats(s watchcache.Stats) {
+	m.ringLen.Set(float64(s.RingLen))
+	m.ringCap.Set(float64(s.RingCap))
+	m.objects.Set(float64(s.Objects))
+}

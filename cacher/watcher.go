@@ -1,0 +1,216 @@
+package cacher
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/interval"
+)
+
+// watcher is one watch stream served from the cache. Next is called by a
+// single goroutine (the client's handler); Close may be called from any
+// goroutine and ends a Next in progress.
+//
+// Lifecycle:
+//
+//	initial (snapshot walk) ──▶ live (interval over the ring) ──▶ done
+//	                               │ ring overtook it: ERROR 410 ─▶ done
+//
+// A watcher holds no lock between calls and no buffer beyond its interval's:
+// a slow reader only falls behind in the ring (B43).
+type watcher struct {
+	c        *Cacher
+	pred     api.Predicate
+	prefix   string // key prefix of the watched namespace (or the resource)
+	wakeBy   string // tracked field the predicate pins; "" = wake on every change
+	wakeVal  string
+	bookmark bool // AllowWatchBookmarks
+
+	// Owned by the reading goroutine.
+	initial      *interval.SnapshotInterval // nil once walked
+	endBookmark  bool                       // send the initial-events-end bookmark after initial
+	live         *interval.Interval
+	err          error  // delivered by the next Next; then the stream is over
+	sentRV       uint64 // every matching event <= sentRV has been handed out
+	lastBookmark time.Time
+	preDeadline  bool // the bookmark before the deadline was sent
+	timer        *time.Timer
+	done         bool
+
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+}
+
+var _ api.Watcher = (*watcher)(nil)
+
+func (c *Cacher) newWatcher(opts api.WatchOptions) *watcher {
+	w := &watcher{
+		c:            c,
+		pred:         opts.Predicate,
+		prefix:       c.res.NamespacePrefix(c.etcdPrefix, opts.Namespace),
+		bookmark:     opts.AllowWatchBookmarks,
+		lastBookmark: c.now(),
+		closed:       make(chan struct{}),
+	}
+	w.wakeBy, w.wakeVal = c.wakeKeyFor(opts)
+	return w
+}
+
+// Next returns the next event for the client (see api.Watcher).
+func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
+	if w.done {
+		return api.WatchEvent{}, io.EOF
+	}
+	if w.err != nil {
+		return w.fail(w.err)
+	}
+	if w.initial != nil {
+		if obj, ok := w.initial.Next(); ok {
+			return api.WatchEvent{Type: api.Added, Object: obj, RV: obj.RV}, nil
+		}
+		w.initial = nil
+		if w.endBookmark {
+			w.endBookmark = false
+			w.lastBookmark = w.c.now()
+			return api.WatchEvent{Type: api.Bookmark, RV: w.sentRV, InitialEventsEnd: true}, nil
+		}
+	}
+	for {
+		wake := w.wakeChan()
+		rv := w.c.wc.RV() // every event <= rv is in the ring already
+		ev, err := w.live.Next()
+		if err != nil {
+			return w.fail(err)
+		}
+		if ev != nil {
+			out, ok := w.transform(ev)
+			w.sentRV = ev.RV
+			if ok {
+				return out, nil
+			}
+			continue
+		}
+		// Caught up: nothing <= rv is left to send.
+		w.sentRV = max(w.sentRV, rv)
+		if w.bookmark && w.bookmarkDue(ctx) {
+			return api.WatchEvent{Type: api.Bookmark, RV: w.sentRV}, nil
+		}
+		select {
+		case <-wake:
+		case <-w.bookmarkTimer(ctx):
+		case <-ctx.Done():
+			return api.WatchEvent{}, ctx.Err()
+		case <-w.closed:
+			w.done = true
+			return api.WatchEvent{}, io.EOF
+		case <-w.c.stopCh:
+			w.done = true
+			return api.WatchEvent{}, io.EOF
+		}
+	}
+}
+
+// Close ends the stream and frees its place in the ring.
+func (w *watcher) Close() {
+	w.closeOnce.Do(func() {
+		close(w.closed)
+		w.c.m.watchers.Dec()
+	})
+}
+
+// fail ends the stream with err, which the client receives as an ERROR event.
+func (w *watcher) fail(err error) (api.WatchEvent, error) {
+	w.done, w.err = true, nil
+	if errors.Is(err, api.ErrExpired) {
+		w.c.m.watchersExpired.Inc()
+	}
+	return api.WatchEvent{}, err
+}
+
+// wakeChan is the channel closed when an event this watcher may care about
+// arrives (fetched before looking at the ring, so none is missed).
+func (w *watcher) wakeChan() <-chan struct{} {
+	if w.wakeBy != "" {
+		return w.c.wake.wait(w.wakeBy, w.wakeVal)
+	}
+	return w.c.wc.Changed()
+}
+
+// transform turns a stored event into what this watcher's client sees
+// (B40): ADDED when the object starts matching, MODIFIED while it keeps
+// matching, DELETED (with its previous state at the event's RV) when it
+// stops matching or is deleted; nothing when it matches neither before nor
+// after.
+func (w *watcher) transform(ev *api.Event) (api.WatchEvent, bool) {
+	if ev.Type == api.Deleted {
+		if w.matches(ev.Object) {
+			return api.WatchEvent{Type: api.Deleted, Object: ev.Object, RV: ev.RV}, true
+		}
+		return api.WatchEvent{}, false
+	}
+	cur := w.matches(ev.Object)
+	old := ev.Prev != nil && w.matches(ev.Prev)
+	switch {
+	case cur && old:
+		return api.WatchEvent{Type: api.Modified, Object: ev.Object, RV: ev.RV}, true
+	case cur:
+		return api.WatchEvent{Type: api.Added, Object: ev.Object, RV: ev.RV}, true
+	case old:
+		return api.WatchEvent{Type: api.Deleted, Object: ev.PrevAtRV(), RV: ev.RV}, true
+	}
+	return api.WatchEvent{}, false
+}
+
+func (w *watcher) matches(o *api.Object) bool {
+	return strings.HasPrefix(o.Key, w.prefix) && w.pred.Matches(o)
+}
+
+// bookmarkDue reports (and records) whether a bookmark is to be sent now:
+// every BookmarkInterval, and once about 2 s before the stream's deadline
+// (B42).
+func (w *watcher) bookmarkDue(ctx context.Context) bool {
+	now := w.c.now()
+	due := now.Sub(w.lastBookmark) >= w.c.cfg.BookmarkInterval
+	if d, ok := ctx.Deadline(); ok && !w.preDeadline && now.After(d.Add(-preDeadlineBookmark)) {
+		w.preDeadline, due = true, true
+	}
+	if due {
+		w.lastBookmark = now
+	}
+	return due
+}
+
+// preDeadlineBookmark is how long before a watch's deadline its last
+// bookmark is sent, so a client can resume from it.
+const preDeadlineBookmark = 2 * time.Second
+
+// bookmarkTimer fires when the next bookmark is due; nil (blocks forever)
+// when bookmarks are off.
+func (w *watcher) bookmarkTimer(ctx context.Context) <-chan time.Time {
+	if !w.bookmark {
+		return nil
+	}
+	next := w.lastBookmark.Add(w.c.cfg.BookmarkInterval)
+	if d, ok := ctx.Deadline(); ok && !w.preDeadline {
+		next = minTime(next, d.Add(-preDeadlineBookmark))
+	}
+	wait := max(next.Sub(w.c.now()), time.Millisecond)
+	if w.timer == nil {
+		w.timer = time.NewTimer(wait)
+	} else {
+		w.timer.Reset(wait)
+	}
+	return w.timer.C
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,37 @@
+package cacher
+
+import (
+	"context"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Writes pass through to etcd (B50-B53). A write is visible to any
+// consistent read issued after it returns, because such a read waits for the
+// cache to reach etcd's revision (B54).
+
+// Create stores a new object.
+func (c *Cacher) Create(ctx context.Context, namespace string, body []byte) (*api.Object, error) {
+	return c.store.Create(ctx, namespace, body)
+}
+
+// Update replaces an object.
+func (c *Cacher) Update(ctx context.Context, namespace, name string, body []byte) (*api.Object, error) {
+	return c.store.Update(ctx, namespace, name, body)
+}
+
+// Delete removes an object.
+func (c *Cacher) Delete(ctx context.Context, namespace, name string, pre api.Preconditions) (*api.Object, error) {
+	return c.store.Delete(ctx, namespace, name, pre)
+}
+
+// Patch applies a JSON merge patch, taking the cached object as the first
+// guess of the current state; etcd's compare on its RV catches a stale guess
+// and the store then re-reads and retries.
+func (c *Cacher) Patch(ctx context.Context, namespace, name string, mergePatch []byte) (*api.Object, error) {
+	var hint *api.Object
+	if c.Ready() && api.ValidateName("name", name) == nil {
+		hint, _ = c.wc.Latest().Get(c.res.Key(c.etcdPrefix, namespace, name))
+	}
+	return c.store.PatchWithHint(ctx, namespace, name, mergePatch, hint)
+}
