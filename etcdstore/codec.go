@@ -1,0 +1,350 @@
+package etcdstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// ErrUndecodable is wrapped by Decode's errors: the stored value is not an
+// object of this resource. Such values are treated as absent (B62); the
+// error never reaches a client.
+var ErrUndecodable = errors.New("etcdstore: value does not decode")
+
+// Decode builds the immutable object a stored value shows at modRevision.
+//
+// The value must be a JSON object whose metadata.name (and, for namespaced
+// resources, metadata.namespace) agree with key. Raw is the value compacted
+// to one line, with apiVersion and kind added when missing, any stored
+// metadata.resourceVersion dropped, and "resourceVersion":"<modRevision>"
+// inserted as the first member of metadata; RVAt points at its first digit.
+// Only metadata, labels and the selectable fields are decoded; the rest of
+// the value is copied, never parsed into Go values. Safe for concurrent use.
+func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object, error) {
+	if modRevision <= 0 {
+		return nil, undecodable(key, "mod revision %d is not positive", modRevision)
+	}
+	buf := compactPool.Get().(*bytes.Buffer)
+	defer compactPool.Put(buf)
+	buf.Reset()
+	if err := json.Compact(buf, value); err != nil {
+		return nil, undecodable(key, "not JSON: %v", err)
+	}
+	c := buf.Bytes()
+	if len(c) < 2 || c[0] != '{' {
+		return nil, undecodable(key, "not a JSON object")
+	}
+	top := scanTop(c)
+	if top.mdStart < 0 || c[top.mdStart] != '{' {
+		return nil, undecodable(key, "no metadata object")
+	}
+	md, err := scanMetadata(c, top.mdStart)
+	if err != nil {
+		return nil, undecodable(key, "%v", err)
+	}
+	if md.name == "" {
+		return nil, undecodable(key, "no metadata.name")
+	}
+	if want := s.res.Key(s.prefix, md.namespace, md.name); want != key {
+		return nil, undecodable(key, "metadata (namespace %q, name %q) does not match the key", md.namespace, md.name)
+	}
+	obj := &api.Object{
+		Key:       key,
+		Namespace: md.namespace,
+		Name:      md.name,
+		UID:       md.uid,
+		Labels:    md.labels,
+		RV:        uint64(modRevision),
+	}
+	obj.Fields = make(fields.Set, 2+len(s.fieldPaths))
+	obj.Fields["metadata.name"] = md.name
+	obj.Fields["metadata.namespace"] = md.namespace
+	for i, p := range s.fieldPaths {
+		obj.Fields[s.res.SelectableFields[i]] = lookupField(c, p)
+	}
+	obj.Raw, obj.RVAt = s.spliceRV(c, top, md, modRevision)
+	return obj, nil
+}
+
+var compactPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func undecodable(key, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrUndecodable, key, fmt.Sprintf(format, args...))
+}
+
+// spliceRV assembles Raw from the compact value c: "{", the missing
+// apiVersion/kind, everything up to metadata's "{", the resourceVersion,
+// metadata's other members, then the rest of c.
+func (s *Store) spliceRV(c []byte, top topInfo, md metaInfo, rev int64) ([]byte, int) {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], rev, 10)
+	raw := make([]byte, 0, len(c)+len(d)+len(s.headAPIVersion)+len(s.headKind)+32)
+	raw = append(raw, '{')
+	if !top.hasAPIVersion {
+		raw = append(raw, s.headAPIVersion...)
+	}
+	if !top.hasKind {
+		raw = append(raw, s.headKind...)
+	}
+	raw = append(raw, c[1:top.mdStart+1]...)
+	raw = append(raw, `"resourceVersion":"`...)
+	at := len(raw)
+	raw = append(raw, d...)
+	raw = append(raw, '"')
+	for _, m := range md.keep {
+		raw = append(raw, ',')
+		raw = append(raw, c[m[0]:m[1]]...)
+	}
+	raw = append(raw, '}')
+	raw = append(raw, c[top.mdEnd:]...)
+	return raw, at
+}
+
+// topInfo is what the codec needs from the top level of an object.
+type topInfo struct {
+	hasAPIVersion, hasKind bool
+	mdStart, mdEnd         int // the metadata value c[mdStart:mdEnd]; -1 when absent
+}
+
+func scanTop(c []byte) topInfo {
+	t := topInfo{mdStart: -1, mdEnd: -1}
+	it := memberIter{b: c, i: 1}
+	for {
+		k, vs, ve, ok := it.next()
+		if !ok {
+			return t
+		}
+		switch string(k) {
+		case `"apiVersion"`:
+			t.hasAPIVersion = true
+		case `"kind"`:
+			t.hasKind = true
+		case `"metadata"`:
+			t.mdStart, t.mdEnd = vs, ve
+		}
+	}
+}
+
+// metaInfo is the decoded part of metadata. keep lists the members (key
+// start, value end) other than resourceVersion, in order.
+type metaInfo struct {
+	name, namespace, uid string
+	labels               labels.Set
+	keep                 [][2]int
+}
+
+func scanMetadata(c []byte, start int) (metaInfo, error) {
+	var md metaInfo
+	var err error
+	it := memberIter{b: c, i: start + 1}
+	for {
+		ks := it.i
+		if c[ks] == ',' {
+			ks++
+		}
+		k, vs, ve, ok := it.next()
+		if !ok {
+			return md, nil
+		}
+		v := c[vs:ve]
+		switch string(k) {
+		case `"resourceVersion"`:
+			continue
+		case `"name"`:
+			md.name, err = stringValue(v, "metadata.name")
+		case `"namespace"`:
+			md.namespace, err = stringValue(v, "metadata.namespace")
+		case `"uid"`:
+			md.uid, err = stringValue(v, "metadata.uid")
+		case `"labels"`:
+			md.labels, err = labelsValue(v)
+		}
+		if err != nil {
+			return md, err
+		}
+		md.keep = append(md.keep, [2]int{ks, ve})
+	}
+}
+
+// stringValue decodes a JSON string; null is "".
+func stringValue(v []byte, field string) (string, error) {
+	if string(v) == "null" {
+		return "", nil
+	}
+	if len(v) < 2 || v[0] != '"' {
+		return "", fmt.Errorf("%s is not a string", field)
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", fmt.Errorf("%s: %v", field, err)
+	}
+	return s, nil
+}
+
+func labelsValue(v []byte) (labels.Set, error) {
+	if string(v) == "null" {
+		return nil, nil
+	}
+	if v[0] != '{' {
+		return nil, fmt.Errorf("metadata.labels is not an object")
+	}
+	var set labels.Set
+	it := memberIter{b: v, i: 1}
+	for {
+		k, vs, ve, ok := it.next()
+		if !ok {
+			return set, nil
+		}
+		name, err := stringValue(k, "label key")
+		if err != nil {
+			return nil, err
+		}
+		val, err := stringValue(v[vs:ve], "metadata.labels["+name+"]")
+		if err != nil {
+			return nil, err
+		}
+		if set == nil {
+			set = make(labels.Set)
+		}
+		set[name] = val
+	}
+}
+
+// fieldPath is a selectable field path as quoted JSON keys, e.g.
+// ["\"spec\"", "\"nodeName\""].
+type fieldPath [][]byte
+
+func splitFieldPath(p string) fieldPath {
+	var fp fieldPath
+	for seg := range strings.SplitSeq(p, ".") {
+		q, _ := json.Marshal(seg)
+		fp = append(fp, q)
+	}
+	return fp
+}
+
+// lookupField returns the value at path p in the compact object c as a
+// field selector sees it: a string as is, a number or boolean as its JSON
+// text, anything else (absent, null, object, array) as "".
+func lookupField(c []byte, p fieldPath) string {
+	vs, ve := 0, len(c)
+	for _, seg := range p {
+		if c[vs] != '{' {
+			return ""
+		}
+		found := false
+		it := memberIter{b: c[:ve], i: vs + 1}
+		for {
+			k, s, e, ok := it.next()
+			if !ok {
+				break
+			}
+			if bytes.Equal(k, seg) {
+				vs, ve, found = s, e, true
+				break
+			}
+		}
+		if !found {
+			return ""
+		}
+	}
+	v := c[vs:ve]
+	switch v[0] {
+	case '"':
+		s, _ := stringValue(v, "")
+		return s
+	case '{', '[', 'n':
+		return ""
+	default:
+		return string(v)
+	}
+}
+
+// memberIter walks the members of one object in compact, valid JSON. i
+// starts just after the object's '{'.
+type memberIter struct {
+	b []byte
+	i int
+}
+
+// next returns the next member's quoted key and the bounds of its value,
+// or ok=false at the closing '}'.
+func (it *memberIter) next() (key []byte, vs, ve int, ok bool) {
+	b := it.b
+	if it.i >= len(b) || b[it.i] == '}' {
+		return nil, 0, 0, false
+	}
+	if b[it.i] == ',' {
+		it.i++
+	}
+	ke := skipString(b, it.i)
+	key = b[it.i:ke]
+	vs = ke + 1 // skip ':'
+	ve = skipValue(b, vs)
+	it.i = ve
+	return key, vs, ve, true
+}
+
+// skipString returns the index just past the string starting at b[i]=='"'.
+// It jumps from quote to quote (IndexByte is vectorised); a quote preceded
+// by an odd number of backslashes is escaped.
+func skipString(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' {
+			j++
+		}
+		return j
+	}
+}

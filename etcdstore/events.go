@@ -1,0 +1,148 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// WatchResult is one item of a raw watch (WatchEvents): a batch of events,
+// a progress notification, or the final error.
+type WatchResult struct {
+	// Events are the changes of one etcd watch response, in revision
+	// order; values that do not decode are left out (see the package doc).
+	Events []*api.Event
+	// Progress, when non-zero, is a progress notification: every event
+	// with RV <= Progress has been delivered.
+	Progress uint64
+	// Err, when set, is the last item: it wraps api.ErrExpired when the
+	// start revision was compacted (the message names the compact
+	// revision), otherwise another api sentinel.
+	Err error
+}
+
+// resultBuffer is how many results a raw watch may run ahead of its
+// reader before it waits.
+const resultBuffer = 64
+
+// WatchEvents watches every key of the resource from revision fromRev
+// (inclusive: events with RV >= fromRev; fromRev must be > 0), with the
+// previous values and progress notifications. The channel closes when ctx
+// ends (without an error item) or after an item with Err. It runs on the
+// store's shared watch stream, so RequestProgress reaches it; ctx must
+// therefore carry no gRPC metadata of its own.
+func (s *Store) WatchEvents(ctx context.Context, fromRev uint64) <-chan WatchResult {
+	return s.watchPrefix(ctx, s.resPrefix, fromRev)
+}
+
+// RequestProgress asks etcd for a progress notification on every watch of
+// this store that is caught up (etcd answers only when all the watches of
+// the stream are): each then yields a WatchResult with Progress set.
+func (s *Store) RequestProgress(ctx context.Context) error {
+	return mapErr(s.watcher.RequestProgress(ctx))
+}
+
+func (s *Store) watchPrefix(ctx context.Context, prefix string, fromRev uint64) <-chan WatchResult {
+	out := make(chan WatchResult, resultBuffer)
+	wctx, cancel := context.WithCancel(ctx)
+	wch := s.watcher.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(int64(fromRev)),
+		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			var resp clientv3.WatchResponse
+			var ok bool
+			select {
+			case resp, ok = <-wch:
+			case <-ctx.Done():
+				return
+			}
+			r, last := s.toResult(resp, ok, fromRev)
+			if ctx.Err() != nil {
+				return
+			}
+			if r.Err == nil && r.Progress == 0 && len(r.Events) == 0 && !last {
+				continue
+			}
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return
+			}
+			if last {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// toResult converts one etcd watch response; last reports the end of the
+// stream (then r.Err is set).
+func (s *Store) toResult(resp clientv3.WatchResponse, ok bool, fromRev uint64) (r WatchResult, last bool) {
+	switch {
+	case !ok:
+		return WatchResult{Err: api.Errorf(api.ErrUnavailable, "etcd watch closed")}, true
+	case resp.CompactRevision != 0:
+		return WatchResult{Err: tooOldWatch(fromRev-1, uint64(resp.CompactRevision))}, true
+	case resp.Canceled || resp.Err() != nil:
+		err := resp.Err()
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return WatchResult{Err: tooOldWatch(fromRev-1, uint64(resp.CompactRevision))}, true
+		}
+		if err == nil {
+			err = errors.New("canceled")
+		}
+		return WatchResult{Err: api.Errorf(api.ErrUnavailable, "etcd watch failed: %v", mapErr(err))}, true
+	case resp.IsProgressNotify():
+		return WatchResult{Progress: uint64(resp.Header.Revision)}, false
+	}
+	for _, ev := range resp.Events {
+		if e := s.toEvent(ev); e != nil {
+			r.Events = append(r.Events, e)
+		}
+	}
+	return r, false
+}
+
+// tooOldWatch is the 410 of a watch whose start was compacted.
+func tooOldWatch(rv, compacted uint64) error {
+	return &api.Error{Err: api.ErrExpired, Message: fmt.Sprintf("too old resource version: %d (%d)", rv, compacted)}
+}
+
+// toEvent converts one etcd event, or returns nil when it shows nothing a
+// reader could see: a put of an undecodable value over an absent or
+// undecodable one, or a delete of one. A put of an undecodable value over
+// one that decoded becomes DELETED (the object is now absent for Get and
+// List too); a put of a decodable value over an undecodable one is ADDED.
+func (s *Store) toEvent(ev *clientv3.Event) *api.Event {
+	kv, rev := ev.Kv, uint64(ev.Kv.ModRevision)
+	var prev *api.Object
+	if p := ev.PrevKv; p != nil {
+		prev, _ = s.decodeKV(p.Key, p.Value, p.ModRevision)
+	}
+	if ev.Type == mvccpb.Event_DELETE {
+		if prev == nil {
+			return nil
+		}
+		return &api.Event{Type: api.Deleted, Object: prev.WithRV(rev), Prev: prev, RV: rev}
+	}
+	obj, ok := s.decodeKV(kv.Key, kv.Value, kv.ModRevision)
+	switch {
+	case !ok && prev == nil:
+		return nil
+	case !ok:
+		return &api.Event{Type: api.Deleted, Object: prev.WithRV(rev), Prev: prev, RV: rev}
+	case kv.CreateRevision == kv.ModRevision || (ev.PrevKv != nil && prev == nil):
+		return &api.Event{Type: api.Added, Object: obj, Prev: nil, RV: rev}
+	default:
+		return &api.Event{Type: api.Modified, Object: obj, Prev: prev, RV: rev}
+	}
+}

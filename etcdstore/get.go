@@ -1,0 +1,53 @@
+package etcdstore
+
+import (
+	"context"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Get returns one object (B1-B7 for direct etcd). RV "" is a linearizable
+// read; "0" or n a serializable one, and n newer than the revision read at
+// is ErrTooLargeRV. A value that does not decode is NotFound (B62).
+func (s *Store) Get(ctx context.Context, namespace, name string, opts api.GetOptions) (*api.Object, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := api.ValidateName("name", name); err != nil {
+		return nil, err
+	}
+	var minRV uint64
+	var ops []clientv3.OpOption
+	if opts.ResourceVersion != "" {
+		minRV, _ = api.ParseRV("resourceVersion", opts.ResourceVersion)
+		ops = append(ops, clientv3.WithSerializable())
+	}
+	key := s.key(namespace, name)
+	resp, err := s.client.Get(ctx, key, ops...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if cur := uint64(resp.Header.Revision); minRV > cur {
+		return nil, s.tooLarge(minRV, cur)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, s.notFound(name)
+	}
+	kv := resp.Kvs[0]
+	obj, ok := s.decodeKV(kv.Key, kv.Value, kv.ModRevision)
+	if !ok {
+		return nil, s.notFound(name)
+	}
+	return obj, nil
+}
+
+// key is the etcd key of an object; the namespace is dropped for a
+// cluster-scoped resource.
+func (s *Store) key(namespace, name string) string {
+	if !s.res.Namespaced {
+		namespace = ""
+	}
+	return s.res.Key(s.prefix, namespace, name)
+}

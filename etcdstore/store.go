@@ -1,0 +1,168 @@
+package etcdstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// DefaultPrefix is the etcd key prefix when Config.Prefix is empty.
+const DefaultPrefix = "/registry"
+
+// Config configures a Store.
+type Config struct {
+	// Client is the etcd client (required). The Store does not close it.
+	Client *clientv3.Client
+	// Resource is the resource served (required, valid).
+	Resource *api.Resource
+	// Prefix is the etcd key prefix; default "/registry".
+	Prefix string
+	// Logger receives the store's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// OnDecodeError, if set, is called for every value under the
+	// resource's prefix that fails to decode (B62), each time it is read.
+	// The store also logs once per key. Such values are treated as absent,
+	// never served, never fatal. It must be safe for concurrent use.
+	OnDecodeError func(key string, err error)
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.Client == nil {
+		return errors.New("etcdstore: Config.Client is required")
+	}
+	if c.Resource == nil {
+		return errors.New("etcdstore: Config.Resource is required")
+	}
+	if err := c.Resource.Validate(); err != nil {
+		return fmt.Errorf("etcdstore: %w", err)
+	}
+	if c.Prefix != "" && c.Prefix[0] != '/' {
+		return fmt.Errorf("etcdstore: prefix %q must start with '/'", c.Prefix)
+	}
+	return nil
+}
+
+// Store serves one resource straight from etcd. It is safe for concurrent
+// use; every method is one or a few etcd requests and holds no lock while
+// it waits. Close releases the watch streams it opened.
+type Store struct {
+	client  *clientv3.Client
+	watcher clientv3.Watcher // shared by WatchEvents, Watch and RequestProgress
+	res     *api.Resource
+	prefix  string // etcd prefix, e.g. "/registry"
+	// resPrefix is res.Prefix(prefix), e.g. "/registry/pods/".
+	resPrefix string
+	logger    *slog.Logger
+	onDecode  func(key string, err error)
+
+	fieldPaths     []fieldPath // parallel to res.SelectableFields
+	headAPIVersion []byte      // `"apiVersion":"v1",`
+	headKind       []byte      // `"kind":"Pod",`
+
+	logged sync.Map // key -> struct{}: undecodable keys already logged
+}
+
+var _ api.Storage = (*Store)(nil)
+
+// New builds a Store; it does not contact etcd.
+func New(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		client:   cfg.Client,
+		watcher:  clientv3.NewWatcher(cfg.Client),
+		res:      cfg.Resource,
+		prefix:   cfg.Prefix,
+		logger:   cfg.Logger,
+		onDecode: cfg.OnDecodeError,
+	}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	s.initCodec()
+	return s, nil
+}
+
+// initCodec derives what Decode needs from res and prefix.
+func (s *Store) initCodec() {
+	s.resPrefix = s.res.Prefix(s.prefix)
+	for _, f := range s.res.SelectableFields {
+		s.fieldPaths = append(s.fieldPaths, splitFieldPath(f))
+	}
+	gv, _ := json.Marshal(s.res.GroupVersion())
+	kind, _ := json.Marshal(s.res.Kind)
+	s.headAPIVersion = append(append([]byte(`"apiVersion":`), gv...), ',')
+	s.headKind = append(append([]byte(`"kind":`), kind...), ',')
+}
+
+// Close cancels every watch opened through this store (their channels
+// close) and releases the shared watch stream. The etcd client stays open.
+func (s *Store) Close() error { return s.watcher.Close() }
+
+// Resource describes what this store serves.
+func (s *Store) Resource() *api.Resource { return s.res }
+
+// KeyPrefix is the etcd prefix of the resource's keys, e.g. "/registry/pods/".
+func (s *Store) KeyPrefix() string { return s.resPrefix }
+
+// CurrentRevision returns etcd's current revision with one linearizable
+// request.
+func (s *Store) CurrentRevision(ctx context.Context) (uint64, error) {
+	resp, err := s.client.Get(ctx, s.resPrefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return uint64(resp.Header.Revision), nil
+}
+
+// Compact compacts etcd's history up to rev (physically, waiting for it).
+func (s *Store) Compact(ctx context.Context, rev uint64) error {
+	if _, err := s.client.Compact(ctx, int64(rev), clientv3.WithCompactPhysical()); err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
+
+// decodeKV decodes a stored key-value, reporting a failure (B62).
+func (s *Store) decodeKV(key, value []byte, modRev int64) (*api.Object, bool) {
+	obj, err := s.Decode(string(key), value, modRev)
+	if err != nil {
+		s.reportUndecodable(string(key), err)
+		return nil, false
+	}
+	return obj, true
+}
+
+func (s *Store) reportUndecodable(key string, err error) {
+	if _, seen := s.logged.LoadOrStore(key, struct{}{}); !seen {
+		s.logger.Warn("etcdstore: skipping a value that does not decode", "key", key, "err", err)
+	}
+	if s.onDecode != nil {
+		s.onDecode(key, err)
+	}
+}
+
+func (s *Store) notFound(name string) error {
+	return api.Errorf(api.ErrNotFound, "%s %q not found", s.res.GroupResource(), name)
+}
+
+func (s *Store) tooLarge(rv, current uint64) error {
+	return &api.Error{
+		Err:               api.ErrTooLargeRV,
+		Message:           fmt.Sprintf("Too large resource version: %d, current: %d", rv, current),
+		Cause:             "ResourceVersionTooLarge",
+		RetryAfterSeconds: 1,
+	}
+}

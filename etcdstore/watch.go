@@ -1,0 +1,162 @@
+package etcdstore
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Watch starts a watch straight on etcd (B30-B42 with direct-etcd
+// semantics). With initial events (SIE=true, or SIE unset and RV ""/"0")
+// it lists the latest state (not older than RV=n when given), sends ADDED
+// for every matching object in key order, then for SIE=true with
+// bookmarks allowed one bookmark with InitialEventsEnd at the list's
+// revision, and watches from the revision after. Otherwise it watches from
+// RV=n+1, or from the current revision for RV ""/"0" (B34). ctx bounds
+// only the start; the stream lives until Close or its end.
+func (s *Store) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	w := &watcher{pred: opts.Predicate, bookmarks: opts.AllowWatchBookmarks, closed: make(chan struct{})}
+	var from uint64
+	switch {
+	case opts.InitialEvents():
+		lo := api.ListOptions{Namespace: opts.Namespace, Predicate: opts.Predicate}
+		if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+			lo.ResourceVersion, lo.ResourceVersionMatch = opts.ResourceVersion, api.MatchNotOlderThan
+		}
+		l, err := s.List(ctx, lo)
+		if err != nil {
+			return nil, err
+		}
+		for _, obj := range l.Items {
+			w.pending = append(w.pending, api.WatchEvent{Type: api.Added, Object: obj, RV: obj.RV})
+		}
+		if opts.SendInitialEvents != nil && opts.AllowWatchBookmarks {
+			w.pending = append(w.pending, api.WatchEvent{Type: api.Bookmark, RV: l.RV, InitialEventsEnd: true})
+		}
+		w.lastRV, from = l.RV, l.RV+1
+	case opts.ResourceVersion == "" || opts.ResourceVersion == "0":
+		cur, err := s.CurrentRevision(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.lastRV, from = cur, cur+1
+	default:
+		n, _ := api.ParseRV("resourceVersion", opts.ResourceVersion)
+		w.lastRV, from = n, n+1
+	}
+	ns := opts.Namespace
+	if !s.res.Namespaced {
+		ns = ""
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	w.ch = s.watchPrefix(wctx, s.res.NamespacePrefix(s.prefix, ns), from)
+	return w, nil
+}
+
+// watcher is the api.Watcher of Store.Watch. Next is called by one
+// goroutine (the reader owns pending, lastRV and done); Close may be called
+// from any goroutine.
+type watcher struct {
+	pred      api.Predicate
+	bookmarks bool
+	ch        <-chan WatchResult
+	cancel    context.CancelFunc
+
+	pending []api.WatchEvent // owned by the reader: converted, not yet returned
+	lastRV  uint64           // owned by the reader: highest RV returned; bookmarks never go below it
+	done    bool             // owned by the reader: the stream is over
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close
+}
+
+var _ api.Watcher = (*watcher)(nil)
+
+// Next returns the next event; see api.Watcher.
+func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
+	for {
+		select {
+		case <-w.closed:
+			return api.WatchEvent{}, io.EOF
+		default:
+		}
+		if len(w.pending) > 0 {
+			ev := w.pending[0]
+			w.pending[0] = api.WatchEvent{}
+			w.pending = w.pending[1:]
+			return ev, nil
+		}
+		if w.done {
+			return api.WatchEvent{}, io.EOF
+		}
+		var r WatchResult
+		var ok bool
+		select {
+		case <-w.closed:
+			return api.WatchEvent{}, io.EOF
+		case <-ctx.Done():
+			return api.WatchEvent{}, ctx.Err()
+		case r, ok = <-w.ch:
+		}
+		switch {
+		case !ok:
+			w.done = true
+		case r.Err != nil:
+			w.done = true
+			return api.WatchEvent{}, r.Err
+		case r.Progress > 0:
+			if w.bookmarks && r.Progress > w.lastRV {
+				w.lastRV = r.Progress
+				return api.WatchEvent{Type: api.Bookmark, RV: r.Progress}, nil
+			}
+		default:
+			for _, e := range r.Events {
+				if we, ok := w.transform(e); ok {
+					w.pending = append(w.pending, we)
+					w.lastRV = we.RV
+				}
+			}
+		}
+	}
+}
+
+// transform applies the selector to one event (B40): ADDED when the object
+// starts matching, MODIFIED while it keeps matching, DELETED with the
+// previous state at the event's RV when it stops matching, DELETED with the
+// last state for a real delete, nothing when it matches neither before nor
+// after.
+func (w *watcher) transform(e *api.Event) (api.WatchEvent, bool) {
+	if w.pred.Empty() {
+		return api.WatchEvent{Type: e.Type, Object: e.Object, RV: e.RV}, true
+	}
+	was := e.Prev != nil && w.pred.Matches(e.Prev)
+	if e.Type == api.Deleted {
+		return api.WatchEvent{Type: api.Deleted, Object: e.Object, RV: e.RV}, was
+	}
+	now := w.pred.Matches(e.Object)
+	switch {
+	case now && was:
+		return api.WatchEvent{Type: api.Modified, Object: e.Object, RV: e.RV}, true
+	case now:
+		return api.WatchEvent{Type: api.Added, Object: e.Object, RV: e.RV}, true
+	case was:
+		return api.WatchEvent{Type: api.Deleted, Object: e.PrevAtRV(), RV: e.RV}, true
+	}
+	return api.WatchEvent{}, false
+}
+
+// Close cancels the etcd watch and waits until its goroutine has ended.
+func (w *watcher) Close() {
+	w.closeOnce.Do(func() {
+		close(w.closed)
+		w.cancel()
+		for range w.ch {
+		}
+	})
+}
