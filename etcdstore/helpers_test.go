@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -56,7 +57,8 @@ func newEnv(t *testing.T, res *api.Resource) *env {
 		res = podResource()
 	}
 	e := &env{t: t, etcd: etcdtest.Start(t), errs: &decodeErrors{}, ctx: context.Background()}
-	s, err := etcdstore.New(etcdstore.Config{Client: e.etcd.Client, Resource: res, OnDecodeError: e.errs.record})
+	s, err := etcdstore.New(etcdstore.Config{Client: e.etcd.Client, Resource: res, OnDecodeError: e.errs.record,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
