@@ -108,3 +108,8 @@ func status(code int, reason, message, details string) string {
 func itoa(n int) string {
 	return api.FormatRV(uint64(n))
 }
+
+var (
+	getOptsZero  api.GetOptions
+	listOptsZero api.ListOptions
+)

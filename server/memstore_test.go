@@ -315,3 +315,27 @@ func (w *scriptWatcher) Next(ctx context.Context) (api.WatchEvent, error) {
 }
 
 func (w *scriptWatcher) Close() { w.once.Do(func() { close(w.closed) }) }
+
+func (m *memStore) lastListOpts() api.ListOptions {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastList
+}
+
+func (m *memStore) lastWatchOpts() api.WatchOptions {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastWatch
+}
+
+func (m *memStore) setWatch(fn func(ctx context.Context, opts api.WatchOptions) (api.Watcher, error)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.watch = fn
+}
+
+func (m *memStore) setNotReady(v bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.notReady = v
+}
