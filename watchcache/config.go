@@ -11,6 +11,9 @@ const (
 	DefaultMaxCapacity = 102400
 	DefaultWindow      = 75 * time.Second
 	DefaultMaxBytes    = 256 << 20
+	// DefaultCheckpointEvery trades Append cost against the cost of
+	// reading a past state (see the package doc).
+	DefaultCheckpointEvery = 32
 )
 
 // Config configures a WatchCache. It is a plain value; New validates a copy.
@@ -31,6 +34,11 @@ type Config struct {
 	// api.Object.Fields, e.g. "spec.nodeName" or "metadata.namespace") that
 	// get a secondary index.
 	IndexedFields []string
+	// CheckpointEvery is how many events apart the writer takes a frozen
+	// clone of the store; a read of the state between two checkpoints
+	// replays fewer than that many events on a clone of the older one.
+	// 1 clones after every event. 0 means DefaultCheckpointEvery.
+	CheckpointEvery int
 }
 
 // Validate fills defaults into zero fields and reports the first invalid
@@ -48,7 +56,12 @@ func (c *Config) Validate() error {
 	if c.MaxBytes == 0 {
 		c.MaxBytes = DefaultMaxBytes
 	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = DefaultCheckpointEvery
+	}
 	switch {
+	case c.CheckpointEvery < 1:
+		return fmt.Errorf("watchcache: CheckpointEvery %d must be positive", c.CheckpointEvery)
 	case c.MinCapacity < 1:
 		return fmt.Errorf("watchcache: MinCapacity %d must be positive", c.MinCapacity)
 	case c.MaxCapacity < c.MinCapacity:

@@ -20,27 +20,31 @@
 //   - Oldest servable RV (B32): after a relist at L it is L; after evicting
 //     an event with RV e it is e. A watch from any n >= oldest sees every
 //     event after n.
-//   - Snapshots: one per event in the ring, plus the one at the oldest
-//     servable RV, in strictly increasing RV order; Snapshot(n) returns the
-//     newest with RV <= n. They are pruned with ring eviction (those older
-//     than the oldest servable RV), on Compact (all but the newest <= the
-//     compacted revision) and on Replace (all). So memory is bounded by the
-//     ring's window, not by uptime.
+//   - Past states: the store as it was at any RV from the floor (the oldest
+//     servable RV, or later if Compact raised it) up to the cache RV can be
+//     read. They are kept as frozen checkpoints (copy-on-write clones taken
+//     every CheckpointEvery events, and at every relist) plus the log of
+//     events since the oldest needed checkpoint; Snapshot(n) finds the
+//     newest checkpoint <= n in O(log n) and replays the fewer than
+//     CheckpointEvery events after it on a private clone. Checkpoints and log
+//     are pruned with ring eviction, on Compact and on Replace, so memory
+//     is bounded by the ring's window, not by uptime.
 //   - Store: every object is in each field index exactly once, under its
 //     current value of that field; a snapshot's store is never written.
 //
 // # Trade-off
 //
-// A snapshot is a B-tree Clone after every event: O(1) to take, but the next
-// write to the live tree copies the nodes on its path (O(log n) nodes of at
-// most 2*degree-1 items), per tree it touches (the object tree, plus an
-// index tree when an indexed value changes). That buys exact-RV lists and
-// consistent continue pages from memory for every RV in the window, at
-// roughly a path of nodes of garbage per event. A lazier scheme (clone only
-// every k events and rebuild a requested in-between state by replaying up
-// to k events from the ring) would cut that by about k at the price of a
-// replay per exact read; we keep the simple, always-exact form until
-// profiles ask otherwise.
+// A B-tree Clone is O(1), but the next write to the live tree then copies
+// every node on its path (O(log n) nodes of up to 2*degree-1 items), per
+// tree it touches. Cloning after every event makes every past state free to
+// read but costs a path of garbage per event, and keeps a path per event
+// alive for the whole window. Cloning every CheckpointEvery (default 32)
+// events shares the upper nodes' copies among those events (roughly a leaf
+// and one inner node remain per event), at the price of a replay of up to
+// CheckpointEvery-1 events (and its garbage) when a reader asks for a state
+// between checkpoints. Rebuilt states are kept in a small recent set, so the
+// pages of one list, or many lists at the same cache RV, rebuild once.
+// CheckpointEvery=1 is the plain "snapshot per event" form.
 //
 // What it is not: it does not decide when to relist, does not filter by
 // selectors (beyond index lookups) and does not talk to etcd.

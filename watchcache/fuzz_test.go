@@ -3,6 +3,8 @@ package watchcache
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,15 +19,66 @@ type fuzzCache struct {
 	now   time.Time
 	next  uint64                // the model's next absolute index
 	byIdx map[uint64]*api.Event // every event ever appended, by the model's index
+	cur   map[string]*api.Object
+	rvs   []uint64          // state RVs since the last relist, ascending
+	state map[uint64]string // their fingerprints
 }
 
 func newFuzzCache(t *testing.T, minCap, maxCap uint8, maxBytes uint16) *fuzzCache {
 	lo := 1 + int(minCap%4)
-	cfg := Config{MinCapacity: lo, MaxCapacity: lo + int(maxCap%40), Window: 3 * time.Second, MaxBytes: 1 + int64(maxBytes)*4}
+	cfg := Config{MinCapacity: lo, MaxCapacity: lo + int(maxCap%40), Window: 3 * time.Second,
+		MaxBytes: 1 + int64(maxBytes)*4, CheckpointEvery: 1 + int(maxCap/40)}
 	f := &fuzzCache{w: mustNew(t, cfg), rv: 10, now: t0, byIdx: map[uint64]*api.Event{}}
-	f.w.Replace(nil, f.rv, f.now)
+	f.relist()
 	f.next = f.w.Stats().EndIndex
 	return f
+}
+
+func (f *fuzzCache) relist() {
+	f.w.Replace(nil, f.rv, f.now)
+	f.cur, f.rvs, f.state = map[string]*api.Object{}, []uint64{f.rv}, map[uint64]string{f.rv: ""}
+}
+
+func (f *fuzzCache) applied(ev *api.Event) {
+	f.cur[ev.Object.Key] = ev.Object
+	objs := make([]*api.Object, 0, len(f.cur))
+	for _, o := range f.cur {
+		objs = append(objs, o)
+	}
+	slices.SortFunc(objs, func(a, b *api.Object) int { return strings.Compare(a.Key, b.Key) })
+	f.rvs = append(f.rvs, ev.RV)
+	f.state[ev.RV] = fingerprint(objs)
+}
+
+// checkState compares Snapshot(q) with the model's newest state <= q.
+func (f *fuzzCache) checkState(t *testing.T, q uint64) {
+	s, err := f.w.Snapshot(q)
+	floor := f.w.Stats().OldestSnapshotRV
+	if q < floor {
+		if !errors.Is(err, api.ErrExpired) {
+			t.Fatalf("Snapshot(%d) below floor %d: %v", q, floor, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Snapshot(%d): %v", q, err)
+	}
+	want := f.rvs[0]
+	for _, r := range f.rvs {
+		if r <= q {
+			want = r
+		}
+	}
+	wantRV := want
+	if q >= f.rv {
+		wantRV = f.rv // Latest carries the cache RV
+	}
+	if s.RV() != wantRV {
+		t.Fatalf("Snapshot(%d).RV() = %d, want state %d", q, s.RV(), want)
+	}
+	if got := fingerprint(collect(s, "", "")); got != f.state[want] {
+		t.Fatalf("Snapshot(%d) = %q, model %q", q, got, f.state[want])
+	}
 }
 
 func (f *fuzzCache) step(t *testing.T, op byte) {
@@ -39,9 +92,10 @@ func (f *fuzzCache) step(t *testing.T, op byte) {
 		}
 		f.byIdx[f.next] = ev
 		f.next++
+		f.applied(ev)
 	case op < 210:
 		f.rv += uint64(op % 5)
-		f.w.Replace(nil, f.rv, f.now)
+		f.relist()
 		f.next++ // a relist skips one index
 	case op < 230:
 		f.w.Compact(f.rv - uint64(op%8))
@@ -75,6 +129,9 @@ func (f *fuzzCache) check(t *testing.T) {
 	}
 	if n, err := f.w.CopyEvents(st.EndIndex, dst); n != 0 || err != nil {
 		t.Fatalf("CopyEvents(end) = %d, %v", n, err)
+	}
+	for _, q := range []uint64{st.OldestSnapshotRV - 1, st.OldestSnapshotRV, (st.OldestSnapshotRV + f.rv) / 2, f.rv - 1, f.rv, f.rv + 5} {
+		f.checkState(t, q)
 	}
 	if st.StartIndex > 0 {
 		if _, err := f.w.CopyEvents(st.StartIndex-1, dst); !errors.Is(err, api.ErrExpired) {

@@ -15,9 +15,6 @@ func (w *WatchCache) checkInvariants() error {
 	if err := w.ring.check(w.cfg); err != nil {
 		return err
 	}
-	if w.latest.rv != w.rv {
-		return fmt.Errorf("latest snapshot RV %d != cache RV %d", w.latest.rv, w.rv)
-	}
 	if w.ring.len() > 0 {
 		first, last := w.ring.at(w.ring.start).ev.RV, w.ring.at(w.ring.end-1).ev.RV
 		if w.oldest > first {
@@ -27,13 +24,16 @@ func (w *WatchCache) checkInvariants() error {
 			return fmt.Errorf("ring RV %d > cache RV %d", last, w.rv)
 		}
 	}
-	if w.oldest > w.rv {
-		return fmt.Errorf("oldest servable %d > cache RV %d", w.oldest, w.rv)
+	if w.oldest > w.rv || w.hist.floor > w.rv {
+		return fmt.Errorf("oldest servable %d or snapshot floor %d > cache RV %d", w.oldest, w.hist.floor, w.rv)
 	}
-	if err := w.snaps.check(w.oldest); err != nil {
+	if err := w.hist.check(w.cfg.CheckpointEvery); err != nil {
 		return err
 	}
-	return w.latest.st.check()
+	if w.objects != w.live.objs.Len() {
+		return fmt.Errorf("objects %d, live store %d", w.objects, w.live.objs.Len())
+	}
+	return w.live.check()
 }
 
 func (r *ring) check(cfg Config) error {
@@ -68,17 +68,29 @@ func (r *ring) check(cfg Config) error {
 	return nil
 }
 
-func (l *snapshotList) check(oldest uint64) error {
-	if len(l.items) == 0 {
-		return fmt.Errorf("no snapshot kept")
+func (h *history) check(every int) error {
+	cps := h.checkpoints
+	if len(cps) == 0 {
+		return fmt.Errorf("no checkpoint kept")
 	}
-	for i := 1; i < len(l.items); i++ {
-		if l.items[i].rv <= l.items[i-1].rv {
-			return fmt.Errorf("snapshot RVs not increasing: %d after %d", l.items[i].rv, l.items[i-1].rv)
+	if cps[0].rv > h.floor || (len(cps) > 1 && cps[1].rv <= h.floor) {
+		return fmt.Errorf("checkpoints start %d, floor %d: not the newest checkpoint <= floor", cps[0].rv, h.floor)
+	}
+	k, since := 0, 0 // k walks the checkpoints after the first
+	for i, ev := range h.log {
+		if ev.RV <= cps[0].rv || (i > 0 && ev.RV <= h.log[i-1].RV) {
+			return fmt.Errorf("log RV %d out of order (base %d)", ev.RV, cps[0].rv)
+		}
+		since++
+		if k+1 < len(cps) && cps[k+1].rv == ev.RV {
+			k, since = k+1, 0
+		}
+		if since >= every {
+			return fmt.Errorf("%d events without a checkpoint at RV %d", since, ev.RV)
 		}
 	}
-	if len(l.items) > 1 && l.items[1].rv <= oldest {
-		return fmt.Errorf("snapshot at %d kept though %d describes oldest servable %d", l.items[0].rv, l.items[1].rv, oldest)
+	if k != len(cps)-1 {
+		return fmt.Errorf("checkpoint at %d is not at a logged event", cps[k+1].rv)
 	}
 	return nil
 }

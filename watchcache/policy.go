@@ -52,5 +52,5 @@ func (w *WatchCache) evictBytesLocked() {
 func (w *WatchCache) evictLocked() {
 	s := w.ring.pop()
 	w.oldest = s.ev.RV
-	w.snaps.dropBefore(s.ev.RV)
+	w.hist.raiseFloor(s.ev.RV)
 }

@@ -21,6 +21,7 @@ func TestConfigValidate(t *testing.T) {
 		{MinCapacity: 10, MaxCapacity: 5},
 		{Window: -time.Second},
 		{MaxBytes: -1},
+		{CheckpointEvery: -1},
 		{IndexedFields: []string{"a", "a"}},
 		{IndexedFields: []string{""}},
 	} {
@@ -81,7 +82,7 @@ func TestAppendRejectsOutOfOrder(t *testing.T) {
 // B32: exactly full ring, then one more event evicts the oldest and moves
 // the oldest servable RV to it.
 func TestExactlyFullRing_B32(t *testing.T) {
-	w := mustNew(t, Config{MinCapacity: 4, MaxCapacity: 4})
+	w := mustNew(t, Config{MinCapacity: 4, MaxCapacity: 4, CheckpointEvery: 1})
 	w.Replace(nil, 100, t0)
 	m := newModel(1, 10, 100)
 	for range 4 {
@@ -124,7 +125,7 @@ func TestExactlyFullRing_B32(t *testing.T) {
 // The ring doubles while every event is inside the window, stops at
 // MaxCapacity, and halves once few events are inside the window.
 func TestResize(t *testing.T) {
-	w := mustNew(t, Config{MinCapacity: 4, MaxCapacity: 16, Window: 10 * time.Second})
+	w := mustNew(t, Config{MinCapacity: 4, MaxCapacity: 16, Window: 10 * time.Second, CheckpointEvery: 1})
 	w.Replace(nil, 1, t0)
 	m := newModel(2, 50, 1)
 	wantCaps := map[int]int{4: 4, 5: 8, 9: 16, 17: 16, 30: 16}
@@ -164,7 +165,7 @@ func TestClockBackwards(t *testing.T) {
 }
 
 func TestMaxBytes(t *testing.T) {
-	w := mustNew(t, Config{MinCapacity: 64, MaxCapacity: 64, MaxBytes: 1})
+	w := mustNew(t, Config{MinCapacity: 64, MaxCapacity: 64, MaxBytes: 1, CheckpointEvery: 1})
 	w.Replace(nil, 1, t0)
 	m := newModel(4, 5, 1)
 	for i := range 10 {

@@ -1,10 +1,6 @@
 package watchcache
 
-import (
-	"sort"
-
-	"github.com/watchcached/watchcached/api"
-)
+import "github.com/watchcached/watchcached/api"
 
 // Snapshot is the store as it was at one resourceVersion. It is immutable
 // and safe for concurrent use by any number of goroutines; holding one keeps
@@ -51,60 +47,3 @@ func (s *Snapshot) AscendIndex(field, value, prefix, startKey string, fn func(*a
 // IndexedFields lists the fields AscendIndex accepts. The caller must not
 // modify the slice.
 func (s *Snapshot) IndexedFields() []string { return s.st.fields }
-
-// snapshotList is the snapshots kept for past RVs, oldest first, with
-// strictly increasing RVs. Not safe for concurrent use: guarded by
-// WatchCache.mu.
-type snapshotList struct {
-	items []*Snapshot
-}
-
-func (l *snapshotList) len() int { return len(l.items) }
-
-func (l *snapshotList) push(s *Snapshot) { l.items = append(l.items, s) }
-
-// oldest returns the oldest snapshot, or nil.
-func (l *snapshotList) oldest() *Snapshot {
-	if len(l.items) == 0 {
-		return nil
-	}
-	return l.items[0]
-}
-
-// find returns the newest snapshot with RV <= rv, or nil if there is none.
-func (l *snapshotList) find(rv uint64) *Snapshot {
-	n := sort.Search(len(l.items), func(i int) bool { return l.items[i].rv > rv })
-	if n == 0 {
-		return nil
-	}
-	return l.items[n-1]
-}
-
-// dropBefore drops the snapshots with RV < rv.
-func (l *snapshotList) dropBefore(rv uint64) {
-	n := 0 // usually 0 or 1: a linear scan is cheaper than a search
-	for n < len(l.items) && l.items[n].rv < rv {
-		n++
-	}
-	l.dropFirst(n)
-}
-
-// keepFrom drops every snapshot older than the newest one with RV <= rv,
-// which still describes the state at rv.
-func (l *snapshotList) keepFrom(rv uint64) {
-	n := sort.Search(len(l.items), func(i int) bool { return l.items[i].rv > rv })
-	l.dropFirst(n - 1)
-}
-
-func (l *snapshotList) dropFirst(n int) {
-	if n <= 0 {
-		return
-	}
-	clear(l.items[:n]) // let the trees go before append reallocates
-	l.items = l.items[n:]
-}
-
-func (l *snapshotList) reset(s *Snapshot) {
-	clear(l.items)
-	l.items = append(l.items[:0], s)
-}

@@ -11,7 +11,13 @@ import (
 // Every RV in the window reads exactly the replayed model's state: through
 // Get, Ascend (with prefixes and start keys), CountFrom and every index.
 func TestSnapshotAtEveryRVMatchesModel_B13(t *testing.T) {
-	w := mustNew(t, Config{MinCapacity: 64, MaxCapacity: 64, IndexedFields: []string{"spec.nodeName", "metadata.namespace"}})
+	for _, every := range []int{1, 3, 32} {
+		t.Run(fmt.Sprintf("CheckpointEvery=%d", every), func(t *testing.T) { testSnapshotAtEveryRV(t, every) })
+	}
+}
+
+func testSnapshotAtEveryRV(t *testing.T, every int) {
+	w := mustNew(t, Config{MinCapacity: 64, MaxCapacity: 64, IndexedFields: []string{"spec.nodeName", "metadata.namespace"}, CheckpointEvery: every})
 	m := newModel(6, 40, 100)
 	w.Replace(nil, 100, t0)
 	states := map[uint64][]*api.Object{100: nil}
@@ -131,7 +137,13 @@ func TestAscendPrefix_B26(t *testing.T) {
 // Compact keeps the newest snapshot at or below the revision and drops the
 // older ones; snapshots before it are expired, the ring is untouched.
 func TestCompact(t *testing.T) {
-	w := mustNew(t, Config{})
+	for _, every := range []int{1, 2, 32} {
+		t.Run(fmt.Sprintf("CheckpointEvery=%d", every), func(t *testing.T) { testCompact(t, every) })
+	}
+}
+
+func testCompact(t *testing.T, every int) {
+	w := mustNew(t, Config{CheckpointEvery: every})
 	w.Replace(nil, 10, t0)
 	for rv := uint64(11); rv <= 20; rv += 2 { // 11 13 15 17 19
 		mustAppend(t, w, &api.Event{Type: api.Added, Object: obj("a", fmt.Sprint(rv), rv, ""), RV: rv}, t0)
@@ -141,18 +153,24 @@ func TestCompact(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := w.Stats()
-	if st.OldestSnapshotRV != 15 || st.Snapshots != 3 || st.RingLen != 5 || st.OldestRV != 10 {
+	if st.OldestSnapshotRV != 15 || st.RingLen != 5 || st.OldestRV != 10 || (every == 1 && st.Snapshots != 3) {
 		t.Fatalf("after Compact(16): %+v", st)
 	}
 	if s, err := w.Snapshot(16); err != nil || s.RV() != 15 || s.Len() != 3 {
 		t.Fatalf("Snapshot(16) = %v, %v", s, err)
 	}
-	if _, err := w.Snapshot(14); !errors.Is(err, api.ErrExpired) {
+	if _, err := w.Snapshot(14); !errors.Is(err, api.ErrExpired) || err.Error() != "too old resource version: 14 (15)" {
 		t.Fatalf("Snapshot(14) = %v", err)
 	}
 	w.Compact(1000)
-	if st := w.Stats(); st.Snapshots != 1 || st.OldestSnapshotRV != 19 {
+	if err := w.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.OldestSnapshotRV != 19 || (every == 1 && st.Snapshots != 1) {
 		t.Fatalf("after Compact(1000): %+v", st)
+	}
+	if s, err := w.Snapshot(19); err != nil || s.RV() != 19 || s.Len() != 5 {
+		t.Fatalf("Snapshot(19) = %v, %v", s, err)
 	}
 }
 
