@@ -33,13 +33,13 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 	if modRevision <= 0 {
 		return nil, undecodable(key, "mod revision %d is not positive", modRevision)
 	}
-	buf := compactPool.Get().(*bytes.Buffer)
-	defer compactPool.Put(buf)
-	buf.Reset()
-	if err := json.Compact(buf, value); err != nil {
+	bp := compactPool.Get().(*[]byte)
+	defer compactPool.Put(bp)
+	c, err := compactJSON((*bp)[:0], value)
+	*bp = c
+	if err != nil {
 		return nil, undecodable(key, "not JSON: %v", err)
 	}
-	c := buf.Bytes()
 	if len(c) < 2 || c[0] != '{' {
 		return nil, undecodable(key, "not a JSON object")
 	}
@@ -75,7 +75,8 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 	return obj, nil
 }
 
-var compactPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// compactPool holds scratch buffers (*[]byte) for the compact value.
+var compactPool = sync.Pool{New: func() any { return new([]byte) }}
 
 func undecodable(key, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrUndecodable, key, fmt.Sprintf(format, args...))

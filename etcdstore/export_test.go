@@ -13,3 +13,6 @@ func CodecOnly(res *api.Resource) *Store {
 
 // MergeJSON exposes mergeJSON to tests.
 var MergeJSON = mergeJSON
+
+// CompactJSON exposes compactJSON to tests.
+var CompactJSON = compactJSON
