@@ -28,7 +28,7 @@ func podsResource() *api.Resource {
 
 // env is one test's etcd, direct store and cacher.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	etcd  *etcdtest.Server
 	store *etcdstore.Store
 	c     *Cacher
@@ -37,7 +37,7 @@ type env struct {
 
 // newEnv starts etcd, a store for pods and a cacher with short timeouts.
 // mut may adjust the cacher's config; start=false leaves it not started.
-func newEnv(t *testing.T, start bool, mut func(*Config)) *env {
+func newEnv(t testing.TB, start bool, mut func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, etcd: etcdtest.Start(t)}
 	st, err := etcdstore.New(etcdstore.Config{Client: e.etcd.Client, Resource: podsResource()})
