@@ -102,3 +102,33 @@ func BenchmarkListAll(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSnapshotRebuild reads a state between two checkpoints, the worst
+// case: a clone of the checkpoint and a replay of CheckpointEvery-1 events
+// (the recent-states set is emptied each time, so nothing is reused).
+func BenchmarkSnapshotRebuild(b *testing.B) {
+	const n = 100000
+	objs := benchObjects(n)
+	w := mustNew(b, Config{IndexedFields: []string{"spec.nodeName"}})
+	w.Replace(objs, uint64(n), t0)
+	rv := uint64(n)
+	for i := range DefaultCheckpointEvery - 1 {
+		rv++
+		o := objs[(i*7919)%n]
+		u := obj(o.Namespace, o.Name, rv, "elsewhere")
+		if err := w.Append(&api.Event{Type: api.Modified, Object: u, RV: rv}, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run(fmt.Sprintf("Objects=%d/Replay=%d", n, DefaultCheckpointEvery-1), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w.matMu.Lock()
+			w.recent = [recentStates]rebuilt{}
+			w.matMu.Unlock()
+			if s := w.Latest(); s.RV() != rv {
+				b.Fatalf("RV %d", s.RV())
+			}
+		}
+	})
+}

@@ -44,7 +44,11 @@
 // CheckpointEvery-1 events (and its garbage) when a reader asks for a state
 // between checkpoints. Rebuilt states are kept in a small recent set, so the
 // pages of one list, or many lists at the same cache RV, rebuild once.
-// CheckpointEvery=1 is the plain "snapshot per event" form.
+// When readers keep asking for the latest state, the writer checkpoints
+// after every event instead (a reader that had to rebuild the latest state
+// leaves it a flag), so reads of the current state stay cheap under a steady
+// read load and writes stay cheap without one. CheckpointEvery=1 is the
+// plain "snapshot per event" form.
 //
 // What it is not: it does not decide when to relist, does not filter by
 // selectors (beyond index lookups) and does not talk to etcd.

@@ -194,3 +194,34 @@ func TestSnapshotIsolation(t *testing.T) {
 		t.Fatalf("latest index shows %d objects on n2", n2)
 	}
 }
+
+// Checkpoints come every CheckpointEvery events, and after every event
+// while readers keep asking for the latest state.
+func TestCheckpointCadence(t *testing.T) {
+	w := mustNew(t, Config{CheckpointEvery: 4})
+	w.Replace(nil, 10, t0)
+	m := newModel(9, 10, 10)
+	for range 8 {
+		mustAppend(t, w, m.next(), t0)
+	}
+	if st := w.Stats(); st.Snapshots != 3 {
+		t.Fatalf("without readers: %d checkpoints, want 3", st.Snapshots)
+	}
+	mustAppend(t, w, m.next(), t0) // not a checkpoint
+	for range 3 {
+		before := w.Stats().Snapshots
+		if s := w.Latest(); s.RV() != m.rv || fingerprint(collect(s, "", "")) != fingerprint(m.sorted("")) {
+			t.Fatalf("Latest at %d differs from the model", m.rv)
+		}
+		mustAppend(t, w, m.next(), t0)
+		if got := w.Stats().Snapshots; got != before+1 {
+			t.Fatalf("after a Latest: %d checkpoints, want %d", got, before+1)
+		}
+	}
+	before := w.Stats().Snapshots
+	w.Latest() // at a checkpoint: no request for another
+	mustAppend(t, w, m.next(), t0)
+	if got := w.Stats().Snapshots; got != before {
+		t.Fatalf("Latest at a checkpoint asked for another: %d, want %d", got, before)
+	}
+}

@@ -30,6 +30,12 @@ type WatchCache struct {
 	// writer touches them, outside mu: readers only ever see frozen clones.
 	live    store
 	pending int
+	// latestWanted is set by a reader that had to rebuild the latest state
+	// (or found it rebuilt): the writer then checkpoints after its next
+	// event, so that readers of the current state find a checkpoint while
+	// they keep asking. Under a steady read load every event becomes a
+	// checkpoint; without readers, every CheckpointEvery-th.
+	latestWanted atomic.Bool
 
 	// mu guards the fields below it up to matMu. Lock order: mu, then
 	// matMu; nothing else is taken while either is held.
@@ -118,7 +124,7 @@ func (w *WatchCache) Append(ev *api.Event, now time.Time) error {
 	}
 	w.live.apply(ev)
 	var cp *Snapshot
-	if w.pending++; w.pending == w.cfg.CheckpointEvery {
+	if w.pending++; w.pending == w.cfg.CheckpointEvery || w.latestWanted.Swap(false) {
 		cp, w.pending = &Snapshot{rv: ev.RV, st: w.live.clone()}, 0
 	}
 	s := slot{ev: ev, size: eventSize(ev)}
