@@ -45,8 +45,8 @@
 // between checkpoints. Rebuilt states are kept in a small recent set, so the
 // pages of one list, or many lists at the same cache RV, rebuild once.
 // When readers keep asking for the latest state, the writer checkpoints
-// after every event instead (a reader that had to rebuild the latest state
-// leaves it a flag), so reads of the current state stay cheap under a steady
+// after every event instead (each reader of the latest state leaves it a
+// flag), so reads of the current state stay cheap under a steady
 // read load and writes stay cheap without one. CheckpointEvery=1 is the
 // plain "snapshot per event" form.
 //

@@ -47,9 +47,7 @@ func (w *WatchCache) Latest() *Snapshot {
 // latestRLocked is Latest with mu held for reading; it releases it.
 func (w *WatchCache) latestRLocked() *Snapshot {
 	rv := w.rv
-	if cps := w.hist.checkpoints; cps[len(cps)-1].rv != w.hist.stateRV(rv) {
-		w.latestWanted.Store(true)
-	}
+	w.latestWanted.Store(true)
 	s := w.rebuildRLocked(rv)
 	if s.rv == rv {
 		return s

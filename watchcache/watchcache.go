@@ -30,11 +30,11 @@ type WatchCache struct {
 	// writer touches them, outside mu: readers only ever see frozen clones.
 	live    store
 	pending int
-	// latestWanted is set by a reader that had to rebuild the latest state
-	// (or found it rebuilt): the writer then checkpoints after its next
-	// event, so that readers of the current state find a checkpoint while
-	// they keep asking. Under a steady read load every event becomes a
-	// checkpoint; without readers, every CheckpointEvery-th.
+	// latestWanted is set by every reader of the latest state: the writer
+	// then checkpoints after its next event, so that readers of the current
+	// state find a checkpoint while they keep asking. Under a steady read
+	// load every event becomes a checkpoint; without readers, every
+	// CheckpointEvery-th.
 	latestWanted atomic.Bool
 
 	// mu guards the fields below it up to matMu. Lock order: mu, then
