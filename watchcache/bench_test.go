@@ -132,3 +132,29 @@ func BenchmarkSnapshotRebuild(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLatestGet is a Get from the latest state while the writer
+// appends one event per read: the steady "reads between writes" pattern,
+// where the writer checkpoints because readers keep asking.
+func BenchmarkLatestGet(b *testing.B) {
+	const n = 100000
+	objs := benchObjects(n)
+	w := mustNew(b, Config{IndexedFields: []string{"spec.nodeName"}})
+	w.Replace(objs, uint64(n), t0)
+	rv := uint64(n)
+	b.Run(fmt.Sprintf("Objects=%d/EventsPerRead=1", n), func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			rv++
+			o := objs[(i*7919)%n]
+			if err := w.Append(&api.Event{Type: api.Modified, Object: o, RV: rv}, t0); err != nil {
+				b.Fatal(err)
+			}
+			if _, ok := w.Latest().Get(o.Key); !ok {
+				b.Fatal("missing")
+			}
+			i++
+		}
+	})
+}

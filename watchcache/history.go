@@ -56,6 +56,19 @@ func (h *history) stateRV(rv uint64) uint64 {
 	return h.log[n-1].RV
 }
 
+// checkpointAt returns the checkpoint at exactly rv, or nil.
+func (h *history) checkpointAt(rv uint64) *Snapshot {
+	cps := h.checkpoints
+	if last := cps[len(cps)-1]; last.rv == rv { // the latest state, usually
+		return last
+	}
+	i := sort.Search(len(cps), func(i int) bool { return cps[i].rv >= rv })
+	if i < len(cps) && cps[i].rv == rv {
+		return cps[i]
+	}
+	return nil
+}
+
 // plan returns the newest checkpoint at or below rv and a copy of the
 // events after it up to rv, appended to buf. rv >= floor.
 func (h *history) plan(rv uint64, buf []*api.Event) (*Snapshot, []*api.Event) {

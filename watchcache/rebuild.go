@@ -59,6 +59,10 @@ func (w *WatchCache) latestRLocked() *Snapshot {
 // held for reading and releases it.
 func (w *WatchCache) rebuildRLocked(rv uint64) *Snapshot {
 	state, epoch := w.hist.stateRV(rv), w.epoch
+	if cp := w.hist.checkpointAt(state); cp != nil { // the common case under read load
+		w.mu.RUnlock()
+		return cp
+	}
 	if s := w.recentState(epoch, state); s != nil {
 		w.mu.RUnlock()
 		return s
