@@ -84,6 +84,9 @@ func drain(t testing.TB, it *Interval) ([]*api.Event, error) {
 	var out []*api.Event
 	for {
 		ev, err := it.Next()
+		if ierr := it.checkInvariants(); ierr != nil {
+			t.Fatal(ierr)
+		}
 		if ev == nil || err != nil {
 			return out, err
 		}

@@ -80,7 +80,7 @@ func (i *Interval) refill() (int, error) {
 		if n == 0 {
 			return 0, i.fail(err)
 		}
-		i.buf = make([]*api.Event, BufferSize)
+		i.buf = make([]*api.Event, 0, BufferSize) // empty until the copy succeeds
 	}
 	n, err := i.wc.CopyEvents(i.next, i.buf[:BufferSize])
 	if err != nil {

@@ -65,19 +65,28 @@ func TestIntervalProperty_B41_B43(t *testing.T) {
 		}()
 	}
 	now := t0
+	minCap, maxCap := 1<<30, 0
 	for i, ev := range all {
 		if i == relistAt { // relist at the RV we have reached: history restarts there
 			w.Replace(nil, all[i-1].RV, now)
 		}
-		now = now.Add(time.Duration(ev.RV%7) * 50 * time.Millisecond)
+		if (i/300)%2 == 1 { // alternate bursts (the ring grows) and slow phases (it shrinks)
+			now = now.Add(time.Duration(ev.RV%7) * 100 * time.Millisecond)
+		}
 		if err := w.Append(ev, now); err != nil {
 			t.Fatal(err)
 		}
+		c := w.Stats().RingCap
+		minCap, maxCap = min(minCap, c), max(maxCap, c)
 	}
 	wg.Wait()
 	close(errs)
 	t.Logf("delivered %d events, %d intervals expired mid-way, %d refused at start",
 		delivered.Load(), expiredMid.Load(), refused.Load())
+	t.Logf("ring capacity ranged over [%d, %d]", minCap, maxCap)
+	if minCap != 16 || maxCap != 256 {
+		t.Errorf("the ring did not both grow to 256 and shrink to 16: [%d, %d]", minCap, maxCap)
+	}
 	if delivered.Load() == 0 {
 		t.Error("no reader received any event")
 	}
@@ -123,6 +132,9 @@ func follow(ctx context.Context, w *watchcache.WatchCache, it *Interval, all []*
 	for it.LastRV() < until && k < len(all) && all[k].RV <= until {
 		changed := w.Changed()
 		ev, err := it.Next()
+		if ierr := it.checkInvariants(); ierr != nil {
+			return ierr
+		}
 		switch {
 		case errors.Is(err, api.ErrExpired):
 			expiredMid.Add(1)
