@@ -35,6 +35,9 @@ type Config struct {
 	// ListPageSize is the page size of the reflector's initial list.
 	// Default 10,000.
 	ListPageSize int64
+	// ConsistencyCheckInterval is how often the cache is compared with etcd
+	// at one revision (B65). Default 10 min; negative disables it.
+	ConsistencyCheckInterval time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics; nil means none are recorded.
@@ -54,6 +57,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ProgressInterval == 0 {
 		c.ProgressInterval = 5 * time.Second
+	}
+	if c.ConsistencyCheckInterval == 0 {
+		c.ConsistencyCheckInterval = 10 * time.Minute
 	}
 	if c.ListPageSize == 0 {
 		c.ListPageSize = 10000
@@ -90,6 +96,7 @@ type Cacher struct {
 	wake   *notifier
 	revs   *revisionBatcher
 	stopCh chan struct{} // closed by Close: ends watchers and waits
+	relist chan struct{} // a failed consistency check asks the reflector to relist
 
 	ctx    context.Context // lives until Close
 	cancel context.CancelFunc
@@ -126,6 +133,7 @@ func New(cfg Config) (*Cacher, error) {
 		ready:      newReadiness(time.Now()),
 		wake:       newNotifier(res.IndexedFields),
 		stopCh:     make(chan struct{}),
+		relist:     make(chan struct{}, 1),
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -142,6 +150,13 @@ func (c *Cacher) Start() {
 			defer c.wg.Done()
 			c.reflect(c.ctx)
 		}()
+		if every := c.cfg.ConsistencyCheckInterval; every > 0 {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.consistencyLoop(c.ctx, every)
+			}()
+		}
 	})
 }
 

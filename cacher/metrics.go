@@ -20,6 +20,7 @@ type Metrics struct {
 	delegated        *prometheus.CounterVec
 	revisionRequests *prometheus.CounterVec
 	relists          *prometheus.CounterVec
+	inconsistencies  *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -62,10 +63,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		relists: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "watchcached_cache_relists_total", Help: "Relists after the etcd watch was compacted or inconsistent.",
 		}, res),
+		inconsistencies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_consistency_check_failures_total", Help: "Consistency checks that found the cache differing from etcd.",
+		}, res),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
-			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists} {
+			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists, m.inconsistencies} {
 			reg.MustRegister(c)
 		}
 	}
@@ -75,6 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // resourceMetrics are one resource's children of Metrics.
 type resourceMetrics struct {
 	eventsApplied, watchersExpired, revisionRequests, relists prometheus.Counter
+	inconsistencies                                           prometheus.Counter
 	cacheRV, ringLen, ringCap, objects, watchers              prometheus.Gauge
 	freshWait                                                 prometheus.Observer
 	delegated                                                 *prometheus.CounterVec // labels verb, reason
@@ -91,6 +96,7 @@ func (m *Metrics) forResource(resource string) *resourceMetrics {
 		watchersExpired:  m.watchersExpired.WithLabelValues(resource),
 		revisionRequests: m.revisionRequests.WithLabelValues(resource),
 		relists:          m.relists.WithLabelValues(resource),
+		inconsistencies:  m.inconsistencies.WithLabelValues(resource),
 		cacheRV:          m.cacheRV.WithLabelValues(resource),
 		ringLen:          m.ringLen.WithLabelValues(resource),
 		ringCap:          m.ringCap.WithLabelValues(resource),

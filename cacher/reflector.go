@@ -88,6 +88,8 @@ func (c *Cacher) watchUntilBroken(ctx context.Context) error {
 			if err := c.apply(res.Events, res.Progress); err != nil {
 				return err
 			}
+		case <-c.relist:
+			return api.Errorf(api.ErrExpired, "cacher: relist requested by the consistency check")
 		case <-ticker.C:
 			if err := c.store.RequestProgress(ctx); err != nil && ctx.Err() == nil {
 				c.log.Debug("progress request failed", "err", err)

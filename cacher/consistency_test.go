@@ -1,0 +1,61 @@
+package cacher
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+func TestConsistency_B65_MismatchTriggersRelist(t *testing.T) {
+	e := newEnv(t, true, func(c *Config) { c.ConsistencyCheckInterval = -1 })
+	a := e.create("default", "a", "n1")
+	e.waitRV(a.RV)
+	if err := e.c.checkConsistency(context.Background()); err != nil {
+		t.Fatalf("consistent cache reported: %v", err)
+	}
+	// Corrupt the cache: a delete etcd never saw.
+	rv := e.c.RV() + 1
+	if err := e.c.wc.Append(&api.Event{Type: api.Deleted, Object: a.WithRV(rv), Prev: a, RV: rv}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.checkConsistency(context.Background()); err == nil || !strings.Contains(err.Error(), "ahead of etcd") {
+		t.Fatalf("check of a cache ahead of etcd: %v", err)
+	}
+	// etcd's real event at that revision is taken for a duplicate and dropped.
+	b := e.create("default", "b", "n1")
+	if b.RV != rv {
+		t.Fatalf("b at %d, want %d", b.RV, rv)
+	}
+	err := e.c.checkConsistency(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "missing in cache: /registry/pods/default/a") ||
+		!strings.Contains(err.Error(), "missing in cache: /registry/pods/default/b") {
+		t.Fatalf("check: %v", err)
+	}
+}
+
+func TestConsistency_B65_LoopRelists(t *testing.T) {
+	e := newEnv(t, true, func(c *Config) { c.ConsistencyCheckInterval = 20 * time.Millisecond })
+	a := e.create("default", "a", "n1")
+	e.waitRV(a.RV)
+	rv := e.c.RV() + 1
+	if err := e.c.wc.Append(&api.Event{Type: api.Deleted, Object: a.WithRV(rv), Prev: a, RV: rv}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A watcher open across the relist is ended with 410, never fed the repair as a gap.
+	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(rv)})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if o, err := e.c.Get(context.Background(), "default", "a", api.GetOptions{ResourceVersion: "0"}); err == nil && o.RV == a.RV {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cache was not repaired by a relist")
+		}
+		time.Sleep(10 * time.Millisecond) // polling an outcome, not timing a behaviour
+	}
+	_, err := nextErr(t, w, 5)
+	errIs(t, err, api.ErrExpired, "")
+}
