@@ -270,11 +270,17 @@ func BenchmarkIdleWatcher(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		for range n {
-			w, err := c.Watch(context.Background(), api.WatchOptions{ResourceVersion: api.FormatRV(c.RV())})
+			// Start 100 events back and read them all: an idle watcher that
+			// has seen traffic, not a fresh one.
+			w, err := c.Watch(context.Background(), api.WatchOptions{ResourceVersion: api.FormatRV(c.RV() - 100)})
 			if err != nil {
 				b.Fatal(err)
 			}
-			_, _ = w.Next(done) // catch up, then find ctx done: now idle
+			for {
+				if _, err := w.Next(done); err != nil {
+					break // caught up, then found ctx done: now idle
+				}
+			}
 			ws = append(ws, w)
 		}
 		runtime.GC()

@@ -73,6 +73,12 @@ func (i *Interval) Next() (*api.Event, error) {
 func (i *Interval) LastRV() uint64 { return i.lastRV }
 
 // refill copies the next events of the ring into the (drained) buffer.
+//
+// The buffer adapts to the watcher's traffic, so an idle watcher holds
+// almost nothing: it starts at minBuffer slots, doubles (up to BufferSize)
+// each time a refill fills it, and is dropped when a refill finds the
+// interval caught up. A watcher that sees a trickle of events thus keeps a
+// 64-byte buffer; one in a burst copies up to BufferSize events per lock.
 func (i *Interval) refill() (int, error) {
 	if i.buf == nil {
 		var probe [1]*api.Event
@@ -80,16 +86,26 @@ func (i *Interval) refill() (int, error) {
 		if n == 0 {
 			return 0, i.fail(err)
 		}
-		i.buf = make([]*api.Event, 0, BufferSize) // empty until the copy succeeds
+		i.buf = make([]*api.Event, 0, minBuffer) // empty until the copy succeeds
+	} else if len(i.buf) == cap(i.buf) && cap(i.buf) < BufferSize {
+		i.buf = make([]*api.Event, 0, min(2*cap(i.buf), BufferSize))
 	}
-	n, err := i.wc.CopyEvents(i.next, i.buf[:BufferSize])
+	i.buf, i.pos = i.buf[:0], 0
+	n, err := i.wc.CopyEvents(i.next, i.buf[:cap(i.buf)])
 	if err != nil {
 		return 0, i.fail(err)
+	}
+	if n == 0 {
+		i.buf, i.pos = nil, 0 // caught up: hold nothing while idle
+		return 0, nil
 	}
 	i.buf, i.pos = i.buf[:n], 0
 	i.next += uint64(n)
 	return n, nil
 }
+
+// minBuffer is the size of a fresh buffer.
+const minBuffer = 8
 
 // fail turns a ring error into the client-facing expired error and keeps it.
 func (i *Interval) fail(err error) error {
