@@ -30,6 +30,10 @@ type Fixture struct {
 	// it (the cache's ring capacity; 0 for etcd, where compaction alone
 	// does it). B23 and B32 write History+8 events before compacting.
 	History int
+	// KnownIssues maps a scenario name (e.g. "B44_NextAfterCloseWithPending")
+	// to the reason it is skipped for this storage: a bug found by the suite
+	// and not fixed yet. It shows as SKIP with the reason; keep it empty.
+	KnownIssues map[string]string
 }
 
 // Factory starts a fresh etcd and a storage for res on it.
@@ -63,6 +67,12 @@ type scenario struct {
 
 func runAll(t *testing.T, f Factory, scenarios []scenario) {
 	for _, s := range scenarios {
-		t.Run(s.name, func(t *testing.T) { s.fn(newEnv(t, f)) })
+		t.Run(s.name, func(t *testing.T) {
+			e := newEnv(t, f)
+			if why, ok := e.KnownIssues[s.name]; ok {
+				t.Skip("known issue: " + why)
+			}
+			s.fn(e)
+		})
 	}
 }

@@ -24,6 +24,7 @@ func runWatch(t *testing.T, f Factory) {
 		{"B40_B26_Namespace", watchNamespace},
 		{"B41_OrderedNoDuplicates", watchOrdered},
 		{"B44_DeadlineAndClose", watchDeadlineClose},
+		{"B44_NextAfterCloseWithPending", watchCloseWithPending},
 	})
 }
 
@@ -295,5 +296,21 @@ func watchDeadlineClose(e *env) {
 	}
 	if _, err := w.Next(e.ctx); err != io.EOF {
 		e.t.Fatalf("Next after Close: %v", err)
+	}
+}
+
+// B44: Close ends the stream even when events are waiting to be read: the
+// next Next is io.EOF, not a buffered event.
+func watchCloseWithPending(e *env) {
+	start := e.sync()
+	w := e.watch(api.WatchOptions{ResourceVersion: rvs(start)})
+	a := e.create("default", "a", "n1", nil)
+	equal(e.t, "first", next(e.t, w, 1), []string{want(api.Added, a)})
+	b := e.create("default", "b", "n1", nil)
+	e.update("default", "b", "n2", nil)
+	e.Sync(e.t, b.RV+1)
+	w.Close()
+	if got, err := w.Next(e.ctx); err != io.EOF {
+		e.t.Fatalf("Next after Close with events pending: %s, %v; want io.EOF", ev(got), err)
 	}
 }
