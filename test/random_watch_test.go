@@ -25,9 +25,9 @@ var (
 )
 
 const (
-	randomRing     = 128 // the cache's ring: slow watchers fall out of it, fast ones do not
+	randomRing     = 256 // the cache's ring: slow watchers fall out of it, fast ones do not
 	randomWarmup   = 60  // writes before the watchers start; their start RVs lie in these
-	randomTick     = 20  // writes between two pauses of the slow watchers
+	randomTick     = 40  // writes between two pauses of the slow watchers
 	randomWatchers = 12
 	randomKeys     = 10 // names per namespace
 )
