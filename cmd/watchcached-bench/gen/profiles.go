@@ -34,7 +34,7 @@ func robustness(cfg Config) (plan, error) {
 		key := "/registry/pods/default/" + name
 		live.add(key)
 		p.ops = append(p.ops, trace.Op{At: at, Type: trace.Create, Key: key, Template: "pod", CAS: true,
-			Vars: podVars(name, "node-"+strconv.Itoa(r.IntN(10)), 0, "Pending")})
+			Vars: podVars(name, "node-"+strconv.Itoa(int(hash(key)%10)), 0, "Pending")})
 	}
 	for range objects {
 		create(0)
