@@ -63,7 +63,8 @@ func (c *Cacher) newWatcher(opts api.WatchOptions) *watcher {
 
 // Next returns the next event for the client (see api.Watcher).
 func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
-	if w.done {
+	if w.done || w.isClosed() {
+		w.done = true
 		return api.WatchEvent{}, io.EOF
 	}
 	if w.err != nil {
@@ -121,6 +122,19 @@ func (w *watcher) Close() {
 		close(w.closed)
 		w.c.m.watchers.Dec()
 	})
+}
+
+// isClosed reports whether Close or Cacher.Close ended the stream: then
+// even events already at hand are not handed out.
+func (w *watcher) isClosed() bool {
+	select {
+	case <-w.closed:
+		return true
+	case <-w.c.stopCh:
+		return true
+	default:
+		return false
+	}
 }
 
 // fail ends the stream with err, which the client receives as an ERROR event.

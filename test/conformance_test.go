@@ -101,11 +101,6 @@ func cacherFactory(t *testing.T, res *api.Resource) conformance.Fixture {
 		Sync:    func(t *testing.T, rv uint64) { syncCacher(t, c, rv) },
 		Compact: compactFunc(srv.Client),
 		History: suiteRing,
-		KnownIssues: map[string]string{
-			// Found by this suite: cacher's watcher.Next does not look at
-			// w.closed before taking the next event from its interval.
-			"B44_NextAfterCloseWithPending": "cacher: Next keeps returning ring events after Close instead of io.EOF",
-		},
 	}
 }
 
