@@ -1,0 +1,142 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Config is the daemon's configuration, filled from flags by main or
+// directly by tests. Start validates it.
+type Config struct {
+	// Listen is the HTTP address, host:port (port 0 picks a free port;
+	// Daemon.HTTPAddr tells which).
+	Listen string
+	// GRPCListen is the gRPC address; "" disables gRPC. Accepted and
+	// validated, but no gRPC server is started yet.
+	GRPCListen string
+	// EtcdServers are the client URLs of an external etcd cluster; empty
+	// means an embedded etcd in DataDir.
+	EtcdServers []string
+	// DataDir is the embedded etcd's data directory.
+	DataDir string
+	// EtcdPrefix is the key prefix of all resources, default "/registry".
+	EtcdPrefix string
+	// ResourcesFile is a YAML list of resources (see LoadResources); ""
+	// means Resources, or DefaultResources when that is empty too.
+	ResourcesFile string
+	// EtcdCAFile, EtcdCertFile and EtcdKeyFile configure TLS to an
+	// external etcd: the CA alone verifies the server; cert and key (both
+	// or neither) authenticate the client.
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// WatchCache serves resources from the watch cache (unless a resource
+	// says cache: false); false serves everything straight from etcd.
+	WatchCache bool
+	// Resources are the served resources when ResourcesFile is "".
+	Resources []*api.Resource
+	// Logger receives the daemon's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxWatchTimeout is the server's maximum watch duration (B44); 0
+	// means the server's default (60 minutes).
+	MaxWatchTimeout time.Duration
+	// ShutdownTimeout bounds the graceful part of Close when its context
+	// has no deadline; default 10 s.
+	ShutdownTimeout time.Duration
+	// FastEmbeddedEtcd trades the embedded etcd's durability for speed
+	// (short raft ticks, no fsync): for tests and throw-away data only.
+	FastEmbeddedEtcd bool
+	// Version is reported by /version.
+	Version string
+}
+
+// DefaultConfig is the configuration of `watchcached` with no flags.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		GRPCListen:      "127.0.0.1:8081",
+		DataDir:         "./watchcached-data",
+		EtcdPrefix:      "/registry",
+		WatchCache:      true,
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// Validate checks the configuration and reports the first problem in
+// terms of the flag that sets it.
+func (c *Config) Validate() error {
+	if err := validateAddr("--listen", c.Listen); err != nil {
+		return err
+	}
+	if c.GRPCListen != "" {
+		if err := validateAddr("--grpc-listen", c.GRPCListen); err != nil {
+			return err
+		}
+	}
+	if err := c.validateEtcd(); err != nil {
+		return err
+	}
+	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {
+		return fmt.Errorf("--etcd-prefix %q: must start with '/' and contain no empty segment", c.EtcdPrefix)
+	}
+	if c.ResourcesFile != "" && len(c.Resources) > 0 {
+		return errors.New("--resources: both a resources file and built-in resources are configured")
+	}
+	if c.ResourcesFile == "" && len(c.Resources) > 0 {
+		if err := checkResources(c.Resources); err != nil {
+			return err
+		}
+	}
+	if c.MaxWatchTimeout < 0 || c.ShutdownTimeout < 0 {
+		return errors.New("timeouts must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) validateEtcd() error {
+	for _, s := range c.EtcdServers {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--etcd-servers: %q is not an http:// or https:// URL", s)
+		}
+	}
+	tls := c.EtcdCAFile != "" || c.EtcdCertFile != "" || c.EtcdKeyFile != ""
+	switch {
+	case len(c.EtcdServers) == 0 && c.DataDir == "":
+		return errors.New("--data-dir: required for the embedded etcd (no --etcd-servers given)")
+	case len(c.EtcdServers) == 0 && tls:
+		return errors.New("--etcd-cafile/--etcd-certfile/--etcd-keyfile: only apply with --etcd-servers")
+	case (c.EtcdCertFile == "") != (c.EtcdKeyFile == ""):
+		return errors.New("--etcd-certfile and --etcd-keyfile: give both or neither")
+	}
+	for flag, path := range map[string]string{"--etcd-cafile": c.EtcdCAFile, "--etcd-certfile": c.EtcdCertFile, "--etcd-keyfile": c.EtcdKeyFile} {
+		if path == "" {
+			continue
+		}
+		if st, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %w", flag, err)
+		} else if st.IsDir() {
+			return fmt.Errorf("%s: %s is a directory", flag, path)
+		}
+	}
+	return nil
+}
+
+// validateAddr checks a host:port listen address.
+func validateAddr(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", flag, addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%s %q: port must be a number from 0 to 65535", flag, addr)
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/server"
+)
+
+// Daemon is a running watchcached: etcd connection, storages and HTTP
+// server. Start builds it; Close stops it. Close is safe to call from any
+// goroutine and more than once; the address fields are read-only.
+type Daemon struct {
+	// HTTPAddr is the bound HTTP address, e.g. "127.0.0.1:43121".
+	HTTPAddr string
+	// GRPCAddr is the bound gRPC address; "" while gRPC is not served.
+	GRPCAddr string
+	// EtcdEndpoints are the etcd client URLs in use (the embedded etcd's
+	// when none were configured).
+	EtcdEndpoints []string
+
+	cfg       Config
+	log       *slog.Logger
+	resources []*api.Resource
+	registry  *prometheus.Registry
+	embedded  *etcdstore.Embedded // nil with external etcd
+	client    *clientv3.Client
+	closers   []func() error // storages, closed in reverse order
+	server    *server.Server
+	http      *http.Server
+	served    chan struct{} // closed when http.Serve returned
+	serveErr  error         // set before served is closed
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start validates cfg and starts everything: the embedded etcd (when no
+// etcd servers are configured), the etcd client, one storage per resource,
+// the server and the HTTP listener. On error, whatever was started is
+// stopped before Start returns.
+func Start(ctx context.Context, cfg Config) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), served: make(chan struct{})}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	if err := d.start(ctx); err != nil {
+		d.stopBackends()
+		return nil, err
+	}
+	d.log.Info("watchcached serving", "http", d.HTTPAddr, "etcd", d.EtcdEndpoints,
+		"resources", len(d.resources), "watchCache", cfg.WatchCache)
+	return d, nil
+}
+
+func (d *Daemon) start(ctx context.Context) error {
+	var err error
+	if d.resources, err = d.loadResources(); err != nil {
+		return err
+	}
+	if err := d.connectEtcd(ctx); err != nil {
+		return err
+	}
+	storages := make([]api.Storage, 0, len(d.resources))
+	for _, res := range d.resources {
+		st, err := d.newStorage(res)
+		if err != nil {
+			return fmt.Errorf("resource %s: %w", res.GroupResource(), err)
+		}
+		storages = append(storages, st)
+	}
+	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.server, err = server.New(server.Config{
+		Storages:        storages,
+		Registerer:      d.registry,
+		Gatherer:        d.registry,
+		Logger:          d.log,
+		MaxWatchTimeout: d.cfg.MaxWatchTimeout,
+		Version:         d.cfg.Version,
+	})
+	if err != nil {
+		return err
+	}
+	return d.listen()
+}
+
+func (d *Daemon) loadResources() ([]*api.Resource, error) {
+	switch {
+	case d.cfg.ResourcesFile != "":
+		return LoadResources(d.cfg.ResourcesFile)
+	case len(d.cfg.Resources) > 0:
+		return d.cfg.Resources, nil
+	}
+	return DefaultResources(), nil
+}
+
+// newStorage builds the storage that serves res: the direct etcd store,
+// wrapped by the watch cache when the cache is on for res. Whatever it
+// starts is registered in d.closers.
+func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
+	store, err := etcdstore.New(etcdstore.Config{
+		Client:   d.client,
+		Resource: res,
+		Prefix:   d.cfg.EtcdPrefix,
+		Logger:   d.log.With("resource", res.GroupResource()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, store.Close)
+	if d.cfg.WatchCache && res.CacheEnabled() {
+		// The cacher plugs in here: build a cacher over store, start its
+		// reflector, append its Close to d.closers and return it.
+		return store, nil
+	}
+	return store, nil
+}
+
+// connectEtcd starts the embedded etcd if needed and creates the client.
+func (d *Daemon) connectEtcd(ctx context.Context) error {
+	d.EtcdEndpoints = d.cfg.EtcdServers
+	if len(d.EtcdEndpoints) == 0 {
+		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{Dir: d.cfg.DataDir, Fast: d.cfg.FastEmbeddedEtcd})
+		if err != nil {
+			return err
+		}
+		d.embedded = e
+		d.EtcdEndpoints = []string{e.Endpoint}
+	}
+	tlsCfg, err := d.etcdTLS()
+	if err != nil {
+		return err
+	}
+	d.client, err = clientv3.New(clientv3.Config{
+		Endpoints:   d.EtcdEndpoints,
+		DialTimeout: 5 * time.Second,
+		TLS:         tlsCfg,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	return nil
+}
+
+// etcdTLS is the client TLS configuration: nil for plain http endpoints
+// without TLS files.
+func (d *Daemon) etcdTLS() (*tls.Config, error) {
+	info := transport.TLSInfo{CertFile: d.cfg.EtcdCertFile, KeyFile: d.cfg.EtcdKeyFile, TrustedCAFile: d.cfg.EtcdCAFile}
+	if info.Empty() && info.TrustedCAFile == "" {
+		for _, ep := range d.EtcdEndpoints {
+			if strings.HasPrefix(ep, "https://") {
+				return &tls.Config{MinVersion: tls.VersionTLS12}, nil
+			}
+		}
+		return nil, nil
+	}
+	c, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd TLS: %w", err)
+	}
+	return c, nil
+}
+
+// listen binds the HTTP address and starts serving.
+func (d *Daemon) listen() error {
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	d.HTTPAddr = ln.Addr().String()
+	d.http = &http.Server{
+		Handler:           d.server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		defer close(d.served)
+		if err := d.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			d.serveErr = err
+		}
+	}()
+	return nil
+}
+
+// Close shuts down gracefully (B64): it ends every watch stream cleanly,
+// stops accepting and waits for requests in flight (bounded by ctx, else by
+// Config.ShutdownTimeout), then closes the storages, the etcd client and the
+// embedded etcd, in that order. No goroutine started by Start is left.
+func (d *Daemon) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() {
+		if _, ok := ctx.Deadline(); !ok && d.cfg.ShutdownTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d.cfg.ShutdownTimeout)
+			defer cancel()
+		}
+		var errs []error
+		d.server.CloseWatches()
+		if err := d.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			_ = d.http.Close()
+		}
+		<-d.served
+		errs = append(errs, d.serveErr)
+		errs = append(errs, d.stopBackends())
+		d.closeErr = errors.Join(errs...)
+		d.log.Info("watchcached stopped")
+	})
+	return d.closeErr
+}
+
+// stopBackends closes the storages (last built first), the etcd client and
+// the embedded etcd; each may be absent after a failed start.
+func (d *Daemon) stopBackends() error {
+	var errs []error
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		errs = append(errs, d.closers[i]())
+	}
+	d.closers = nil
+	if d.client != nil {
+		errs = append(errs, d.client.Close())
+	}
+	if d.embedded != nil {
+		d.embedded.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Run starts the daemon, serves until ctx is done or the server fails, and
+// shuts down.
+func Run(ctx context.Context, cfg Config) error {
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var etcdErr <-chan error
+	if d.embedded != nil {
+		etcdErr = d.embedded.Err()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-d.served:
+		runErr = fmt.Errorf("http server: %w", d.serveErr)
+	case err := <-etcdErr:
+		runErr = fmt.Errorf("embedded etcd: %w", err)
+	}
+	return errors.Join(runErr, d.Close(context.WithoutCancel(ctx)))
+}

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// DefaultResources are the resources served when no resources file is
+// given: core/v1 pods (selectable and indexed by spec.nodeName),
+// configmaps, services, namespaces and nodes (cluster-scoped), events, and
+// apps/v1 deployments. Each call returns new values.
+func DefaultResources() []*api.Resource {
+	return []*api.Resource{
+		{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true,
+			SelectableFields: []string{"spec.nodeName"}, IndexedFields: []string{"spec.nodeName"}},
+		{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true},
+		{Version: "v1", Resource: "services", Kind: "Service", Namespaced: true},
+		{Version: "v1", Resource: "namespaces", Kind: "Namespace"},
+		{Version: "v1", Resource: "nodes", Kind: "Node"},
+		{Version: "v1", Resource: "events", Kind: "Event", Namespaced: true},
+		{Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment", Namespaced: true},
+	}
+}
+
+// LoadResources reads a YAML (or JSON) list of resources, each in the
+// shape of api.Resource:
+//
+//   - group: apps            # omit for the core group
+//     version: v1
+//     resource: deployments  # plural
+//     kind: Deployment
+//     namespaced: true
+//     selectableFields: [spec.replicas]
+//     indexedFields: [spec.replicas]
+//     keyPrefix: deployments # optional, under the etcd prefix
+//     cache: false           # optional, serve straight from etcd
+//
+// Unknown fields, invalid resources and a group/resource given twice are
+// errors that name the entry.
+func LoadResources(path string) ([]*api.Resource, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--resources: %w", err)
+	}
+	var list []*api.Resource
+	if err := yaml.UnmarshalStrict(b, &list); err != nil {
+		return nil, fmt.Errorf("--resources %s: %w", path, err)
+	}
+	if err := checkResources(list); err != nil {
+		return nil, fmt.Errorf("--resources %s: %w", path, err)
+	}
+	return list, nil
+}
+
+// checkResources validates each resource and rejects an empty list and a
+// group/resource given twice (two versions of one resource would share
+// its etcd keys).
+func checkResources(list []*api.Resource) error {
+	if len(list) == 0 {
+		return errors.New("no resources configured")
+	}
+	seen := map[string]int{}
+	for i, r := range list {
+		if r == nil {
+			return fmt.Errorf("entry %d is empty", i+1)
+		}
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("entry %d: %w", i+1, err)
+		}
+		if j, ok := seen[r.GroupResource()]; ok {
+			return fmt.Errorf("entry %d: resource %q already configured by entry %d", i+1, r.GroupResource(), j)
+		}
+		seen[r.GroupResource()] = i + 1
+	}
+	return nil
+}
