@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,9 @@ func TestWatch_CloseWatches(t *testing.T) {
 	resp, r := f.stream(t, "/api/v1/pods?watch=true")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if m := f.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.body, `watchcached_http_watchers{resource="pods"} 1`) {
+		t.Errorf("watchers gauge missing or wrong")
 	}
 	f.srv.CloseWatches()
 	expectLines(t, r, true)
