@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cmd/watchcached-bench/compare"
@@ -145,6 +146,11 @@ func fanoutReplay(ctx context.Context, e *env, w int, out string) (*replay.Resul
 	}
 	h, ops, err := trace.ReadAll(&buf)
 	if err != nil {
+		return nil, err
+	}
+	// Start each replay from an empty namespace: the trace's creates are
+	// conditional on the keys being absent.
+	if _, err := e.etcd.Delete(ctx, "/registry/pods/default/", clientv3.WithPrefix()); err != nil {
 		return nil, err
 	}
 	srv, err := e.daemon(ctx, true)
