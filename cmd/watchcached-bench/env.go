@@ -70,6 +70,10 @@ func (e *env) daemon(ctx context.Context, cache bool) (*kube.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.WaitReady(ctx); err != nil {
+		_ = d.Close(context.Background())
+		return nil, err
+	}
 	e.daemons = append(e.daemons, d)
 	c, err := kube.New(kube.Options{Server: "http://" + d.HTTPAddr})
 	if err != nil {

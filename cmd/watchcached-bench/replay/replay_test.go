@@ -43,6 +43,9 @@ func TestReplay_SmallRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close(context.Background())
+	if err := d.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 	srv, err := kube.New(kube.Options{Server: "http://" + d.HTTPAddr})
 	if err != nil {
 		t.Fatal(err)

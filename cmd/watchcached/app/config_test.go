@@ -141,6 +141,9 @@ func TestStart_WithResourcesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close(t.Context())
+	if err := d.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	base := "http://" + d.HTTPAddr
 	if code, body := httpDo(t, "GET", base+"/apis/example.com/v1/widgets", ""); code != 200 ||
 		!strings.HasPrefix(body, `{"kind":"WidgetList","apiVersion":"example.com/v1"`) {

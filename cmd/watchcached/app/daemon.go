@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/server"
 )
@@ -42,10 +43,13 @@ type Daemon struct {
 	embedded  *etcdstore.Embedded // nil with external etcd
 	client    *clientv3.Client
 	closers   []func() error // storages, closed in reverse order
-	server    *server.Server
-	http      *http.Server
-	served    chan struct{} // closed when http.Serve returned
-	serveErr  error         // set before served is closed
+	storages  []api.Storage
+	// cacheMetrics are shared by every resource's cache.
+	cacheMetrics *cacher.Metrics
+	server       *server.Server
+	http         *http.Server
+	served       chan struct{} // closed when http.Serve returned
+	serveErr     error         // set before served is closed
 
 	closeOnce sync.Once
 	closeErr  error
@@ -88,6 +92,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 		storages = append(storages, st)
 	}
+	d.storages = storages
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.server, err = server.New(server.Config{
 		Storages:        storages,
@@ -127,12 +132,37 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, store.Close)
-	if d.cfg.WatchCache && res.CacheEnabled() {
-		// The cacher plugs in here: build a cacher over store, start its
-		// reflector, append its Close to d.closers and return it.
+	if !d.cfg.WatchCache || !res.CacheEnabled() {
 		return store, nil
 	}
-	return store, nil
+	if d.cacheMetrics == nil {
+		d.cacheMetrics = cacher.NewMetrics(d.registry)
+	}
+	c, err := cacher.New(cacher.Config{
+		Store:   store,
+		Logger:  d.log,
+		Metrics: d.cacheMetrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Start()
+	d.closers = append(d.closers, func() error { c.Close(); return nil })
+	return c, nil
+}
+
+// WaitReady blocks until every cache has applied its initial list (the
+// state /readyz reports), or ctx ends. Clients need not wait: until then
+// the caches answer with 429 or delegate to etcd (B15).
+func (d *Daemon) WaitReady(ctx context.Context) error {
+	for _, st := range d.storages {
+		if w, ok := st.(interface{ WaitReady(context.Context) error }); ok {
+			if err := w.WaitReady(ctx); err != nil {
+				return fmt.Errorf("%s: %w", st.Resource().GroupResource(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // connectEtcd starts the embedded etcd if needed and creates the client.

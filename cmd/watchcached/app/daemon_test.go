@@ -77,6 +77,9 @@ func TestDaemon_B64_StartServeClose(t *testing.T) {
 			_ = d.Close(context.Background())
 		}
 	}()
+	if err := d.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 	base := "http://" + d.HTTPAddr
 
 	if code, body := httpDo(t, http.MethodGet, base+"/readyz", ""); code != 200 || body != "ok" {
