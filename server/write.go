@@ -76,6 +76,13 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 	if !ok {
 		return
 	}
+	if len(body) > 0 && isProtobufBody(r) {
+		var st *metav1.Status
+		if body, st = protobufToJSON(body); st != nil {
+			writeStatus(w, st)
+			return
+		}
+	}
 	var pre api.Preconditions
 	if len(body) > 0 {
 		var opts deleteOptions
@@ -108,7 +115,8 @@ type objectHeader struct {
 // readObject reads and checks the body of a create, update or patch. It
 // writes the error response itself and reports whether to go on.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request, req *request, media string) ([]byte, bool) {
-	if !mediaTypeIs(r, media) {
+	proto := media == mediaJSON && isProtobufBody(r)
+	if !proto && !mediaTypeIs(r, media) {
 		writeStatus(w, newStatus(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
 			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s", media)))
 		return nil, false
@@ -116,6 +124,13 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, req *request
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return nil, false
+	}
+	if proto {
+		var st *metav1.Status
+		if body, st = protobufToJSON(body); st != nil {
+			writeStatus(w, st)
+			return nil, false
+		}
 	}
 	if err := checkObject(body, req); err != nil {
 		writeError(w, s.log, err, req)
