@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/watchcached/watchcached/api"
 )
@@ -72,7 +73,9 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req *request) 
 		writeError(w, s.log, err, req)
 		return
 	}
-	obj, err := req.entry.storage.Get(r.Context(), req.namespace, req.name, opts)
+	ctx, cancel := requestContext(r, q)
+	defer cancel()
+	obj, err := req.entry.storage.Get(ctx, req.namespace, req.name, opts)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -80,10 +83,15 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req *request) 
 	writeBody(w, r, http.StatusOK, obj.Raw)
 }
 
-// requestContext bounds a non-watch request by its timeoutSeconds, if any.
+// requestContext bounds a non-watch request by its timeoutSeconds, or by
+// DefaultRequestTimeout (kube-apiserver's --request-timeout), so a read that
+// falls back to an unreachable etcd ends with 504 instead of hanging (B63).
 func requestContext(r *http.Request, q url.Values) (context.Context, context.CancelFunc) {
 	if d, err := timeoutParam(q); err == nil && d > 0 {
-		return context.WithTimeout(r.Context(), d)
+		return context.WithTimeout(r.Context(), min(d, DefaultRequestTimeout))
 	}
-	return context.WithCancel(r.Context())
+	return context.WithTimeout(r.Context(), DefaultRequestTimeout)
 }
+
+// DefaultRequestTimeout bounds every non-watch request.
+const DefaultRequestTimeout = 60 * time.Second

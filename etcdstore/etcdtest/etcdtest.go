@@ -5,6 +5,7 @@ package etcdtest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ type Server struct {
 	// Client is a client for the test's own use; closed by t.Cleanup.
 	Client *clientv3.Client
 	e      *etcdstore.Embedded
+	stop   sync.Once
 }
 
 // Start starts an etcd for t. Everything it starts is stopped by t.Cleanup.
@@ -32,10 +34,14 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("etcdtest: %v", err)
 	}
 	s := &Server{Endpoint: e.Endpoint, e: e}
-	t.Cleanup(e.Close)
+	t.Cleanup(s.Stop)
 	s.Client = s.NewClient(t)
 	return s
 }
+
+// Stop stops the server now, for tests of an unreachable etcd; clients stay
+// open (and fail). Idempotent; t.Cleanup calls it too.
+func (s *Server) Stop() { s.stop.Do(s.e.Close) }
 
 // NewClient returns a new client of the server, closed by t.Cleanup before
 // the server stops.
