@@ -1,0 +1,48 @@
+package cacher
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// TestReflector_B60_PagedStartup: the cache lists etcd in pages at one
+// revision, becomes ready with exactly etcd's state, then follows the watch
+// from the list's revision with no gap.
+func TestReflector_B60_PagedStartup(t *testing.T) {
+	e := newEnv(t, false, func(c *Config) { c.ListPageSize = 3 })
+	var exp []string
+	for i := range 10 {
+		o := e.create(fmt.Sprintf("ns%d", i%2), fmt.Sprintf("p%d", i), "n1")
+		exp = append(exp, nm(o))
+	}
+	e.del("ns0", "p0")
+	exp = exp[1:]
+	if e.c.Ready() {
+		t.Fatal("ready before Start")
+	}
+	e.start()
+	l, err := e.c.List(context.Background(), api.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Key order: ns0/... then ns1/...
+	var wantSorted []string
+	for _, ns := range []string{"ns0", "ns1"} {
+		for _, w := range exp {
+			if w[:3] == ns {
+				wantSorted = append(wantSorted, w)
+			}
+		}
+	}
+	equal(t, names(l), wantSorted)
+	if l.RV != e.c.RV() || l.RV < 12 {
+		t.Fatalf("list RV %d, cache RV %d", l.RV, e.c.RV())
+	}
+	// The watch continues right after the list's revision.
+	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(l.RV)})
+	o := e.create("ns0", "after", "n1")
+	equal(t, next(t, w, 1), []string{want(api.Added, o)})
+}
