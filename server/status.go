@@ -7,33 +7,38 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/grpc/codes"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
 )
 
 // statusRule maps one api sentinel to the HTTP code and Status reason that
-// kube-apiserver gives for the same condition.
+// kube-apiserver gives for the same condition, and to the gRPC code the
+// gRPC frontend answers with (the reason travels in the gRPC status
+// details, see grpc_status.go).
 type statusRule struct {
 	sentinel error
 	code     int
 	reason   metav1.StatusReason
+	grpc     codes.Code
 }
 
-// statusTable is the one place where api errors become HTTP answers (the
-// gRPC frontend has its own column in the same spirit). Order matters only
-// for errors that wrap several sentinels: the first match wins.
+// statusTable is the one place where api errors become HTTP and gRPC
+// answers. Order matters only for errors that wrap several sentinels: the
+// first match wins. Each (gRPC code, reason) pair is unique, so a gRPC
+// client can map a status back to its sentinel (api/client does).
 var statusTable = []statusRule{
-	{api.ErrNotFound, http.StatusNotFound, metav1.StatusReasonNotFound},
-	{api.ErrAlreadyExists, http.StatusConflict, metav1.StatusReasonAlreadyExists},
-	{api.ErrConflict, http.StatusConflict, metav1.StatusReasonConflict},
-	{api.ErrExpired, http.StatusGone, metav1.StatusReasonExpired},
-	{api.ErrTooLargeRV, http.StatusGatewayTimeout, metav1.StatusReasonTimeout},
-	{api.ErrNotReady, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests},
-	{api.ErrInvalid, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid},
-	{api.ErrBadRequest, http.StatusBadRequest, metav1.StatusReasonBadRequest},
-	{api.ErrUnavailable, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable},
-	{api.ErrTimeout, http.StatusGatewayTimeout, metav1.StatusReasonTimeout},
+	{api.ErrNotFound, http.StatusNotFound, metav1.StatusReasonNotFound, codes.NotFound},
+	{api.ErrAlreadyExists, http.StatusConflict, metav1.StatusReasonAlreadyExists, codes.AlreadyExists},
+	{api.ErrConflict, http.StatusConflict, metav1.StatusReasonConflict, codes.Aborted},
+	{api.ErrExpired, http.StatusGone, metav1.StatusReasonExpired, codes.OutOfRange},
+	{api.ErrTooLargeRV, http.StatusGatewayTimeout, metav1.StatusReasonTimeout, codes.Unavailable},
+	{api.ErrNotReady, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, codes.Unavailable},
+	{api.ErrInvalid, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, codes.InvalidArgument},
+	{api.ErrBadRequest, http.StatusBadRequest, metav1.StatusReasonBadRequest, codes.InvalidArgument},
+	{api.ErrUnavailable, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, codes.Unavailable},
+	{api.ErrTimeout, http.StatusGatewayTimeout, metav1.StatusReasonTimeout, codes.DeadlineExceeded},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to
@@ -90,15 +95,24 @@ func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDe
 		case errors.Is(e, api.ErrTooLargeRV):
 			d.Causes = []metav1.StatusCause{{Type: causeResourceVersionTooLarge, Message: "Too large resource version"}}
 		}
-		d.RetryAfterSeconds = int32(e.RetryAfterSeconds)
-		if d.RetryAfterSeconds == 0 && (rule.code == http.StatusTooManyRequests || errors.Is(e, api.ErrTooLargeRV)) {
-			d.RetryAfterSeconds = 1
-		}
+		d.RetryAfterSeconds = int32(retryAfterSeconds(rule, e))
 	}
 	if d.Name == "" && d.Kind == "" && len(d.Causes) == 0 && d.RetryAfterSeconds == 0 {
 		return nil
 	}
 	return d
+}
+
+// retryAfterSeconds is the delay a client should wait before retrying:
+// the error's own, else 1 s for a not-ready cache and a too large RV.
+func retryAfterSeconds(rule statusRule, e *api.Error) int {
+	if e.RetryAfterSeconds > 0 {
+		return e.RetryAfterSeconds
+	}
+	if rule.code == http.StatusTooManyRequests || errors.Is(e, api.ErrTooLargeRV) {
+		return 1
+	}
+	return 0
 }
 
 // invalidCause turns an ErrInvalid message "<field>: <Type>: <detail>" into

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/watchcached/watchcached/api"
+	pb "github.com/watchcached/watchcached/api/watchcachedpb"
+)
+
+// grpcService is the gRPC frontend: watchcached.v1.WatchCache over the
+// same storages, option parsing and error table as the HTTP frontend, so
+// that both answer every request alike (docs/grpc.md). It holds no state
+// of its own besides metrics and is safe for concurrent use.
+//
+// Each Watch stream is served by its handler goroutine, which pulls
+// events from the watcher and Sends them. Send blocks when the stream's
+// HTTP/2 flow-control window and gRPC's per-stream write quota are used
+// up, so a client that stops reading holds the server back by a bounded
+// number of bytes; meanwhile its watcher keeps its place in the cache's
+// ring and, when the ring has overwritten what it still needs, the stream
+// ends OUT_OF_RANGE/Expired (B43) once the client reads again.
+type grpcService struct {
+	pb.UnimplementedWatchCacheServer
+	s       *Server
+	metrics *grpcMetrics
+}
+
+var _ pb.WatchCacheServer = (*grpcService)(nil)
+
+// grpcMsgSlack is what a request may carry beyond MaxBodyBytes of JSON
+// (resource names, options, framing).
+const grpcMsgSlack = 64 << 10
+
+// NewGRPCServer builds a gRPC server that serves watchcached.v1.WatchCache
+// over s's storages, the standard health service (grpc.health.v1.Health:
+// SERVING when every cache is ready, for the service "" and
+// "watchcached.v1.WatchCache") and server reflection. opts are appended to
+// the server's own (a maximum received message size of MaxBodyBytes plus a
+// little). It registers the gRPC metrics with the Server's Registerer, so
+// call it once per Server. CloseWatches ends the gRPC watch and health
+// streams too; then GracefulStop the returned server.
+func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) {
+	m, err := newGRPCMetrics(s.cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	all := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack)}, opts...)
+	gs := grpc.NewServer(all...)
+	pb.RegisterWatchCacheServer(gs, &grpcService{s: s, metrics: m})
+	healthpb.RegisterHealthServer(gs, &grpcHealth{s: s})
+	reflection.Register(gs)
+	return gs, nil
+}
+
+// entry finds the served resource a request names. An unknown resource is
+// NOT_FOUND, as an unknown path is 404 over HTTP.
+func (g *grpcService) entry(r *pb.Resource) (*resourceEntry, error) {
+	if r.GetVersion() == "" || r.GetResource() == "" {
+		return nil, api.BadParam("resource", "resource: version and resource are required")
+	}
+	gv := r.GetVersion()
+	if r.GetGroup() != "" {
+		gv = r.GetGroup() + "/" + gv
+	}
+	e := g.s.resources.lookup(gv, r.GetResource())
+	if e == nil {
+		return nil, api.Errorf(api.ErrNotFound, "the server could not find the requested resource (%s %s)", gv, r.GetResource())
+	}
+	return e, nil
+}
+
+// objectRequest resolves the resource, namespace and name of a request
+// about one object, checked as the HTTP paths are.
+func (g *grpcService) objectRequest(r *pb.Resource, namespace, name string, verb string) (*request, error) {
+	req, err := g.collectionRequest(r, namespace, verb)
+	if err != nil {
+		return nil, err
+	}
+	if req.entry.res.Namespaced && namespace == "" {
+		return nil, api.BadParam("namespace", "namespace is required for the namespaced resource %s", req.entry.res.GroupResource())
+	}
+	if verb != verbCreate {
+		if err := api.ValidateName("name", name); err != nil {
+			return nil, err
+		}
+		req.name = name
+	}
+	return req, nil
+}
+
+// collectionRequest resolves the resource and namespace of a request
+// about a collection; namespace "" means all namespaces.
+func (g *grpcService) collectionRequest(r *pb.Resource, namespace, verb string) (*request, error) {
+	e, err := g.entry(r)
+	if err != nil {
+		return nil, err
+	}
+	if namespace != "" {
+		if !e.res.Namespaced {
+			return nil, api.BadParam("namespace", "the resource %s is not namespaced", e.res.GroupResource())
+		}
+		if err := api.ValidateName("namespace", namespace); err != nil {
+			return nil, err
+		}
+	}
+	return &request{entry: e, namespace: namespace, verb: verb}, nil
+}
+
+// fail turns err into the gRPC error of req (req may be nil when the
+// request did not name a served resource).
+func (g *grpcService) fail(err error, req *request) error {
+	if req == nil {
+		return grpcError(g.s.log, err, nil, "")
+	}
+	return grpcError(g.s.log, err, req.entry.res, req.name)
+}
+
+// timeoutContext bounds a unary request by its timeout_seconds, if any.
+func timeoutContext(ctx context.Context, seconds int64) (context.Context, context.CancelFunc, error) {
+	if seconds < 0 {
+		return ctx, func() {}, api.BadParam("timeoutSeconds", "invalid timeoutSeconds: %d must not be negative", seconds)
+	}
+	if seconds == 0 {
+		ctx, cancel := context.WithCancel(ctx)
+		return ctx, cancel, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second)
+	return ctx, cancel, nil
+}
