@@ -20,8 +20,8 @@ type Config struct {
 	// Listen is the HTTP address, host:port (port 0 picks a free port;
 	// Daemon.HTTPAddr tells which).
 	Listen string
-	// GRPCListen is the gRPC address; "" disables gRPC. Accepted and
-	// validated, but no gRPC server is started yet.
+	// GRPCListen is the gRPC address; "" disables gRPC. Port 0 picks a
+	// free port; Daemon.GRPCAddr tells which.
 	GRPCListen string
 	// EtcdServers are the client URLs of an external etcd cluster; empty
 	// means an embedded etcd in DataDir.

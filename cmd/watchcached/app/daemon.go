@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
@@ -50,6 +51,9 @@ type Daemon struct {
 	http         *http.Server
 	served       chan struct{} // closed when http.Serve returned
 	serveErr     error         // set before served is closed
+	grpc         *grpc.Server  // nil when gRPC is disabled
+	grpcServed   chan struct{} // closed when grpc.Serve returned (never when disabled)
+	grpcErr      error         // set before grpcServed is closed
 
 	closeOnce sync.Once
 	closeErr  error
@@ -63,7 +67,8 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), served: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(),
+		served: make(chan struct{}), grpcServed: make(chan struct{})}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -71,7 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.stopBackends()
 		return nil, err
 	}
-	d.log.Info("watchcached serving", "http", d.HTTPAddr, "etcd", d.EtcdEndpoints,
+	d.log.Info("watchcached serving", "http", d.HTTPAddr, "grpc", d.GRPCAddr, "etcd", d.EtcdEndpoints,
 		"resources", len(d.resources), "watchCache", cfg.WatchCache)
 	return d, nil
 }
@@ -105,7 +110,17 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return d.listen()
+	if err := d.listenGRPC(); err != nil {
+		return err
+	}
+	if err := d.listen(); err != nil {
+		if d.grpc != nil {
+			d.grpc.Stop()
+			<-d.grpcServed
+		}
+		return err
+	}
+	return nil
 }
 
 func (d *Daemon) loadResources() ([]*api.Resource, error) {
@@ -232,6 +247,56 @@ func (d *Daemon) listen() error {
 	return nil
 }
 
+// listenGRPC binds the gRPC address, when one is configured, and starts
+// serving watchcached.v1.WatchCache, health and reflection.
+func (d *Daemon) listenGRPC() error {
+	if d.cfg.GRPCListen == "" {
+		return nil
+	}
+	gs, err := d.server.NewGRPCServer()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", d.cfg.GRPCListen)
+	if err != nil {
+		return fmt.Errorf("--grpc-listen: %w", err)
+	}
+	d.GRPCAddr = ln.Addr().String()
+	d.grpc = gs
+	go func() {
+		defer close(d.grpcServed)
+		d.grpcErr = gs.Serve(ln)
+	}()
+	return nil
+}
+
+// stopGRPC stops the gRPC server: gracefully (in-flight calls finish;
+// watch streams were ended by CloseWatches) until ctx is done, then
+// forcibly.
+func (d *Daemon) stopGRPC(ctx context.Context) error {
+	if d.grpc == nil {
+		return nil
+	}
+	stopped := make(chan struct{})
+	go func() {
+		d.grpc.GracefulStop()
+		close(stopped)
+	}()
+	var err error
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		err = fmt.Errorf("grpc shutdown: %w", ctx.Err())
+		d.grpc.Stop()
+		<-stopped
+	}
+	<-d.grpcServed
+	if d.grpcErr != nil && !errors.Is(d.grpcErr, grpc.ErrServerStopped) {
+		err = errors.Join(err, d.grpcErr)
+	}
+	return err
+}
+
 // Close shuts down gracefully (B64): it ends every watch stream cleanly,
 // stops accepting and waits for requests in flight (bounded by ctx, else by
 // Config.ShutdownTimeout), then closes the storages, the etcd client and the
@@ -245,6 +310,7 @@ func (d *Daemon) Close(ctx context.Context) error {
 		}
 		var errs []error
 		d.server.CloseWatches()
+		errs = append(errs, d.stopGRPC(ctx))
 		if err := d.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			_ = d.http.Close()
@@ -291,6 +357,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 	case <-d.served:
 		runErr = fmt.Errorf("http server: %w", d.serveErr)
+	case <-d.grpcServed:
+		runErr = fmt.Errorf("grpc server: %w", d.grpcErr)
 	case err := <-etcdErr:
 		runErr = fmt.Errorf("embedded etcd: %w", err)
 	}

@@ -1,0 +1,79 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/client"
+	pb "github.com/watchcached/watchcached/api/watchcachedpb"
+)
+
+// TestDaemon_GRPC_B64 starts the daemon with gRPC on 127.0.0.1:0: health
+// reports SERVING once the caches are ready, a create, list and watch go
+// through gRPC, and Close ends the open watch cleanly (io.EOF) and leaves
+// no goroutine behind (goleak in TestMain).
+func TestDaemon_GRPC_B64(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.GRPCListen = "127.0.0.1:0"
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = d.Close(context.Background()) }()
+	if !strings.HasPrefix(d.GRPCAddr, "127.0.0.1:") || strings.HasSuffix(d.GRPCAddr, ":0") {
+		t.Fatalf("GRPCAddr %q", d.GRPCAddr)
+	}
+	if err := d.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(d.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", h, err)
+	}
+
+	c := client.New(conn)
+	cms := &pb.Resource{Version: "v1", Resource: "configmaps"}
+	created, err := c.Create(ctx, &pb.CreateRequest{Resource: cms, Namespace: "default",
+		Json: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c1"},"data":{"k":"v"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.List(ctx, &pb.ListRequest{Resource: cms})
+	if err != nil || len(list.Items) != 1 || string(list.Items[0]) != string(created.Json) || list.ResourceVersion < created.ResourceVersion {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	if _, err := c.Get(ctx, &pb.GetRequest{Resource: cms, Namespace: "default", Name: "missing"}); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("get missing: %v", err)
+	}
+	w, err := c.Watch(ctx, &pb.WatchRequest{Resource: cms, ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ev, err := w.Next()
+	if err != nil || ev.Type != api.Added || string(ev.Object) != string(created.Json) {
+		t.Fatalf("watch: %+v %v", ev, err)
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if ev, err := w.Next(); err != io.EOF {
+		t.Fatalf("after Close: %+v %v, want io.EOF", ev, err)
+	}
+}
