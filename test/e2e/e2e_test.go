@@ -121,16 +121,26 @@ func newEnv(t *testing.T, d *app.Daemon, url string, endpoints []string) *env {
 }
 
 // requests sums watchcached_http_requests_total for verb and resource over
-// all response codes, read from /metrics.
+// all response codes, read from /metrics. A request is counted when it
+// ends, so an open watch is not counted yet.
 func (e *env) requests(t *testing.T, verb, resource string) int {
+	t.Helper()
+	return e.metric(t, "watchcached_http_requests_total", `verb="`+verb+`"`, `resource="`+resource+`"`)
+}
+
+// metric sums the samples of name whose labels include every one of
+// labels (each written as in the exposition format: resource="pods").
+func (e *env) metric(t *testing.T, name string, labels ...string) int {
 	t.Helper()
 	_, _, body := e.do(t, http.MethodGet, "/metrics", "")
 	total := 0
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "watchcached_http_requests_total{") ||
-			!strings.Contains(line, `verb="`+verb+`"`) || !strings.Contains(line, `resource="`+resource+`"`) {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		if slices.ContainsFunc(labels, func(l string) bool { return !strings.Contains(line, l) }) {
 			continue
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
