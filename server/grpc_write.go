@@ -13,9 +13,13 @@ import (
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
 )
 
-// Writes pass through to the storage (B50-B53) after the same checks as
-// over HTTP: the body's size, that it is a JSON object, and that its kind,
-// apiVersion, namespace and name agree with the request.
+// Writes pass through to the storage (B50-B53). The frontend checks only
+// the request (resource, namespace, name) and the body's size; the body
+// itself (a JSON object whose kind, apiVersion, namespace and name agree
+// with the request) is the storage's to check, which names the offending
+// field in the error (Error.Field, gRPC BadRequest details). The HTTP
+// frontend checks some of this before the storage, wording it as
+// kube-apiserver does, so a few messages differ between the two.
 
 // Create stores a new object (B50).
 func (g *grpcService) Create(ctx context.Context, in *pb.CreateRequest) (*pb.Object, error) {
@@ -23,7 +27,7 @@ func (g *grpcService) Create(ctx context.Context, in *pb.CreateRequest) (*pb.Obj
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	if err := g.checkBody(in.GetJson(), req, true); err != nil {
+	if err := g.checkSize(in.GetJson()); err != nil {
 		return nil, err
 	}
 	obj, err := req.entry.storage.Create(ctx, req.namespace, in.GetJson())
@@ -39,7 +43,7 @@ func (g *grpcService) Update(ctx context.Context, in *pb.UpdateRequest) (*pb.Obj
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	if err := g.checkBody(in.GetJson(), req, true); err != nil {
+	if err := g.checkSize(in.GetJson()); err != nil {
 		return nil, err
 	}
 	obj, err := req.entry.storage.Update(ctx, req.namespace, req.name, in.GetJson())
@@ -55,7 +59,7 @@ func (g *grpcService) Patch(ctx context.Context, in *pb.PatchRequest) (*pb.Objec
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	if err := g.checkBody(in.GetMergePatch(), req, false); err != nil {
+	if err := g.checkSize(in.GetMergePatch()); err != nil {
 		return nil, err
 	}
 	obj, err := req.entry.storage.Patch(ctx, req.namespace, req.name, in.GetMergePatch())
@@ -79,22 +83,16 @@ func (g *grpcService) Delete(ctx context.Context, in *pb.DeleteRequest) (*pb.Obj
 	return pbObject(obj), nil
 }
 
-// checkBody answers RESOURCE_EXHAUSTED for a body over MaxBodyBytes (413
-// over HTTP) and checks an object body against the request (a merge patch
-// is the storage's to check, as over HTTP).
-func (g *grpcService) checkBody(body []byte, req *request, object bool) error {
-	if int64(len(body)) > g.s.cfg.MaxBodyBytes {
-		st := grpcstatus.New(codes.ResourceExhausted, fmt.Sprintf("Request entity too large: limit is %d", g.s.cfg.MaxBodyBytes))
-		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "RequestEntityTooLarge", Domain: GRPCErrorDomain,
-			Metadata: map[string]string{GRPCMetaCode: strconv.Itoa(413)}}); err == nil {
-			st = d
-		}
-		return st.Err()
+// checkSize answers RESOURCE_EXHAUSTED for a body over MaxBodyBytes (413
+// over HTTP).
+func (g *grpcService) checkSize(body []byte) error {
+	if int64(len(body)) <= g.s.cfg.MaxBodyBytes {
+		return nil
 	}
-	if object {
-		if err := checkObject(body, req); err != nil {
-			return g.fail(err, req)
-		}
+	st := grpcstatus.New(codes.ResourceExhausted, fmt.Sprintf("Request entity too large: limit is %d", g.s.cfg.MaxBodyBytes))
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "RequestEntityTooLarge", Domain: GRPCErrorDomain,
+		Metadata: map[string]string{GRPCMetaCode: strconv.Itoa(413)}}); err == nil {
+		st = d
 	}
-	return nil
+	return st.Err()
 }
