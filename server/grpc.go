@@ -120,15 +120,17 @@ func (g *grpcService) fail(err error, req *request) error {
 	return grpcError(g.s.log, err, req.entry.res, req.name)
 }
 
-// timeoutContext bounds a unary request by its timeout_seconds, if any.
+// timeoutContext bounds a unary request by its timeout_seconds, capped at
+// DefaultRequestTimeout, and by DefaultRequestTimeout when it gives none
+// (as over HTTP; the client's own RPC deadline applies as well).
 func timeoutContext(ctx context.Context, seconds int64) (context.Context, context.CancelFunc, error) {
 	if seconds < 0 {
 		return ctx, func() {}, api.BadParam("timeoutSeconds", "invalid timeoutSeconds: %d must not be negative", seconds)
 	}
-	if seconds == 0 {
-		ctx, cancel := context.WithCancel(ctx)
-		return ctx, cancel, nil
+	d := DefaultRequestTimeout
+	if seconds > 0 {
+		d = min(d, time.Duration(seconds)*time.Second)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, d)
 	return ctx, cancel, nil
 }

@@ -31,6 +31,8 @@ func (g *grpcService) Get(ctx context.Context, in *pb.GetRequest) (*pb.Object, e
 	if err := opts.Validate(); err != nil {
 		return nil, g.fail(err, req)
 	}
+	ctx, cancel, _ := timeoutContext(ctx, 0)
+	defer cancel()
 	obj, err := req.entry.storage.Get(ctx, req.namespace, req.name, opts)
 	if err != nil {
 		return nil, g.fail(err, req)
