@@ -69,3 +69,25 @@ type WatchEvent struct {
 	RV               uint64
 	InitialEventsEnd bool
 }
+
+// Transform is what a watcher whose filter is match receives for e (B40):
+// ADDED when the object starts matching, MODIFIED while it keeps matching,
+// DELETED with the previous state at the event's RV when it stops matching,
+// DELETED with the last state for a real delete; ok is false when the object
+// matches neither before nor after. The objects are e's own, never copies.
+func (e *Event) Transform(match func(*Object) bool) (ev WatchEvent, ok bool) {
+	if e.Type == Deleted {
+		return WatchEvent{Type: Deleted, Object: e.Object, RV: e.RV}, match(e.Object)
+	}
+	cur := match(e.Object)
+	old := e.Prev != nil && match(e.Prev)
+	switch {
+	case cur && old:
+		return WatchEvent{Type: Modified, Object: e.Object, RV: e.RV}, true
+	case cur:
+		return WatchEvent{Type: Added, Object: e.Object, RV: e.RV}, true
+	case old:
+		return WatchEvent{Type: Deleted, Object: e.PrevAtRV(), RV: e.RV}, true
+	}
+	return WatchEvent{}, false
+}

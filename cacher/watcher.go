@@ -89,7 +89,7 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 			return w.fail(err)
 		}
 		if ev != nil {
-			out, ok := w.transform(ev)
+			out, ok := ev.Transform(w.matches)
 			w.sentRV = ev.RV
 			if ok {
 				return out, nil
@@ -153,31 +153,6 @@ func (w *watcher) wakeChan() <-chan struct{} {
 		return w.c.wake.wait(w.wakeBy, w.wakeVal)
 	}
 	return w.c.wc.Changed()
-}
-
-// transform turns a stored event into what this watcher's client sees
-// (B40): ADDED when the object starts matching, MODIFIED while it keeps
-// matching, DELETED (with its previous state at the event's RV) when it
-// stops matching or is deleted; nothing when it matches neither before nor
-// after.
-func (w *watcher) transform(ev *api.Event) (api.WatchEvent, bool) {
-	if ev.Type == api.Deleted {
-		if w.matches(ev.Object) {
-			return api.WatchEvent{Type: api.Deleted, Object: ev.Object, RV: ev.RV}, true
-		}
-		return api.WatchEvent{}, false
-	}
-	cur := w.matches(ev.Object)
-	old := ev.Prev != nil && w.matches(ev.Prev)
-	switch {
-	case cur && old:
-		return api.WatchEvent{Type: api.Modified, Object: ev.Object, RV: ev.RV}, true
-	case cur:
-		return api.WatchEvent{Type: api.Added, Object: ev.Object, RV: ev.RV}, true
-	case old:
-		return api.WatchEvent{Type: api.Deleted, Object: ev.PrevAtRV(), RV: ev.RV}, true
-	}
-	return api.WatchEvent{}, false
 }
 
 func (w *watcher) matches(o *api.Object) bool {

@@ -117,38 +117,13 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 			}
 		default:
 			for _, e := range r.Events {
-				if we, ok := w.transform(e); ok {
+				if we, ok := e.Transform(w.pred.Matches); ok {
 					w.pending = append(w.pending, we)
 					w.lastRV = we.RV
 				}
 			}
 		}
 	}
-}
-
-// transform applies the selector to one event (B40): ADDED when the object
-// starts matching, MODIFIED while it keeps matching, DELETED with the
-// previous state at the event's RV when it stops matching, DELETED with the
-// last state for a real delete, nothing when it matches neither before nor
-// after.
-func (w *watcher) transform(e *api.Event) (api.WatchEvent, bool) {
-	if w.pred.Empty() {
-		return api.WatchEvent{Type: e.Type, Object: e.Object, RV: e.RV}, true
-	}
-	was := e.Prev != nil && w.pred.Matches(e.Prev)
-	if e.Type == api.Deleted {
-		return api.WatchEvent{Type: api.Deleted, Object: e.Object, RV: e.RV}, was
-	}
-	now := w.pred.Matches(e.Object)
-	switch {
-	case now && was:
-		return api.WatchEvent{Type: api.Modified, Object: e.Object, RV: e.RV}, true
-	case now:
-		return api.WatchEvent{Type: api.Added, Object: e.Object, RV: e.RV}, true
-	case was:
-		return api.WatchEvent{Type: api.Deleted, Object: e.PrevAtRV(), RV: e.RV}, true
-	}
-	return api.WatchEvent{}, false
 }
 
 // Close cancels the etcd watch and waits until its goroutine has ended.
