@@ -84,7 +84,7 @@ func (k *kubectl) run(t *testing.T, wantStderr string, args ...string) string {
 // TestKubectl: the real kubectl against the daemon: discovery with no
 // warnings (api-resources lists the custom resource too), create -f (with
 // --validate=false: the server serves no OpenAPI documents), get as a table (all namespaces and one), -o json,
-// get --raw, get deployments, get -w following a change, and delete.
+// get --raw, get deployments, get -w following a change, label, merge patch and delete.
 func TestKubectl(t *testing.T) {
 	e := startEnv(t)
 	k := newKubectl(t, e.url)
@@ -153,6 +153,15 @@ func TestKubectl(t *testing.T) {
 
 	t.Run("Watch", func(t *testing.T) { kubectlWatch(t, e, k) })
 
+	if out := k.run(t, "", "label", "configmap", "demo", "-n", "e2e", "tier=web"); out != "configmap/demo labeled\n" {
+		t.Errorf("label: %q", out)
+	}
+	if out := k.run(t, "", "patch", "configmap", "demo", "-n", "e2e", "--type", "merge", "-p", `{"data":{"k":"v2"}}`); out != "configmap/demo patched\n" {
+		t.Errorf("patch: %q", out)
+	}
+	if out := k.run(t, "", "get", "configmap", "demo", "-n", "e2e", "-o", "jsonpath={.metadata.labels.tier} {.data.k}"); out != "web v2" {
+		t.Errorf("after label and patch: %q", out)
+	}
 	if out := k.run(t, "", "delete", "configmap", "demo", "-n", "e2e"); out != "configmap \"demo\" deleted\n" {
 		t.Errorf("delete: %q", out)
 	}
