@@ -12,7 +12,8 @@
 // watcher.
 //
 // The main trade-off is that fidelity to kube-apiserver is limited to what
-// clients observe: JSON only (no protobuf or table output), no subresources,
+// clients observe: JSON responses (protobuf request bodies of built-in kinds
+// are converted on arrival; no table output), no subresources,
 // no field managers or server-side apply. Errors are translated from the api
 // sentinels to Kubernetes Status objects in exactly one table (status.go).
 package server
