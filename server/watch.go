@@ -64,8 +64,11 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 }
 
 // streamEvents copies events from watcher to w until the stream ends.
+//
+// An idle watcher holds no buffer of its own: each event is written in
+// pieces straight into the response's own buffered writer (the object's
+// shared Raw bytes are never copied into a per-watcher frame), then flushed.
 func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.ResponseController, watcher api.Watcher, req *request, bookmarks bool) {
-	buf := make([]byte, 0, 4096)
 	for {
 		ev, err := watcher.Next(ctx)
 		if err != nil {
@@ -73,45 +76,48 @@ func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.Respons
 				errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 				return
 			}
-			buf = appendErrorEvent(buf[:0], errorStatus(s.log, err, req))
-			_, _ = w.Write(buf)
+			_, _ = w.Write(appendErrorEvent(nil, errorStatus(s.log, err, req)))
 			_ = rc.Flush()
 			return
 		}
 		if ev.Type == api.Bookmark && !bookmarks || ev.Type != api.Bookmark && ev.Object == nil {
 			continue
 		}
-		buf = appendEvent(buf[:0], req.entry, ev)
-		if _, err := w.Write(buf); err != nil {
+		if writeEvent(w, req.entry, ev) != nil || rc.Flush() != nil {
 			return
-		}
-		if rc.Flush() != nil {
-			return
-		}
-		if cap(buf) > 1<<20 {
-			buf = make([]byte, 0, 4096) // do not pin one huge object's buffer
 		}
 	}
 }
 
-// appendEvent frames one event: {"type":"ADDED","object":<Raw>}\n, or a
-// bookmark whose object carries only kind, apiVersion and the RV (plus the
-// initial-events-end annotation, B33).
-func appendEvent(buf []byte, e *resourceEntry, ev api.WatchEvent) []byte {
+// writeEvent writes one event frame, {"type":"ADDED","object":<Raw>}\n, or
+// a bookmark.
+func writeEvent(w io.Writer, e *resourceEntry, ev api.WatchEvent) error {
+	var small [256]byte
 	if ev.Type == api.Bookmark {
-		buf = append(buf, e.bookmarkHead...)
-		buf = strconv.AppendUint(buf, ev.RV, 10)
-		buf = append(buf, '"')
-		if ev.InitialEventsEnd {
-			buf = append(buf, `,"annotations":{"k8s.io/initial-events-end":"true"}`...)
-		}
-		return append(buf, "}}}\n"...)
+		_, err := w.Write(appendBookmark(small[:0], e, ev))
+		return err
 	}
-	buf = append(buf, `{"type":"`...)
-	buf = append(buf, ev.Type...)
-	buf = append(buf, `","object":`...)
-	buf = append(buf, ev.Object.Raw...)
-	return append(buf, "}\n"...)
+	head := append(append(append(small[:0], `{"type":"`...), ev.Type...), `","object":`...)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	if _, err := w.Write(ev.Object.Raw); err != nil {
+		return err
+	}
+	_, err := w.Write([]byte("}\n"))
+	return err
+}
+
+// appendBookmark frames a bookmark whose object carries only kind,
+// apiVersion and the RV (plus the initial-events-end annotation, B33).
+func appendBookmark(buf []byte, e *resourceEntry, ev api.WatchEvent) []byte {
+	buf = append(buf, e.bookmarkHead...)
+	buf = strconv.AppendUint(buf, ev.RV, 10)
+	buf = append(buf, '"')
+	if ev.InitialEventsEnd {
+		buf = append(buf, `,"annotations":{"k8s.io/initial-events-end":"true"}`...)
+	}
+	return append(buf, "}}}\n"...)
 }
 
 // appendErrorEvent frames {"type":"ERROR","object":<Status>}\n.

@@ -9,6 +9,7 @@
 //	watchcached-bench replay   --trace t.jsonl [--server URL | in-process] --watchers 100 --out dir
 //	watchcached-bench compare  --objects 10000 [--server URL] --out dir
 //	watchcached-bench report   --out docs/bench
+//	watchcached-bench idle-watchers --server URL --pid PID --watchers 2000
 package main
 
 import (
@@ -27,7 +28,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
-		"generate": cmdGenerate, "record": cmdRecord, "replay": cmdReplay, "compare": cmdCompare, "report": cmdReport,
+		"generate": cmdGenerate, "record": cmdRecord, "replay": cmdReplay, "compare": cmdCompare, "report": cmdReport, "idle-watchers": cmdIdle,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {
@@ -41,5 +42,5 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: watchcached-bench generate|record|replay|compare|report [flags] (--help per command)")
+	fmt.Fprintln(os.Stderr, "usage: watchcached-bench generate|record|replay|compare|report|idle-watchers [flags] (--help per command)")
 }

@@ -102,6 +102,11 @@ func TestGone_B32_WatchFromOverwrittenRV(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
+	// A consistent read returns once the cache has applied every write, so
+	// the ring's oldest event is known exactly.
+	if _, err := e.cs.CoreV1().Pods("e2e").Get(ctx, "a", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	w, err := e.cs.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{ResourceVersion: p.ResourceVersion})
 	if err != nil {
 		t.Fatalf("watch: %v", err)

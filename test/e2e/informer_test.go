@@ -43,6 +43,11 @@ func testDynamicInformer(t *testing.T, wantLists int) {
 	e := startEnv(t)
 	a := createPod(t, e.cs, "e2e", "a", "node-1")
 	b := createPod(t, e.cs, "e2e", "b", "node-1")
+	// A consistent read returns once the cache holds both pods, so that the
+	// classic informer's RV=0 list (served from the cache as it is) has them.
+	if _, err := e.dyn.Resource(podsGVR).Namespace("e2e").List(context.Background(), metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	lists := e.requests(t, "LIST", "pods")
 	rec := newRecorder()

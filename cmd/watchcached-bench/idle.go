@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/watchcached/watchcached/cmd/watchcached-bench/measure"
+)
+
+// cmdIdle measures what idle watchers cost a server: it reads the server
+// process's RSS (from /proc) and Go heap (from /metrics), opens N HTTP/1.1
+// watches, each on its own connection, lets them settle, and reads both
+// again. The server must run as its own process (--pid), so the client's
+// memory is not counted.
+//
+//	watchcached-bench idle-watchers --server http://127.0.0.1:8080 --pid PID --watchers 2000
+func cmdIdle(ctx context.Context, args []string) error {
+	fs := pflag.NewFlagSet("idle-watchers", pflag.ContinueOnError)
+	server := fs.String("server", "http://127.0.0.1:8080", "server URL")
+	pid := fs.Int("pid", 0, "server process id (required)")
+	n := fs.Int("watchers", 1000, "idle watches to open")
+	path := fs.String("path", "/api/v1/namespaces/idle/pods", "collection to watch (keep it idle)")
+	settle := fs.Duration("settle", 3*time.Second, "wait after opening before measuring")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *pid <= 0 {
+		return fmt.Errorf("idle-watchers: --pid of the server process is required")
+	}
+	before, err := serverMemory(*server, *pid)
+	if err != nil {
+		return err
+	}
+	conns := make([]net.Conn, 0, *n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	host := strings.TrimPrefix(*server, "http://")
+	for i := range *n {
+		c, err := openIdleWatch(ctx, host, *path)
+		if err != nil {
+			return fmt.Errorf("watch %d: %w", i, err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(*settle) // measurement pause, not a synchronisation
+	runtime.KeepAlive(conns)
+	after, err := serverMemory(*server, *pid)
+	if err != nil {
+		return err
+	}
+	per := func(a, b int64) float64 { return float64(b-a) / float64(*n) }
+	fmt.Printf("| idle HTTP/1.1 watchers | %d |\n|---|---|\n", *n)
+	fmt.Printf("| server RSS per watcher | %.0f B |\n", per(before.rss, after.rss))
+	fmt.Printf("| server Go heap in use per watcher | %.0f B |\n", per(before.heap, after.heap))
+	fmt.Printf("| server goroutines per watcher | %.2f |\n", per(before.goroutines, after.goroutines))
+	return nil
+}
+
+type memory struct{ rss, heap, goroutines int64 }
+
+func serverMemory(server string, pid int) (memory, error) {
+	runtime.GC()
+	ps, err := measure.ReadProc(pid)
+	if err != nil {
+		return memory{}, err
+	}
+	m := memory{rss: ps.RSS}
+	resp, err := http.Get(server + "/metrics")
+	if err != nil {
+		return memory{}, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "go_memstats_heap_inuse_bytes":
+			m.heap = int64(v)
+		case "go_goroutines":
+			m.goroutines = int64(v)
+		}
+	}
+	return m, sc.Err()
+}
+
+// openIdleWatch starts one watch (from now, no initial events) on its own
+// connection and returns once the server has answered with its headers.
+func openIdleWatch(ctx context.Context, host, path string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	req := "GET " + path + "?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true HTTP/1.1\r\nHost: " + host + "\r\nAccept: application/json\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	br := bufio.NewReader(c)
+	status, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(status, " 200 ") {
+		c.Close()
+		return nil, fmt.Errorf("watch answered %q: %v", strings.TrimSpace(status), err)
+	}
+	return c, nil
+}
