@@ -83,7 +83,7 @@ func (k *kubectl) run(t *testing.T, wantStderr string, args ...string) string {
 
 // TestKubectl: the real kubectl against the daemon: discovery with no
 // warnings (api-resources lists the custom resource too), create -f (with
-// --validate=false: the server serves no OpenAPI documents), get as a table (all namespaces and one), -o json,
+// validation against the server's empty OpenAPI v2 document), get as a table (all namespaces and one), -o json,
 // get --raw, get deployments, get -w following a change, label, merge patch and delete.
 func TestKubectl(t *testing.T) {
 	e := startEnv(t)
@@ -95,7 +95,7 @@ func TestKubectl(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  namespace: e2e\ndata:\n  k: v\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := k.run(t, "", "create", "--validate=false", "-f", manifest); out != "configmap/demo created\n" {
+	if out := k.run(t, "", "create", "-f", manifest); out != "configmap/demo created\n" {
 		t.Errorf("create -f: %q", out)
 	}
 
