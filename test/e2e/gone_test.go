@@ -70,12 +70,17 @@ func startSmallRing(t *testing.T) *env {
 
 // churnPod updates pod n times and compacts etcd at the last revision, so
 // that both the ring and etcd's history are past any RV before the churn.
+// It returns once the cache has applied every update (a consistent read
+// waits for that), so the ring's oldest event is known exactly.
 func churnPod(t *testing.T, e *env, pod *corev1.Pod, n int) *corev1.Pod {
 	t.Helper()
 	for i := range n {
 		pod = updatePod(t, e.cs, pod, func(p *corev1.Pod) { p.Labels = map[string]string{"i": fmt.Sprint(i)} })
 	}
 	if _, err := e.etcd.Compact(t.Context(), mustRV(t, pod.ResourceVersion)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.CoreV1().Pods(pod.Namespace).Get(t.Context(), pod.Name, metav1.GetOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return pod
@@ -102,11 +107,6 @@ func TestGone_B32_WatchFromOverwrittenRV(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
-	// A consistent read returns once the cache has applied every write, so
-	// the ring's oldest event is known exactly.
-	if _, err := e.cs.CoreV1().Pods("e2e").Get(ctx, "a", metav1.GetOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	w, err := e.cs.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{ResourceVersion: p.ResourceVersion})
 	if err != nil {
 		t.Fatalf("watch: %v", err)
