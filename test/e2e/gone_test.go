@@ -70,17 +70,20 @@ func startSmallRing(t *testing.T) *env {
 
 // churnPod updates pod n times and compacts etcd at the last revision, so
 // that both the ring and etcd's history are past any RV before the churn.
-// It returns once the cache has applied every update (a consistent read
+// The cache has applied every update when it returns (a consistent read
 // waits for that), so the ring's oldest event is known exactly.
 func churnPod(t *testing.T, e *env, pod *corev1.Pod, n int) *corev1.Pod {
 	t.Helper()
 	for i := range n {
 		pod = updatePod(t, e.cs, pod, func(p *corev1.Pod) { p.Labels = map[string]string{"i": fmt.Sprint(i)} })
 	}
-	if _, err := e.etcd.Compact(t.Context(), mustRV(t, pod.ResourceVersion)); err != nil {
+	// Sync before compacting: a cache watch still behind the compacted
+	// revision would be cancelled by etcd and relist (B61), which changes
+	// the ring's oldest RV that the tests check exactly.
+	if _, err := e.cs.CoreV1().Pods(pod.Namespace).Get(t.Context(), pod.Name, metav1.GetOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.cs.CoreV1().Pods(pod.Namespace).Get(t.Context(), pod.Name, metav1.GetOptions{}); err != nil {
+	if _, err := e.etcd.Compact(t.Context(), mustRV(t, pod.ResourceVersion)); err != nil {
 		t.Fatal(err)
 	}
 	return pod
