@@ -50,6 +50,14 @@ type Watcher interface {
 	Close()
 }
 
+// IdleNotifier is implemented by Watchers that can tell their reader when
+// Next is about to block for want of events. A reader that buffers its
+// output (an HTTP response) then flushes once per burst instead of once per
+// event. f is called on the goroutine that called Next, before it blocks.
+type IdleNotifier interface {
+	NotifyIdle(f func())
+}
+
 // Readiness is implemented by storages that can be not ready (the cache).
 type Readiness interface {
 	// Ready reports whether the storage serves requests now.

@@ -306,3 +306,28 @@ func TestWatch_CloseEndsNextAndCacherClose(t *testing.T) {
 		t.Fatalf("Next after Cacher.Close: %v", err)
 	}
 }
+
+// TestWatch_NotifyIdle: the idle hook runs only when Next is about to block,
+// never between events that are already available (so an HTTP stream is
+// flushed once per burst).
+func TestWatch_NotifyIdle(t *testing.T) {
+	e := newEnv(t, true, nil)
+	var last *api.Object
+	for _, n := range []string{"a", "b", "c"} {
+		last = e.create("default", n, "n1")
+	}
+	e.waitRV(last.RV)
+	w := watch(t, e, api.WatchOptions{ResourceVersion: "0"})
+	idle := 0
+	w.(api.IdleNotifier).NotifyIdle(func() { idle++ })
+	next(t, w, 3)
+	if idle != 0 {
+		t.Fatalf("idle hook ran %d times during a burst", idle)
+	}
+	expectQuiet(t, w, 50*time.Millisecond)
+	if idle != 1 {
+		t.Fatalf("idle hook ran %d times before blocking, want 1", idle)
+	}
+	d := e.create("default", "d", "n1")
+	equal(t, next(t, w, 1), []string{want(api.Added, d)})
+}

@@ -40,13 +40,17 @@ type watcher struct {
 	lastBookmark time.Time
 	preDeadline  bool // the bookmark before the deadline was sent
 	timer        *time.Timer
+	onIdle       func() // called before Next blocks (api.IdleNotifier)
 	done         bool
 
 	closed    chan struct{} // closed by Close
 	closeOnce sync.Once
 }
 
-var _ api.Watcher = (*watcher)(nil)
+var (
+	_ api.Watcher      = (*watcher)(nil)
+	_ api.IdleNotifier = (*watcher)(nil)
+)
 
 func (c *Cacher) newWatcher(opts api.WatchOptions) *watcher {
 	w := &watcher{
@@ -101,6 +105,9 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		if w.bookmark && w.bookmarkDue(ctx) {
 			return api.WatchEvent{Type: api.Bookmark, RV: w.sentRV}, nil
 		}
+		if w.onIdle != nil {
+			w.onIdle()
+		}
 		select {
 		case <-wake:
 		case <-w.bookmarkTimer(ctx):
@@ -115,6 +122,9 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		}
 	}
 }
+
+// NotifyIdle registers f to be called whenever Next is about to block.
+func (w *watcher) NotifyIdle(f func()) { w.onIdle = f }
 
 // Close ends the stream and frees its place in the ring.
 func (w *watcher) Close() {

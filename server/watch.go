@@ -67,8 +67,15 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 //
 // An idle watcher holds no buffer of its own: each event is written in
 // pieces straight into the response's own buffered writer (the object's
-// shared Raw bytes are never copied into a per-watcher frame), then flushed.
+// shared Raw bytes are never copied into a per-watcher frame).
 func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.ResponseController, watcher api.Watcher, req *request, bookmarks bool) {
+	// A watcher that says when it runs dry is flushed then, once per burst
+	// (e.g. once for thousands of initial events); any other after each event.
+	flushEach := true
+	if n, ok := watcher.(api.IdleNotifier); ok {
+		n.NotifyIdle(func() { _ = rc.Flush() })
+		flushEach = false
+	}
 	for {
 		ev, err := watcher.Next(ctx)
 		if err != nil {
@@ -83,7 +90,10 @@ func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.Respons
 		if ev.Type == api.Bookmark && !bookmarks || ev.Type != api.Bookmark && ev.Object == nil {
 			continue
 		}
-		if writeEvent(w, req.entry, ev) != nil || rc.Flush() != nil {
+		if writeEvent(w, req.entry, ev) != nil {
+			return
+		}
+		if flushEach && rc.Flush() != nil {
 			return
 		}
 	}
