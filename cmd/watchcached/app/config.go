@@ -53,6 +53,10 @@ type Config struct {
 	// FastEmbeddedEtcd trades the embedded etcd's durability for speed
 	// (short raft ticks, no fsync): for tests and throw-away data only.
 	FastEmbeddedEtcd bool
+	// EmbeddedEtcdURL is where the embedded etcd's client API listens;
+	// empty means a free loopback port. Give it to let other tools (a
+	// benchmark, etcdctl) reach the same etcd.
+	EmbeddedEtcdURL string
 	// Version is reported by /version.
 	Version string
 }
@@ -111,6 +115,10 @@ func (c *Config) validateEtcd() error {
 	switch {
 	case len(c.EtcdServers) == 0 && c.DataDir == "":
 		return errors.New("--data-dir: required for the embedded etcd (no --etcd-servers given)")
+	case len(c.EtcdServers) > 0 && c.EmbeddedEtcdURL != "":
+		return errors.New("--embedded-etcd-listen: only applies to the embedded etcd (no --etcd-servers)")
+	case c.EmbeddedEtcdURL != "" && !isLoopbackHTTP(c.EmbeddedEtcdURL):
+		return fmt.Errorf("--embedded-etcd-listen: %q is not an http:// URL on a loopback address", c.EmbeddedEtcdURL)
 	case len(c.EtcdServers) == 0 && tls:
 		return errors.New("--etcd-cafile/--etcd-certfile/--etcd-keyfile: only apply with --etcd-servers")
 	case (c.EtcdCertFile == "") != (c.EtcdKeyFile == ""):
@@ -139,4 +147,16 @@ func validateAddr(flag, addr string) error {
 		return fmt.Errorf("%s %q: port must be a number from 0 to 65535", flag, addr)
 	}
 	return nil
+}
+
+// isLoopbackHTTP reports whether s is http://<loopback address>:<port>: the
+// embedded etcd serves without TLS or authentication, so it may only listen
+// where nothing but this machine can reach it.
+func isLoopbackHTTP(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Port() == "" {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 }

@@ -51,6 +51,12 @@ func TestConfig_ValidateErrors(t *testing.T) {
 			c.EtcdServers = []string{"https://etcd:2379"}
 			c.EtcdCertFile, c.EtcdKeyFile = cert, dir
 		}, `--etcd-keyfile: ` + dir + ` is a directory`},
+		{"EmbeddedURLWithServers", func(c *Config) {
+			c.EtcdServers = []string{"http://etcd:2379"}
+			c.EmbeddedEtcdURL = "http://127.0.0.1:2379"
+		}, `--embedded-etcd-listen: only applies to the embedded etcd (no --etcd-servers)`},
+		{"EmbeddedURLNotLoopback", func(c *Config) { c.EmbeddedEtcdURL = "http://0.0.0.0:2379" },
+			`--embedded-etcd-listen: "http://0.0.0.0:2379" is not an http:// URL on a loopback address`},
 		{"PrefixRelative", func(c *Config) { c.EtcdPrefix = "registry" }, `--etcd-prefix "registry": must start with '/' and contain no empty segment`},
 		{"BothResources", func(c *Config) {
 			c.ResourcesFile = "r.yaml"

@@ -184,7 +184,9 @@ func (d *Daemon) WaitReady(ctx context.Context) error {
 func (d *Daemon) connectEtcd(ctx context.Context) error {
 	d.EtcdEndpoints = d.cfg.EtcdServers
 	if len(d.EtcdEndpoints) == 0 {
-		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{Dir: d.cfg.DataDir, Fast: d.cfg.FastEmbeddedEtcd})
+		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{
+			Dir: d.cfg.DataDir, Fast: d.cfg.FastEmbeddedEtcd, ClientURL: d.cfg.EmbeddedEtcdURL,
+		})
 		if err != nil {
 			return err
 		}
