@@ -83,9 +83,10 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req *request) 
 	writeBody(w, r, http.StatusOK, obj.Raw)
 }
 
-// requestContext bounds a non-watch request by its timeoutSeconds, or by
-// DefaultRequestTimeout (kube-apiserver's --request-timeout), so a read that
-// falls back to an unreachable etcd ends with 504 instead of hanging (B63).
+// requestContext bounds a non-watch request (read or write) by its
+// timeoutSeconds, or by DefaultRequestTimeout (kube-apiserver's
+// --request-timeout), so a read that falls back to an unreachable etcd, or
+// a write to it, ends with 504 instead of hanging (B63).
 func requestContext(r *http.Request, q url.Values) (context.Context, context.CancelFunc) {
 	if d, err := timeoutParam(q); err == nil && d > 0 {
 		return context.WithTimeout(r.Context(), min(d, DefaultRequestTimeout))

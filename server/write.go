@@ -29,7 +29,9 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req *reques
 	if !ok {
 		return
 	}
-	obj, err := req.entry.storage.Create(r.Context(), req.namespace, body)
+	ctx, cancel := requestContext(r, r.URL.Query())
+	defer cancel()
+	obj, err := req.entry.storage.Create(ctx, req.namespace, body)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -42,7 +44,9 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req *reques
 	if !ok {
 		return
 	}
-	obj, err := req.entry.storage.Update(r.Context(), req.namespace, req.name, body)
+	ctx, cancel := requestContext(r, r.URL.Query())
+	defer cancel()
+	obj, err := req.entry.storage.Update(ctx, req.namespace, req.name, body)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -55,7 +59,9 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req *request
 	if !ok {
 		return
 	}
-	obj, err := req.entry.storage.Patch(r.Context(), req.namespace, req.name, body)
+	ctx, cancel := requestContext(r, r.URL.Query())
+	defer cancel()
+	obj, err := req.entry.storage.Patch(ctx, req.namespace, req.name, body)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -94,7 +100,9 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 			pre.UID, pre.ResourceVersion = p.UID, p.ResourceVersion
 		}
 	}
-	obj, err := req.entry.storage.Delete(r.Context(), req.namespace, req.name, pre)
+	ctx, cancel := requestContext(r, r.URL.Query())
+	defer cancel()
+	obj, err := req.entry.storage.Delete(ctx, req.namespace, req.name, pre)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
