@@ -19,7 +19,10 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, mergePatch []
 // patched object is written with a compare on hint's RV, and only when that
 // fails is the object read from etcd, patched again and retried (bounded).
 // A patch that sets metadata.resourceVersion makes it a precondition
-// (ErrConflict, no retry). A patch may not change the name, namespace,
+// (ErrConflict, no retry). The hint alone never decides an answer: a
+// precondition that fails against it, or a patch that changes nothing in
+// it, is checked again against the object read from etcd (the hint may be
+// stale). A patch may not change the name, namespace,
 // apiVersion or kind (ErrBadRequest) nor the uid (ErrInvalid);
 // creationTimestamp keeps its stored value. A patch that changes nothing
 // writes nothing.
@@ -37,7 +40,8 @@ func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, merge
 		cur = nil
 	}
 	for range maxWriteRetries {
-		if cur == nil {
+		fresh := cur == nil
+		if fresh {
 			if cur, _, err = s.getStored(ctx, key); err != nil {
 				return nil, err
 			}
@@ -45,7 +49,7 @@ func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, merge
 				return nil, s.notFound(name)
 			}
 		}
-		obj, done, err := s.patchOnce(ctx, cur, patch)
+		obj, done, err := s.patchOnce(ctx, cur, patch, fresh)
 		if err != nil || done {
 			return obj, err
 		}
@@ -55,8 +59,10 @@ func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, merge
 }
 
 // patchOnce patches cur and writes the result if cur is still current.
-// done is false when another write came first.
-func (s *Store) patchOnce(ctx context.Context, cur *api.Object, patch map[string]any) (*api.Object, bool, error) {
+// done is false when another write came first, and when cur is not fresh
+// (a hint) and the outcome would rest on it alone: a failed
+// resourceVersion precondition or a patch that changes nothing.
+func (s *Store) patchOnce(ctx context.Context, cur *api.Object, patch map[string]any, fresh bool) (*api.Object, bool, error) {
 	orig, err := parseObject(cur.Raw, "stored object")
 	if err != nil {
 		return nil, false, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: %v", s.res.GroupResource(), cur.Name, err)
@@ -82,8 +88,10 @@ func (s *Store) patchOnce(ctx context.Context, cur *api.Object, patch map[string
 		return nil, false, err
 	}
 	rv, _ := d.md["resourceVersion"].(string)
-	pinned := rv != "" && rv != api.FormatRV(cur.RV)
-	if pinned {
+	if rv != "" && rv != api.FormatRV(cur.RV) {
+		if !fresh {
+			return nil, false, nil
+		}
 		return nil, false, s.conflict(cur.Name)
 	}
 	if oldTS != nil {
@@ -94,6 +102,9 @@ func (s *Store) patchOnce(ctx context.Context, cur *api.Object, patch map[string
 		return nil, false, err
 	}
 	if bytes.Equal(val, stored) {
+		if !fresh {
+			return nil, false, nil
+		}
 		return cur, true, nil
 	}
 	ok, rev, err := s.putIf(ctx, cur.Key, cur.RV, val)

@@ -228,3 +228,36 @@ func TestMergeJSON_RFC7386(t *testing.T) {
 		}
 	}
 }
+
+// B53: the cache's copy is only a first guess. A patch that pins the
+// current resourceVersion, or that changes nothing in a stale hint, must be
+// judged against etcd: no false 409, and no write silently dropped.
+func TestPatch_B53_StaleHintNeverDecides(t *testing.T) {
+	e := newEnv(t, nil)
+	stale := e.create("ns", "p", "n1", map[string]string{"a": "1"})
+	cur, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":"2"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pinned at the current RV, hinted with the older copy: succeeds.
+	pinned := `{"metadata":{"resourceVersion":"` + api.FormatRV(cur.RV) + `","labels":{"b":"1"}}}`
+	got, err := e.s.PatchWithHint(e.ctx, "ns", "p", []byte(pinned), stale)
+	if err != nil || got.RV != cur.RV+1 || got.Labels["a"] != "2" || got.Labels["b"] != "1" {
+		t.Fatalf("pinned patch with stale hint: %v %v", got, err)
+	}
+	// A patch that is a no-op for the stale hint (a=1) but not for etcd (a=2).
+	got2, err := e.s.PatchWithHint(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":"1"}}}`), stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got2.RV != got.RV+1 || got2.Labels["a"] != "1" {
+		t.Fatalf("patch dropped: got RV %d labels %v, want RV %d a=1", got2.RV, got2.Labels, got.RV+1)
+	}
+	read, err := e.s.Get(e.ctx, "ns", "p", api.GetOptions{})
+	if err != nil || read.Labels["a"] != "1" || read.RV != got2.RV {
+		t.Fatalf("stored %v %v", read, err)
+	}
+	// A pinned stale RV still conflicts after the fresh read.
+	_, err = e.s.PatchWithHint(e.ctx, "ns", "p", []byte(`{"metadata":{"resourceVersion":"`+api.FormatRV(stale.RV)+`"}}`), stale)
+	wantErr(t, err, api.ErrConflict)
+}
