@@ -204,6 +204,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	rw := &statusRecorder{ResponseWriter: w}
 	done := s.metrics.start(req)
 	defer func() { done(rw.statusCode()) }()
+	if isWrite(req.verb) && r.URL.Query().Get("dryRun") != "" {
+		writeError(rw, s.log, errDryRun, req)
+		return
+	}
 	switch req.verb {
 	case verbList:
 		s.serveList(rw, r, req)

@@ -24,6 +24,15 @@ const (
 	mediaMergePatch = "application/merge-patch+json"
 )
 
+// errDryRun answers a write with ?dryRun=...: the storages have no dry-run
+// mode, and carrying out a write the client asked only to try would be
+// worse than refusing it (kubectl --dry-run=server sends dryRun=All).
+var errDryRun = api.BadParam("dryRun", "dryRun is not supported by this server: the request was not carried out")
+
+func isWrite(verb string) bool {
+	return verb == verbCreate || verb == verbUpdate || verb == verbPatch || verb == verbDelete
+}
+
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req *request) {
 	body, ok := s.readObject(w, r, req, mediaJSON)
 	if !ok {

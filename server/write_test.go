@@ -113,3 +113,34 @@ func (r response) expectCode(t *testing.T, code int) {
 		t.Errorf("got %d %s, want %d", r.code, r.body, code)
 	}
 }
+
+// TestWrite_DryRunRefused: no storage has a dry-run mode, so a write with
+// ?dryRun= is refused with 400 and changes nothing (it must never be
+// carried out for real).
+func TestWrite_DryRunRefused(t *testing.T) {
+	f := newFixture(t)
+	const pods = "/api/v1/namespaces/ns1/pods"
+	f.do(t, http.MethodPost, pods, podBody).expectCode(t, 201)
+	want := status(400, "BadRequest", "dryRun is not supported by this server: the request was not carried out", "")
+	for _, c := range []struct{ method, path, body, ctype string }{
+		{http.MethodPost, pods + "?dryRun=All", strings.Replace(podBody, `"web"`, `"web2"`, 1), ""},
+		{http.MethodPut, pods + "/web?dryRun=All", strings.Replace(podBody, `"metadata"`, `"spec":{"x":1},"metadata"`, 1), ""},
+		{http.MethodPatch, pods + "/web?dryRun=All", `{"spec":{"x":2}}`, "application/merge-patch+json"},
+		{http.MethodDelete, pods + "/web?dryRun=All", "", ""},
+	} {
+		var hdr []string
+		if c.ctype != "" {
+			hdr = []string{"Content-Type", c.ctype}
+		}
+		f.do(t, c.method, c.path, c.body, hdr...).expect(t, 400, want)
+	}
+	obj, err := f.pods.Get(t.Context(), "ns1", "web", getOptsZero)
+	if err != nil || strings.Contains(string(obj.Raw), `"x"`) {
+		t.Fatalf("object changed by a dry run: %v %v", obj, err)
+	}
+	if _, err := f.pods.Get(t.Context(), "ns1", "web2", getOptsZero); err == nil {
+		t.Fatal("dry-run create stored an object")
+	}
+	// Reads ignore the parameter, as before.
+	f.do(t, http.MethodGet, pods+"?dryRun=All", "").expectCode(t, 200)
+}
