@@ -13,7 +13,8 @@ import (
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
 )
 
-// Writes pass through to the storage (B50-B53). The frontend checks only
+// Writes pass through to the storage (B50-B53), bounded by
+// DefaultRequestTimeout as over HTTP (B63). The frontend checks only
 // the request (resource, namespace, name) and the body's size; the body
 // itself (a JSON object whose kind, apiVersion, namespace and name agree
 // with the request) is the storage's to check, which names the offending
@@ -30,6 +31,8 @@ func (g *grpcService) Create(ctx context.Context, in *pb.CreateRequest) (*pb.Obj
 	if err := g.checkSize(in.GetJson()); err != nil {
 		return nil, err
 	}
+	ctx, cancel, _ := timeoutContext(ctx, 0)
+	defer cancel()
 	obj, err := req.entry.storage.Create(ctx, req.namespace, in.GetJson())
 	if err != nil {
 		return nil, g.fail(err, req)
@@ -46,6 +49,8 @@ func (g *grpcService) Update(ctx context.Context, in *pb.UpdateRequest) (*pb.Obj
 	if err := g.checkSize(in.GetJson()); err != nil {
 		return nil, err
 	}
+	ctx, cancel, _ := timeoutContext(ctx, 0)
+	defer cancel()
 	obj, err := req.entry.storage.Update(ctx, req.namespace, req.name, in.GetJson())
 	if err != nil {
 		return nil, g.fail(err, req)
@@ -62,6 +67,8 @@ func (g *grpcService) Patch(ctx context.Context, in *pb.PatchRequest) (*pb.Objec
 	if err := g.checkSize(in.GetMergePatch()); err != nil {
 		return nil, err
 	}
+	ctx, cancel, _ := timeoutContext(ctx, 0)
+	defer cancel()
 	obj, err := req.entry.storage.Patch(ctx, req.namespace, req.name, in.GetMergePatch())
 	if err != nil {
 		return nil, g.fail(err, req)
@@ -76,6 +83,8 @@ func (g *grpcService) Delete(ctx context.Context, in *pb.DeleteRequest) (*pb.Obj
 		return nil, g.fail(err, req)
 	}
 	pre := api.Preconditions{UID: in.PreconditionUid, ResourceVersion: in.PreconditionResourceVersion}
+	ctx, cancel, _ := timeoutContext(ctx, 0)
+	defer cancel()
 	obj, err := req.entry.storage.Delete(ctx, req.namespace, req.name, pre)
 	if err != nil {
 		return nil, g.fail(err, req)
