@@ -100,23 +100,37 @@ func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.Respons
 }
 
 // writeEvent writes one event frame, {"type":"ADDED","object":<Raw>}\n, or
-// a bookmark.
+// a bookmark. The frame's constant parts are shared, read-only slices, so
+// an event costs no allocation per watcher.
 func writeEvent(w io.Writer, e *resourceEntry, ev api.WatchEvent) error {
-	var small [256]byte
 	if ev.Type == api.Bookmark {
-		_, err := w.Write(appendBookmark(small[:0], e, ev))
+		_, err := w.Write(appendBookmark(make([]byte, 0, 256), e, ev))
 		return err
 	}
-	head := append(append(append(small[:0], `{"type":"`...), ev.Type...), `","object":`...)
+	head := frameHeads[ev.Type]
+	if head == nil {
+		head = []byte(`{"type":` + quote(string(ev.Type)) + `,"object":`)
+	}
 	if _, err := w.Write(head); err != nil {
 		return err
 	}
 	if _, err := w.Write(ev.Object.Raw); err != nil {
 		return err
 	}
-	_, err := w.Write([]byte("}\n"))
+	_, err := w.Write(frameTail)
 	return err
 }
+
+// frameHeads and frameTail are the constant parts of an event frame.
+// Read-only.
+var (
+	frameHeads = map[api.EventType][]byte{
+		api.Added:    []byte(`{"type":"ADDED","object":`),
+		api.Modified: []byte(`{"type":"MODIFIED","object":`),
+		api.Deleted:  []byte(`{"type":"DELETED","object":`),
+	}
+	frameTail = []byte("}\n")
+)
 
 // appendBookmark frames a bookmark whose object carries only kind,
 // apiVersion and the RV (plus the initial-events-end annotation, B33).

@@ -201,3 +201,28 @@ func waitClosed(t *testing.T, w *scriptWatcher) {
 		t.Fatal("watcher not closed")
 	}
 }
+
+// TestWriteEvent_FramesWithoutAllocating (B45): the frame around an event's
+// shared Raw bytes is written from constant pieces, so writing an event to
+// a watcher costs no allocation, however many watchers there are.
+func TestWriteEvent_FramesWithoutAllocating(t *testing.T) {
+	e := newResourceTable([]api.Storage{newMemStore(podsRes)}).lookup("v1", "pods")
+	obj := &api.Object{Raw: []byte(`{"kind":"Pod"}`), RV: 7}
+	var sb strings.Builder
+	for _, typ := range []api.EventType{api.Added, api.Modified, api.Deleted} {
+		if err := writeEvent(&sb, e, api.WatchEvent{Type: typ, Object: obj, RV: 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = writeEvent(&sb, e, api.WatchEvent{Type: api.Bookmark, RV: 8})
+	want := `{"type":"ADDED","object":{"kind":"Pod"}}` + "\n" + `{"type":"MODIFIED","object":{"kind":"Pod"}}` + "\n" +
+		`{"type":"DELETED","object":{"kind":"Pod"}}` + "\n" +
+		`{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"8"}}}` + "\n"
+	if sb.String() != want {
+		t.Fatalf("frames:\n%s\nwant:\n%s", sb.String(), want)
+	}
+	ev := api.WatchEvent{Type: api.Modified, Object: obj, RV: 7}
+	if n := testing.AllocsPerRun(100, func() { _ = writeEvent(io.Discard, e, ev) }); n != 0 {
+		t.Fatalf("writeEvent allocates %v times per event", n)
+	}
+}
