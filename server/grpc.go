@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -129,7 +128,7 @@ func timeoutContext(ctx context.Context, seconds int64) (context.Context, contex
 	}
 	d := DefaultRequestTimeout
 	if seconds > 0 {
-		d = min(d, time.Duration(seconds)*time.Second)
+		d = min(d, secondsDuration(seconds))
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	return ctx, cancel, nil

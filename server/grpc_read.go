@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -88,7 +87,7 @@ func (g *grpcService) Watch(in *pb.WatchRequest, stream grpc.ServerStreamingServ
 	if g.s.stopCtx.Err() != nil {
 		return grpcstatus.Error(codes.Unavailable, "the server is shutting down")
 	}
-	timeout := time.Duration(in.GetTimeoutSeconds()) * time.Second
+	timeout := secondsDuration(in.GetTimeoutSeconds())
 	if timeout == 0 {
 		timeout = g.s.randomWatchTimeout()
 	}

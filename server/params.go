@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"net/url"
 	"strconv"
 	"time"
@@ -97,7 +98,17 @@ func timeoutParam(q url.Values) (time.Duration, error) {
 	if n < 0 {
 		return 0, api.BadParam("timeoutSeconds", "invalid timeoutSeconds: %d must not be negative", n)
 	}
-	return time.Duration(n) * time.Second, nil
+	return secondsDuration(n), nil
+}
+
+// secondsDuration converts a non-negative count of seconds to a Duration, capped
+// at the largest Duration instead of overflowing into a negative one
+// (which would end a watch or a request at once).
+func secondsDuration(n int64) time.Duration {
+	if n > int64(math.MaxInt64/time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(n) * time.Second
 }
 
 func intParam(q url.Values, name string) (int64, error) {

@@ -2,7 +2,9 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
+	"time"
 )
 
 const (
@@ -126,4 +128,18 @@ func codeOf(statusBody string) int {
 		}
 	}
 	return 0
+}
+
+// TestTimeoutSeconds_NoOverflow: a huge timeoutSeconds is capped, never
+// wrapped into a negative duration that would end the request at once.
+func TestTimeoutSeconds_NoOverflow(t *testing.T) {
+	for _, n := range []string{"10000000000", "9223372036854775807"} {
+		d, err := timeoutParam(url.Values{"timeoutSeconds": {n}})
+		if err != nil || d < 100*365*24*time.Hour {
+			t.Errorf("timeoutSeconds=%s: %v, %v", n, d, err)
+		}
+	}
+	if d := secondsDuration(3); d != 3*time.Second {
+		t.Errorf("3s: %v", d)
+	}
 }
