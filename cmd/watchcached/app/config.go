@@ -105,13 +105,24 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) validateEtcd() error {
+	schemes := map[string]bool{}
 	for _, s := range c.EtcdServers {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--etcd-servers: %q is not an http:// or https:// URL", s)
 		}
+		schemes[u.Scheme] = true
 	}
 	tls := c.EtcdCAFile != "" || c.EtcdCertFile != "" || c.EtcdKeyFile != ""
+	// The etcd client dials every endpoint with the first one's scheme and
+	// drops TLS for http://, so a mix, or TLS files with http:// URLs,
+	// would silently talk plain text.
+	switch {
+	case schemes["http"] && schemes["https"]:
+		return errors.New("--etcd-servers: mixes http:// and https:// URLs; use one scheme for all")
+	case schemes["http"] && tls:
+		return errors.New("--etcd-cafile/--etcd-certfile/--etcd-keyfile: TLS needs https:// URLs in --etcd-servers")
+	}
 	switch {
 	case len(c.EtcdServers) == 0 && c.DataDir == "":
 		return errors.New("--data-dir: required for the embedded etcd (no --etcd-servers given)")

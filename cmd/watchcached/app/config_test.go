@@ -37,6 +37,12 @@ func TestConfig_ValidateErrors(t *testing.T) {
 		{"ListenPortTooLarge", func(c *Config) { c.Listen = ":70000" }, `--listen ":70000": port must be a number from 0 to 65535`},
 		{"GRPCBad", func(c *Config) { c.GRPCListen = "nowhere" }, `--grpc-listen "nowhere": address nowhere: missing port in address`},
 		{"EtcdNotURL", func(c *Config) { c.EtcdServers = []string{"127.0.0.1:2379"} }, `--etcd-servers: "127.0.0.1:2379" is not an http:// or https:// URL`},
+		{"EtcdMixedSchemes", func(c *Config) { c.EtcdServers = []string{"http://a:2379", "https://b:2379"} },
+			`--etcd-servers: mixes http:// and https:// URLs; use one scheme for all`},
+		{"TLSWithHTTP", func(c *Config) {
+			c.EtcdServers = []string{"http://etcd:2379"}
+			c.EtcdCAFile = cert
+		}, `--etcd-cafile/--etcd-certfile/--etcd-keyfile: TLS needs https:// URLs in --etcd-servers`},
 		{"NoDataDir", func(c *Config) { c.DataDir = "" }, `--data-dir: required for the embedded etcd (no --etcd-servers given)`},
 		{"TLSWithoutServers", func(c *Config) { c.EtcdCAFile = cert }, `--etcd-cafile/--etcd-certfile/--etcd-keyfile: only apply with --etcd-servers`},
 		{"CertWithoutKey", func(c *Config) {
