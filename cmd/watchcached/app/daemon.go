@@ -312,13 +312,17 @@ func (d *Daemon) Close(ctx context.Context) error {
 		}
 		var errs []error
 		d.server.CloseWatches()
-		errs = append(errs, d.stopGRPC(ctx))
+		// Both frontends stop accepting at once and drain side by side: a
+		// slow gRPC call must neither keep HTTP accepting nor use up the
+		// HTTP drain's time.
+		grpcStopped := make(chan error, 1)
+		go func() { grpcStopped <- d.stopGRPC(ctx) }()
 		if err := d.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			_ = d.http.Close()
 		}
 		<-d.served
-		errs = append(errs, d.serveErr)
+		errs = append(errs, d.serveErr, <-grpcStopped)
 		errs = append(errs, d.stopBackends())
 		d.closeErr = errors.Join(errs...)
 		d.log.Info("watchcached stopped")

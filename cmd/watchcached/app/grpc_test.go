@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/api/client"
@@ -75,5 +78,55 @@ func TestDaemon_GRPC_B64(t *testing.T) {
 	}
 	if ev, err := w.Next(); err != io.EOF {
 		t.Fatalf("after Close: %+v %v, want io.EOF", ev, err)
+	}
+}
+
+// TestDaemon_B64_FrontendsStopTogether: while a gRPC call is still in
+// flight at Close (here an open reflection stream, which only its client
+// ends), HTTP has already stopped accepting: both frontends drain side by
+// side, within one shutdown deadline.
+func TestDaemon_B64_FrontendsStopTogether(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.GRPCListen = "127.0.0.1:0"
+	cfg.ShutdownTimeout = 5 * time.Second
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(d.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil { // the call is in flight now
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close(context.Background()) }()
+	deadline := time.Now().Add(3 * time.Second) // well before the 5 s gRPC drain ends
+	for {
+		c, err := net.DialTimeout("tcp", d.HTTPAddr, time.Second)
+		if err != nil {
+			break
+		}
+		_ = c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("HTTP still accepts connections while gRPC drains")
+		}
+		runtime.Gosched()
+	}
+	_ = stream.CloseSend()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }
