@@ -16,13 +16,18 @@ import (
 // freshness timeout. It returns the revision waited for.
 func (c *Cacher) waitFresh(ctx context.Context) (uint64, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.FreshnessTimeout)
+	tctx, cancel := context.WithTimeout(ctx, c.cfg.FreshnessTimeout)
 	defer cancel()
-	rev, err := c.revs.get(ctx)
+	rev, err := c.revs.get(tctx)
 	if err != nil {
+		if ctx.Err() == nil && tctx.Err() != nil {
+			// Our own timeout, not the caller's: a 504, never a bare
+			// context error (which a watch stream would end on silently).
+			err = api.Errorf(api.ErrTimeout, "Timeout: etcd's current revision not learnt within %v", c.cfg.FreshnessTimeout)
+		}
 		return 0, err
 	}
-	err = c.waitRV(ctx, rev)
+	err = c.waitRV(tctx, rev)
 	c.m.freshWait.Observe(time.Since(start).Seconds())
 	return rev, err
 }

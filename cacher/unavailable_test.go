@@ -3,6 +3,7 @@ package cacher
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -42,6 +43,36 @@ func TestEtcdDown_B63(t *testing.T) {
 	defer cancel()
 	_, err = e.c.Get(rctx, "default", "a", api.GetOptions{})
 	unavailable("consistent get", err)
+	// B33: a sendInitialEvents watch that cannot learn etcd's revision in
+	// time ends with an ERROR (504), not with a bare context error that the
+	// frontend would treat as a silent end of the stream.
+	// A consistent get in flight makes the watch's revision request queue
+	// behind it, so its own deadline passes first.
+	sent := e.c.RevisionRequests()
+	getDone := make(chan error, 1)
+	gctx, cancel3 := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel3()
+	go func() {
+		_, err := e.c.Get(gctx, "default", "a", api.GetOptions{})
+		getDone <- err
+	}()
+	for deadline := time.Now().Add(2 * time.Second); e.c.RevisionRequests() == sent; {
+		if time.Now().After(deadline) {
+			t.Fatal("the consistent get sent no revision request")
+		}
+		runtime.Gosched()
+	}
+	sie := true
+	w, err := e.c.Watch(ctx, api.WatchOptions{SendInitialEvents: &sie, ResourceVersionMatch: api.MatchNotOlderThan})
+	if err != nil {
+		t.Fatalf("SIE watch with etcd down: %v", err)
+	}
+	_, err = w.Next(ctx)
+	w.Close()
+	if errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, api.ErrTimeout) {
+		t.Fatalf("SIE watch with etcd down: first Next %v, want an api timeout error", err)
+	}
+	unavailable("consistent get during the watch", <-getDone)
 	wctx, cancel2 := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel2()
 	_, err = e.c.Create(wctx, "default", podJSON("default", "b", "n1", nil))
