@@ -331,3 +331,33 @@ func TestWatch_NotifyIdle(t *testing.T) {
 	d := e.create("default", "d", "n1")
 	equal(t, next(t, w, 1), []string{want(api.Added, d)})
 }
+
+// TestWatch_B41_BacklogCostsNoWakeChannels: a watcher working through events
+// already in the ring hands them out in order without registering a wake
+// channel per event; it arms one only once it has caught up.
+func TestWatch_B41_BacklogCostsNoWakeChannels(t *testing.T) {
+	e := newEnv(t, true, nil)
+	p, err := api.ParsePredicate("", "spec.nodeName=n1", podsResource().SelectableFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := e.c.RV()
+	var wants []string
+	var last *api.Object
+	for _, name := range []string{"a", "b", "c", "d"} {
+		last = e.create("default", name, "n1")
+		wants = append(wants, want(api.Added, last))
+	}
+	e.waitRV(last.RV)
+	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(from), Predicate: p})
+	equal(t, next(t, w, 3), wants[:3])
+	e.c.wake.mu.Lock()
+	armed := len(e.c.wake.chans)
+	e.c.wake.mu.Unlock()
+	if armed != 0 {
+		t.Fatalf("%d wake channels registered while the watcher still had a backlog", armed)
+	}
+	equal(t, next(t, w, 1), wants[3:])
+	e2 := e.create("default", "e", "n1") // wakes the now idle watcher
+	equal(t, next(t, w, 1), []string{want(api.Added, e2)})
+}

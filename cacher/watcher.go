@@ -85,19 +85,28 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 			return api.WatchEvent{Type: api.Bookmark, RV: w.sentRV, InitialEventsEnd: true}, nil
 		}
 	}
+	// The wake channel and the cache RV are fetched only once the interval
+	// runs dry, then the interval is asked again: a watcher working through
+	// a backlog costs no notifier channel and no broadcast per event.
+	var wake <-chan struct{}
+	var rv uint64
 	for {
-		wake := w.wakeChan()
-		rv := w.c.wc.RV() // every event <= rv is in the ring already
 		ev, err := w.live.Next()
 		if err != nil {
 			return w.fail(err)
 		}
 		if ev != nil {
+			wake = nil
 			out, ok := ev.Transform(w.matches)
 			w.sentRV = ev.RV
 			if ok {
 				return out, nil
 			}
+			continue
+		}
+		if wake == nil {
+			wake = w.wakeChan()
+			rv = w.c.wc.RV() // every event <= rv is in the ring already
 			continue
 		}
 		// Caught up: nothing <= rv is left to send.
@@ -110,7 +119,9 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		}
 		select {
 		case <-wake:
+			wake = nil
 		case <-w.bookmarkTimer(ctx):
+			wake = nil // re-read the cache RV the bookmark will carry
 		case <-ctx.Done():
 			return api.WatchEvent{}, ctx.Err()
 		case <-w.closed:
