@@ -121,7 +121,7 @@ func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api
 		startKey = c.prefix + start
 	}
 	limit := int(opts.Limit)
-	items := make([]*api.Object, 0, initialCap(limit, snap.Len()))
+	items := make([]*api.Object, 0, initialCap(limit, snap.Len(), prefix == c.prefix && opts.Predicate.Empty()))
 	var lastKey string
 	more := false
 	visit := func(o *api.Object) bool {
@@ -160,10 +160,16 @@ func (c *Cacher) indexFor(p api.Predicate) (field, value string, ok bool) {
 	return "", "", false
 }
 
-// initialCap sizes a page's item slice: the limit if any, else the store.
-func initialCap(limit, n int) int {
-	if limit > 0 && limit < n {
-		return limit
+// initialCap sizes a page's item slice: the limit if any (capped by the
+// store's n objects), else n when every object is listed (whole), else
+// nothing up front: a namespace or a selector may match a handful of a
+// large store's objects.
+func initialCap(limit, n int, whole bool) int {
+	switch {
+	case limit > 0:
+		return min(limit, n)
+	case whole:
+		return n
 	}
-	return n
+	return 0
 }

@@ -225,3 +225,26 @@ func TestList_B16_InvalidOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestList_B26_NamespaceListSizedByMatches: a list of a small namespace in a
+// larger store does not reserve room for the whole store.
+func TestList_B26_NamespaceListSizedByMatches(t *testing.T) {
+	e := newEnv(t, true, nil)
+	for i := range 20 {
+		e.create("big", fmt.Sprintf("p%d", i), "n1")
+	}
+	s := e.create("small", "s", "n1")
+	e.waitRV(s.RV)
+	l, err := e.c.List(context.Background(), api.ListOptions{ResourceVersion: "0", Namespace: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, names(l), []string{nm(s)})
+	if cap(l.Items) > 4 {
+		t.Fatalf("a one-item namespace list reserved %d slots", cap(l.Items))
+	}
+	all, err := e.c.List(context.Background(), api.ListOptions{ResourceVersion: "0"})
+	if err != nil || len(all.Items) != 21 {
+		t.Fatalf("whole list: %d items, %v", len(all.Items), err)
+	}
+}
