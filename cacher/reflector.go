@@ -106,20 +106,23 @@ func (c *Cacher) watchUntilBroken(ctx context.Context) error {
 // the reflector relist.
 func (c *Cacher) apply(events []*api.Event, progress uint64) error {
 	now := time.Now()
+	rv := c.wc.RV() // the reflector is the only writer: read it once
 	for _, ev := range events {
-		if ev.RV <= c.wc.RV() {
+		if ev.RV <= rv {
 			continue
 		}
 		if err := c.wc.Append(ev, now); err != nil {
 			return api.Errorf(api.ErrExpired, "cacher: cannot apply event at %d: %v", ev.RV, err)
 		}
+		rv = ev.RV
 		c.wake.event(ev)
 		c.m.eventsApplied.Inc()
 	}
-	if progress > 0 {
+	if progress > rv {
 		c.wc.Progress(progress)
+		rv = progress
 	}
-	c.m.cacheRV.Set(float64(c.wc.RV()))
+	c.m.cacheRV.Set(float64(rv))
 	if len(events) > 0 {
 		c.m.observeStats(c.wc.Stats())
 	}
