@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/watchcached/watchcached/api"
@@ -47,7 +48,9 @@ func (s *Store) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, 
 		w.lastRV, from = cur, cur+1
 	default:
 		n, _ := api.ParseRV("resourceVersion", opts.ResourceVersion)
-		w.lastRV, from = n, n+1
+		// n+1 would overflow etcd's int64 revision for the largest RV; no
+		// revision reaches n there, so starting at n is the same watch.
+		w.lastRV, from = n, min(n+1, math.MaxInt64)
 	}
 	ns := opts.Namespace
 	if !s.res.Namespaced {

@@ -344,3 +344,21 @@ func TestWatchEvents_Compacted(t *testing.T) {
 		t.Fatalf("message %q", ae.Message)
 	}
 }
+
+// B31: a watch from the largest RV etcd can hand out starts in the future
+// (no start revision overflows into a negative one): an object created
+// afterwards is not an event of it.
+func TestWatch_B31_MaxRVStartsInTheFuture(t *testing.T) {
+	e := newEnv(t, nil)
+	w, err := e.s.Watch(e.ctx, api.WatchOptions{ResourceVersion: "9223372036854775807"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	e.create("ns", "p", "n1", nil)
+	ctx, cancel := context.WithTimeout(e.ctx, 300*time.Millisecond)
+	defer cancel()
+	if ev, err := w.Next(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("got %+v, %v; want no event", ev, err)
+	}
+}
