@@ -81,12 +81,16 @@ func (i *Interval) LastRV() uint64 { return i.lastRV }
 // 64-byte buffer; one in a burst copies up to BufferSize events per lock.
 func (i *Interval) refill() (int, error) {
 	if i.buf == nil {
-		var probe [1]*api.Event
-		n, err := i.wc.CopyEvents(i.next, probe[:])
+		// Copy into the stack first: an idle watcher allocates only when
+		// there are events, and takes the lock once for them.
+		var first [minBuffer]*api.Event
+		n, err := i.wc.CopyEvents(i.next, first[:])
 		if n == 0 {
 			return 0, i.fail(err)
 		}
-		i.buf = make([]*api.Event, 0, minBuffer) // empty until the copy succeeds
+		i.buf, i.pos = append(make([]*api.Event, 0, minBuffer), first[:n]...), 0
+		i.next += uint64(n)
+		return n, nil
 	} else if len(i.buf) == cap(i.buf) && cap(i.buf) < BufferSize {
 		i.buf = make([]*api.Event, 0, min(2*cap(i.buf), BufferSize))
 	}
