@@ -86,6 +86,13 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 	if err != nil {
 		return nil, err
 	}
+	// The cache may still hold a state etcd has compacted away. Such a token
+	// gets etcd's 410 with a replacement token (B23), as it would from any
+	// replica, rather than a page only this cache can still give. If etcd
+	// cannot be asked, the snapshot is served: it is a real, consistent state.
+	if compacted, err := c.store.Compacted(ctx, uint64(rv)); err == nil && compacted {
+		return c.delegateList(ctx, opts, "compacted")
+	}
 	return c.listSnapshot(snap, uint64(rv), opts, start), nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
@@ -125,6 +126,23 @@ func (s *Store) CurrentRevision(ctx context.Context) (uint64, error) {
 		return 0, mapErr(err)
 	}
 	return uint64(resp.Header.Revision), nil
+}
+
+// Compacted reports whether etcd has compacted revision rev away, with one
+// small serializable request (a count of at most one key at rev). The cache
+// asks it before answering a continue token from its own snapshot, so a
+// token etcd can no longer serve gets 410 from every replica alike (B23).
+func (s *Store) Compacted(ctx context.Context, rev uint64) (bool, error) {
+	_, err := s.client.Get(ctx, s.resPrefix, clientv3.WithRev(int64(rev)), clientv3.WithCountOnly(),
+		clientv3.WithLimit(1), clientv3.WithSerializable())
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return true, nil
+	default:
+		return false, mapErr(err)
+	}
 }
 
 // Compact compacts etcd's history up to rev (physically, waiting for it).
