@@ -24,52 +24,42 @@ import (
 
 // Create stores a new object (B50).
 func (g *grpcService) Create(ctx context.Context, in *pb.CreateRequest) (*pb.Object, error) {
-	req, err := g.objectRequest(in.GetResource(), in.GetNamespace(), "", verbCreate)
-	if err != nil {
-		return nil, g.fail(err, req)
-	}
-	if err := g.checkSize(in.GetJson()); err != nil {
-		return nil, err
-	}
-	ctx, cancel, _ := timeoutContext(ctx, 0)
-	defer cancel()
-	obj, err := req.entry.storage.Create(ctx, req.namespace, in.GetJson())
-	if err != nil {
-		return nil, g.fail(err, req)
-	}
-	return pbObject(obj), nil
+	return g.write(ctx, in.GetResource(), in.GetNamespace(), "", verbCreate, in.GetJson(),
+		func(ctx context.Context, req *request, body []byte) (*api.Object, error) {
+			return req.entry.storage.Create(ctx, req.namespace, body)
+		})
 }
 
 // Update replaces an object (B51).
 func (g *grpcService) Update(ctx context.Context, in *pb.UpdateRequest) (*pb.Object, error) {
-	req, err := g.objectRequest(in.GetResource(), in.GetNamespace(), in.GetName(), verbUpdate)
-	if err != nil {
-		return nil, g.fail(err, req)
-	}
-	if err := g.checkSize(in.GetJson()); err != nil {
-		return nil, err
-	}
-	ctx, cancel, _ := timeoutContext(ctx, 0)
-	defer cancel()
-	obj, err := req.entry.storage.Update(ctx, req.namespace, req.name, in.GetJson())
-	if err != nil {
-		return nil, g.fail(err, req)
-	}
-	return pbObject(obj), nil
+	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbUpdate, in.GetJson(),
+		func(ctx context.Context, req *request, body []byte) (*api.Object, error) {
+			return req.entry.storage.Update(ctx, req.namespace, req.name, body)
+		})
 }
 
 // Patch applies a JSON merge patch (B53).
 func (g *grpcService) Patch(ctx context.Context, in *pb.PatchRequest) (*pb.Object, error) {
-	req, err := g.objectRequest(in.GetResource(), in.GetNamespace(), in.GetName(), verbPatch)
+	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbPatch, in.GetMergePatch(),
+		func(ctx context.Context, req *request, body []byte) (*api.Object, error) {
+			return req.entry.storage.Patch(ctx, req.namespace, req.name, body)
+		})
+}
+
+// write resolves the request, bounds the body's size and runs do under the
+// request timeout.
+func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, name, verb string, body []byte,
+	do func(context.Context, *request, []byte) (*api.Object, error)) (*pb.Object, error) {
+	req, err := g.objectRequest(res, namespace, name, verb)
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	if err := g.checkSize(in.GetMergePatch()); err != nil {
+	if err := g.checkSize(body); err != nil {
 		return nil, err
 	}
 	ctx, cancel, _ := timeoutContext(ctx, 0)
 	defer cancel()
-	obj, err := req.entry.storage.Patch(ctx, req.namespace, req.name, in.GetMergePatch())
+	obj, err := do(ctx, req, body)
 	if err != nil {
 		return nil, g.fail(err, req)
 	}

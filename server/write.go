@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,48 +35,39 @@ func isWrite(verb string) bool {
 }
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req *request) {
-	body, ok := s.readObject(w, r, req, mediaJSON)
-	if !ok {
-		return
-	}
-	ctx, cancel := requestContext(r, r.URL.Query())
-	defer cancel()
-	obj, err := req.entry.storage.Create(ctx, req.namespace, body)
-	if err != nil {
-		writeError(w, s.log, err, req)
-		return
-	}
-	writeBody(w, r, http.StatusCreated, obj.Raw)
+	s.serveWrite(w, r, req, mediaJSON, http.StatusCreated, func(ctx context.Context, body []byte) (*api.Object, error) {
+		return req.entry.storage.Create(ctx, req.namespace, body)
+	})
 }
 
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req *request) {
-	body, ok := s.readObject(w, r, req, mediaJSON)
-	if !ok {
-		return
-	}
-	ctx, cancel := requestContext(r, r.URL.Query())
-	defer cancel()
-	obj, err := req.entry.storage.Update(ctx, req.namespace, req.name, body)
-	if err != nil {
-		writeError(w, s.log, err, req)
-		return
-	}
-	writeBody(w, r, http.StatusOK, obj.Raw)
+	s.serveWrite(w, r, req, mediaJSON, http.StatusOK, func(ctx context.Context, body []byte) (*api.Object, error) {
+		return req.entry.storage.Update(ctx, req.namespace, req.name, body)
+	})
 }
 
 func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req *request) {
-	body, ok := s.readObject(w, r, req, mediaMergePatch)
+	s.serveWrite(w, r, req, mediaMergePatch, http.StatusOK, func(ctx context.Context, body []byte) (*api.Object, error) {
+		return req.entry.storage.Patch(ctx, req.namespace, req.name, body)
+	})
+}
+
+// serveWrite reads a body of the given media type, runs write under the
+// request timeout and answers the written object with code.
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, media string, code int,
+	write func(context.Context, []byte) (*api.Object, error)) {
+	body, ok := s.readObject(w, r, req, media)
 	if !ok {
 		return
 	}
 	ctx, cancel := requestContext(r, r.URL.Query())
 	defer cancel()
-	obj, err := req.entry.storage.Patch(ctx, req.namespace, req.name, body)
+	obj, err := write(ctx, body)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
 	}
-	writeBody(w, r, http.StatusOK, obj.Raw)
+	writeBody(w, r, code, obj.Raw)
 }
 
 // deleteOptions is the part of a DeleteOptions body the server honours.
