@@ -29,17 +29,35 @@ func obj(ns, name string, rv uint64, node string) *api.Object {
 }
 
 // events generates n random create/update/delete events after startRV, with
-// RV gaps, over keys keys.
+// RV gaps, over keys keys: one event per revision.
 func events(seed uint64, n, keys int, startRV uint64) []*api.Event {
+	return genEvents(seed, n, keys, startRV, false)
+}
+
+// revisionEvents is events where about a third of the events share the
+// revision (RV) of the one before, on another key, as the events of an etcd
+// transaction, prefix delete or lease expiry do.
+func revisionEvents(seed uint64, n, keys int, startRV uint64) []*api.Event {
+	return genEvents(seed, n, keys, startRV, true)
+}
+
+func genEvents(seed uint64, n, keys int, startRV uint64, share bool) []*api.Event {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	cur := map[string]*api.Object{}
+	inRev := map[string]bool{} // keys changed at rv
 	rv := startRV
 	out := make([]*api.Event, 0, n)
-	for range n {
-		rv += 1 + uint64(rng.IntN(3))
+	for len(out) < n {
 		i := rng.IntN(keys)
 		ns, name := fmt.Sprintf("ns%d", i%7), fmt.Sprintf("p%d", i)
 		key := podPrefix + ns + "/" + name
+		if !share || len(out) == 0 || rng.IntN(3) != 0 {
+			rv += 1 + uint64(rng.IntN(3))
+			clear(inRev)
+		} else if inRev[key] {
+			continue
+		}
+		inRev[key] = true
 		prev := cur[key]
 		node := fmt.Sprintf("node%d", rng.IntN(3))
 		var ev *api.Event
@@ -69,13 +87,28 @@ func newCache(t testing.TB, cfg watchcache.Config, startRV uint64) *watchcache.W
 	return w
 }
 
+// appendAll applies evs revision by revision.
 func appendAll(t testing.TB, w *watchcache.WatchCache, evs []*api.Event) {
 	t.Helper()
-	for _, ev := range evs {
-		if err := w.Append(ev, t0); err != nil {
+	for _, rev := range revisions(evs) {
+		if err := w.Apply(rev, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// revisions splits evs into runs of one RV each.
+func revisions(evs []*api.Event) [][]*api.Event {
+	var out [][]*api.Event
+	for i := 0; i < len(evs); {
+		j := i + 1
+		for j < len(evs) && evs[j].RV == evs[i].RV {
+			j++
+		}
+		out = append(out, evs[i:j])
+		i = j
+	}
+	return out
 }
 
 // drain reads the interval until it is caught up or fails.

@@ -16,9 +16,10 @@ const BufferSize = 128
 // for concurrent use: it belongs to the watcher's goroutine. It holds no lock
 // between calls and no event it has handed out.
 //
-// Invariant: buf[pos:] are copied, not yet handed out events with strictly
-// increasing RVs above lastRV; next is the ring index after the last copied
-// event; once err is set, no more events are copied.
+// Invariant: buf[pos:] are copied, not yet handed out events with RVs in
+// non-decreasing order, none below lastRV (events of one etcd revision
+// share its RV); next is the ring index after the last copied event; once
+// err is set, no more events are copied.
 type Interval struct {
 	wc     *watchcache.WatchCache
 	next   uint64       // absolute ring index of the next event to copy
@@ -67,6 +68,33 @@ func (i *Interval) Next() (*api.Event, error) {
 			return nil, err
 		}
 	}
+}
+
+// NextInRevision returns the next event if it belongs to the same etcd
+// revision as the last one handed out (same RV), else (nil, nil). A watcher
+// that must end uses it to finish the revision it is in, so a client
+// resuming from the last RV it received never loses the rest of that
+// revision. It never blocks: a revision is in the ring whole once any of it
+// is. If the ring overtook the interval inside a revision, the error is the
+// expired one: the stream must end with it, not quietly.
+func (i *Interval) NextInRevision() (*api.Event, error) {
+	if i.lastRV == i.minRV {
+		return nil, nil
+	}
+	if i.pos == len(i.buf) {
+		if i.err != nil {
+			return nil, i.err
+		}
+		if n, err := i.refill(); n == 0 || err != nil {
+			return nil, err
+		}
+	}
+	if ev := i.buf[i.pos]; ev.RV == i.lastRV {
+		i.buf[i.pos] = nil
+		i.pos++
+		return ev, nil
+	}
+	return nil, nil
 }
 
 // LastRV is the RV of the last event handed out, or the start RV.

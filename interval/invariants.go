@@ -18,8 +18,8 @@ func (i *Interval) checkInvariants() error {
 		if ev == nil {
 			return fmt.Errorf("nil event in the unread buffer")
 		}
-		if ev.RV <= prev && ev.RV > i.minRV {
-			return fmt.Errorf("buffered RV %d not after %d", ev.RV, prev)
+		if ev.RV < prev && ev.RV > i.minRV {
+			return fmt.Errorf("buffered RV %d before %d", ev.RV, prev)
 		}
 		prev = max(prev, ev.RV)
 	}

@@ -39,18 +39,22 @@ func propertySeed(t *testing.T) uint64 {
 	return seed
 }
 
-// B41/B43 property: one writer appends random events to a small ring that
-// grows, shrinks and evicts (and relists once); readers open intervals at
-// random RVs and must see exactly the writer's events after their start RV,
-// in order, or that sequence cut short by the expired error. Bounded time.
+// B41/B43 property: one writer applies random revisions (a third of the
+// events share their revision with another) to a small ring that grows,
+// shrinks and evicts (and relists once); readers open intervals at random
+// RVs and must see exactly the writer's events after their start RV, in
+// order, or that sequence cut short by the expired error. Bounded time.
 func TestIntervalProperty_B41_B43(t *testing.T) {
 	seed := propertySeed(t)
 	delivered.Store(0)
 	expiredMid.Store(0)
 	refused.Store(0)
+	firstDelivery = make(chan struct{})
+	firstOnce = sync.Once{}
 	const nEvents, nReaders = 4000, 8
-	all := events(seed, nEvents, 200, 100)
-	relistAt := nEvents / 2
+	all := revisionEvents(seed, nEvents, 200, 100)
+	revs := revisions(all)
+	relistAt := len(revs) / 2
 	w := newCache(t, watchcache.Config{MinCapacity: 16, MaxCapacity: 256, Window: time.Second}, 100)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -66,14 +70,20 @@ func TestIntervalProperty_B41_B43(t *testing.T) {
 	}
 	now := t0
 	minCap, maxCap := 1<<30, 0
-	for i, ev := range all {
+	for i, rev := range revs {
 		if i == relistAt { // relist at the RV we have reached: history restarts there
-			w.Replace(nil, all[i-1].RV, now)
+			w.Replace(nil, revs[i-1][0].RV, now)
+		}
+		if i == len(revs)/4 { // on a loaded machine, let the readers start first
+			select {
+			case <-firstDelivery:
+			case <-ctx.Done():
+			}
 		}
 		if (i/300)%2 == 1 { // alternate bursts (the ring grows) and slow phases (it shrinks)
-			now = now.Add(time.Duration(ev.RV%7) * 100 * time.Millisecond)
+			now = now.Add(time.Duration(rev[0].RV%7) * 100 * time.Millisecond)
 		}
-		if err := w.Append(ev, now); err != nil {
+		if err := w.Apply(rev, now); err != nil {
 			t.Fatal(err)
 		}
 		c := w.Stats().RingCap
@@ -99,6 +109,12 @@ func TestIntervalProperty_B41_B43(t *testing.T) {
 
 // Counters of what the readers saw, to show the test exercised each path.
 var delivered, expiredMid, refused atomic.Int64
+
+// firstDelivery is closed when a reader first receives an event.
+var (
+	firstDelivery chan struct{}
+	firstOnce     sync.Once
+)
 
 // readRandom opens intervals at random RVs until the writer is done, and
 // checks each against the expected sequence.
@@ -153,6 +169,7 @@ func follow(ctx context.Context, w *watchcache.WatchCache, it *Interval, all []*
 		default:
 			k++
 			delivered.Add(1)
+			firstOnce.Do(func() { close(firstDelivery) })
 		}
 	}
 	return nil

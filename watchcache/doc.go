@@ -12,11 +12,14 @@
 //
 // # Invariants
 //
-//   - Ring: events [start, end) in strictly increasing RV order, end-start <=
+//   - Ring: events [start, end) in RV order, end-start <=
 //     capacity, MinCapacity <= capacity <= MaxCapacity. Eviction only moves
 //     start; a relist (Replace) empties the ring by moving start and end one
 //     past the old end, so indexes never move backwards or repeat, and a
-//     reader positioned before the relist finds itself expired.
+//     reader positioned before the relist finds itself expired. One etcd
+//     revision can hold many events (a transaction, a prefix delete, a
+//     lease expiry): they share its RV and are applied in one step (Apply),
+//     so readers see all of a revision or none of it.
 //   - Oldest servable RV (B32): after a relist at L it is L; after evicting
 //     an event with RV e it is e. A watch from any n >= oldest sees every
 //     event after n.

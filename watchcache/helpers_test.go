@@ -51,7 +51,30 @@ func newModel(seed uint64, keys int, startRV uint64) *model {
 // next produces a random create, update or delete event, with RV gaps.
 func (m *model) next() *api.Event {
 	m.rv += 1 + uint64(m.rng.IntN(3))
-	k := m.keys[m.rng.IntN(len(m.keys))]
+	return m.change(m.keys[m.rng.IntN(len(m.keys))])
+}
+
+// nextRevision produces one etcd revision of 1 to most events (as a
+// transaction, a prefix delete or a lease expiry makes): random changes of
+// distinct keys, all at one new RV.
+func (m *model) nextRevision(most int) []*api.Event {
+	m.rv += 1 + uint64(m.rng.IntN(3))
+	n := 1 + m.rng.IntN(most)
+	var evs []*api.Event
+	seen := map[string]bool{}
+	for range n {
+		k := m.keys[m.rng.IntN(len(m.keys))]
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		evs = append(evs, m.change(k))
+	}
+	return evs
+}
+
+// change produces a random create, update or delete of key k at m.rv.
+func (m *model) change(k string) *api.Event {
 	ns, name, _ := strings.Cut(k, "/")
 	key := podPrefix + k
 	prev := m.cur[key]

@@ -11,17 +11,20 @@ import (
 // Config.CheckpointEvery events) and the events applied since the oldest
 // checkpoint. The state at RV n is the newest checkpoint <= n with the
 // events after it up to n replayed on a clone of it: fewer than
-// CheckpointEvery of them.
+// CheckpointEvery of them, plus the rest of the revision that reached that
+// count (checkpoints are taken only between revisions).
 //
 // Not safe for concurrent use: guarded by WatchCache.mu.
 //
 // Invariants (checked by checkInvariants):
 //   - len(checkpoints) >= 1, their RVs strictly increase, and
 //     checkpoints[0].rv <= floor < checkpoints[1].rv (if there is one);
-//   - log holds the events with RV > checkpoints[0].rv, RVs strictly
-//     increasing; every checkpoint but the first is at the RV of an event
-//     in log, and fewer than CheckpointEvery events lie between two
-//     consecutive checkpoints or after the last one.
+//   - log holds the events with RV > checkpoints[0].rv, RVs never
+//     decreasing; every checkpoint but the first is at the RV of an event
+//     in log and after the last event of that RV (a whole revision);
+//     fewer than CheckpointEvery events lie between two consecutive
+//     checkpoints or after the last one, not counting the events of the
+//     revision that reached CheckpointEvery.
 type history struct {
 	checkpoints []*Snapshot
 	log         []*api.Event

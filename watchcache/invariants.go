@@ -50,7 +50,7 @@ func (r *ring) check(cfg Config) error {
 		if s.ev == nil {
 			return fmt.Errorf("ring index %d is empty", i)
 		}
-		if prev != nil && (s.ev.RV <= prev.ev.RV || s.at < prev.at) {
+		if prev != nil && (s.ev.RV < prev.ev.RV || s.at < prev.at) {
 			return fmt.Errorf("ring index %d: RV %d at %d after RV %d at %d", i, s.ev.RV, s.at, prev.ev.RV, prev.at)
 		}
 		bytes += s.size
@@ -78,16 +78,20 @@ func (h *history) check(every int) error {
 	}
 	k, since := 0, 0 // k walks the checkpoints after the first
 	for i, ev := range h.log {
-		if ev.RV <= cps[0].rv || (i > 0 && ev.RV <= h.log[i-1].RV) {
+		if ev.RV <= cps[0].rv || (i > 0 && ev.RV < h.log[i-1].RV) {
 			return fmt.Errorf("log RV %d out of order (base %d)", ev.RV, cps[0].rv)
 		}
+		newRevision := i == 0 || ev.RV != h.log[i-1].RV
+		if newRevision && since >= every {
+			return fmt.Errorf("%d events without a checkpoint before RV %d", since, ev.RV)
+		}
 		since++
-		if k+1 < len(cps) && cps[k+1].rv == ev.RV {
+		if k+1 < len(cps) && cps[k+1].rv == ev.RV && (i+1 == len(h.log) || h.log[i+1].RV != ev.RV) {
 			k, since = k+1, 0
 		}
-		if since >= every {
-			return fmt.Errorf("%d events without a checkpoint at RV %d", since, ev.RV)
-		}
+	}
+	if since >= every {
+		return fmt.Errorf("%d events after the last checkpoint", since)
 	}
 	if k != len(cps)-1 {
 		return fmt.Errorf("checkpoint at %d is not at a logged event", cps[k+1].rv)

@@ -15,7 +15,9 @@ import (
 //
 // Invariants (checked by checkInvariants):
 //   - start <= end and end-start <= len(slots)
-//   - the RVs of events [start, end) strictly increase
+//   - the RVs of events [start, end) never decrease; events sharing an RV
+//     are one etcd revision, and all of it is in the ring or none of it was
+//     appended yet (it may lose its oldest events to eviction)
 //   - bytes == the sum of slots[i].size over [start, end)
 //   - the append times of events [start, end) never decrease
 //   - slots outside [start, end) hold no event (nothing is kept alive)

@@ -10,14 +10,14 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// ErrOutOfOrder is returned by Append for an event whose RV is not above the
-// cache RV, or that is not Added, Modified or Deleted. It is a bug in the
-// caller (the reflector): relist.
+// ErrOutOfOrder is returned by Apply for a batch whose first RV is not above
+// the cache RV, whose RVs decrease, or with an event that is not Added,
+// Modified or Deleted. It is a bug in the caller (the reflector): relist.
 var ErrOutOfOrder = errors.New("watchcache: event out of order")
 
 // WatchCache is the in-memory state of one resource: the current objects,
 // what it takes to rebuild them as they were at any RV still in the history,
-// and the ring of recent events. Single writer: Replace, Append, Progress and
+// and the ring of recent events. Single writer: Replace, Apply (Append), Progress and
 // Compact must be serialised by the caller (the cacher's reflector
 // goroutine); every other method is safe for concurrent use by any number of
 // readers. It starts no goroutines, does no I/O and reads no clock: the
@@ -110,36 +110,84 @@ func (w *WatchCache) Replace(objs []*api.Object, rv uint64, now time.Time) {
 	w.notifyLocked()
 }
 
-// Append applies ev (ev.RV must be above RV()) to the store, appends it to
-// the ring and the history (taking a checkpoint every CheckpointEvery
-// events) and evicts or resizes to honour the Config. It returns an error
-// wrapping ErrOutOfOrder, changing nothing, for an event that is out of
-// order or of another type than Added, Modified or Deleted.
+// Append applies one event that is a whole etcd revision on its own; it is
+// Apply with a batch of one.
 func (w *WatchCache) Append(ev *api.Event, now time.Time) error {
-	if ev.RV <= w.rv || ev.Object == nil {
-		return fmt.Errorf("%w: event RV %d, cache RV %d", ErrOutOfOrder, ev.RV, w.rv)
+	return w.Apply([]*api.Event{ev}, now)
+}
+
+// Apply applies a batch of events (one or more whole etcd revisions, in
+// etcd's order) to the store, appends them to the ring and the history and
+// evicts or resizes to honour the Config. RVs must not decrease within the
+// batch and the first must be above RV(); events that share an RV are the
+// changes of one etcd revision (a transaction, a prefix delete, a lease
+// expiry) and must all be in the same batch.
+//
+// Readers see the batch all at once: the cache RV moves to the last
+// event's RV and the events become visible in one step under the lock, so
+// no reader ever sees half of a revision, and a reader that has caught up
+// with the ring is always at a revision boundary. Checkpoints are taken
+// only at revision boundaries. It returns an error wrapping ErrOutOfOrder,
+// changing nothing, for a batch that breaks these rules or holds an event
+// of another type than Added, Modified or Deleted.
+func (w *WatchCache) Apply(evs []*api.Event, now time.Time) error {
+	if err := w.checkBatch(evs); err != nil {
+		return err
 	}
-	if ev.Type != api.Added && ev.Type != api.Modified && ev.Type != api.Deleted {
-		return fmt.Errorf("%w: event type %q", ErrOutOfOrder, ev.Type)
+	var cpBuf [2]*Snapshot
+	cps := cpBuf[:0] // cps[k] is the checkpoint after evs[cpAt[k]]
+	var atBuf [2]int
+	cpAt := atBuf[:0]
+	for i, ev := range evs {
+		w.live.apply(ev)
+		w.pending++
+		if i+1 < len(evs) && evs[i+1].RV == ev.RV {
+			continue // never checkpoint inside a revision
+		}
+		if w.pending >= w.cfg.CheckpointEvery || w.latestWanted.Swap(false) {
+			cps, cpAt = append(cps, &Snapshot{rv: ev.RV, st: w.live.clone()}), append(cpAt, i)
+			w.pending = 0
+		}
 	}
-	w.live.apply(ev)
-	var cp *Snapshot
-	if w.pending++; w.pending == w.cfg.CheckpointEvery || w.latestWanted.Swap(false) {
-		cp, w.pending = &Snapshot{rv: ev.RV, st: w.live.clone()}, 0
-	}
-	s := slot{ev: ev, size: eventSize(ev)}
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s.at = max(w.lastAt, now.UnixNano())
-	w.lastAt = s.at
-	w.makeRoomLocked(s.at)
-	w.ring.push(s)
-	w.hist.add(ev, cp)
-	w.evictBytesLocked()
-	w.rv = ev.RV
+	at := max(w.lastAt, now.UnixNano())
+	w.lastAt = at
+	for i, ev := range evs {
+		var cp *Snapshot
+		if len(cpAt) > 0 && cpAt[0] == i {
+			cp, cps, cpAt = cps[0], cps[1:], cpAt[1:]
+		}
+		w.makeRoomLocked(at)
+		w.ring.push(slot{ev: ev, size: eventSize(ev), at: at})
+		w.hist.add(ev, cp)
+		w.evictBytesLocked()
+	}
+	w.rv = evs[len(evs)-1].RV
 	w.objects = w.live.objs.Len()
 	w.notifyLocked()
+	return nil
+}
+
+// checkBatch reports why evs cannot be applied, or nil.
+func (w *WatchCache) checkBatch(evs []*api.Event) error {
+	if len(evs) == 0 {
+		return fmt.Errorf("%w: empty batch", ErrOutOfOrder)
+	}
+	prev := w.rv
+	for i, ev := range evs {
+		if ev == nil || ev.Object == nil {
+			return fmt.Errorf("%w: event %d has no object", ErrOutOfOrder, i)
+		}
+		if ev.RV < prev || (i == 0 && ev.RV == prev) {
+			return fmt.Errorf("%w: event RV %d after RV %d (cache RV %d)", ErrOutOfOrder, ev.RV, prev, w.rv)
+		}
+		if ev.Type != api.Added && ev.Type != api.Modified && ev.Type != api.Deleted {
+			return fmt.Errorf("%w: event type %q", ErrOutOfOrder, ev.Type)
+		}
+		prev = ev.RV
+	}
 	return nil
 }
 
