@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchcached/watchcached/api"
@@ -38,6 +39,11 @@ type Config struct {
 	// ConsistencyCheckInterval is how often the cache is compared with etcd
 	// at one revision (B65). Default 10 min; negative disables it.
 	ConsistencyCheckInterval time.Duration
+	// CompactionPollInterval is how often the cache asks etcd for its
+	// compacted revision (see compaction.go). Default 1 min; negative
+	// disables it (compactions are then learned only from NoteCompacted and
+	// from etcd's answers).
+	CompactionPollInterval time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics; nil means none are recorded.
@@ -60,6 +66,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ConsistencyCheckInterval == 0 {
 		c.ConsistencyCheckInterval = 10 * time.Minute
+	}
+	if c.CompactionPollInterval == 0 {
+		c.CompactionPollInterval = time.Minute
 	}
 	if c.ListPageSize == 0 {
 		c.ListPageSize = 10000
@@ -98,6 +107,9 @@ type Cacher struct {
 	stopCh chan struct{} // closed by Close: ends watchers and waits
 	relist chan struct{} // a failed consistency check asks the reflector to relist
 
+	compacted atomic.Uint64 // etcd's compacted revision as last learned
+	compactCh chan struct{} // wakes the reflector to free compacted snapshots; buffered 1
+
 	ctx    context.Context // lives until Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the reflector and revision requests
@@ -134,6 +146,7 @@ func New(cfg Config) (*Cacher, error) {
 		wake:       newNotifier(res.IndexedFields),
 		stopCh:     make(chan struct{}),
 		relist:     make(chan struct{}, 1),
+		compactCh:  make(chan struct{}, 1),
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -155,6 +168,13 @@ func (c *Cacher) Start() {
 			go func() {
 				defer c.wg.Done()
 				c.consistencyLoop(c.ctx, every)
+			}()
+		}
+		if every := c.cfg.CompactionPollInterval; every > 0 {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.compactionLoop(c.ctx, every)
 			}()
 		}
 	})

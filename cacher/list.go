@@ -52,6 +52,9 @@ func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, err
 	if !exact {
 		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
 	}
+	if c.belowCompaction(rv) {
+		return c.delegateList(ctx, opts, "compacted")
+	}
 	snap, err := c.wc.Snapshot(rv)
 	if errors.Is(err, api.ErrExpired) {
 		return c.delegateList(ctx, opts, "snapshot-gone")
@@ -79,6 +82,9 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 			return nil, err
 		}
 	}
+	if c.belowCompaction(uint64(rv)) {
+		return c.delegateList(ctx, opts, "compacted")
+	}
 	snap, err := c.wc.Snapshot(uint64(rv))
 	if errors.Is(err, api.ErrExpired) {
 		return c.delegateList(ctx, opts, "snapshot-gone")
@@ -91,6 +97,7 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 	// replica, rather than a page only this cache can still give. If etcd
 	// cannot be asked, the snapshot is served: it is a real, consistent state.
 	if compacted, err := c.store.Compacted(ctx, uint64(rv)); err == nil && compacted {
+		c.NoteCompacted(uint64(rv) + 1)
 		return c.delegateList(ctx, opts, "compacted")
 	}
 	return c.listSnapshot(snap, uint64(rv), opts, start), nil

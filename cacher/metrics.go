@@ -21,6 +21,8 @@ type Metrics struct {
 	revisionRequests *prometheus.CounterVec
 	relists          *prometheus.CounterVec
 	inconsistencies  *prometheus.CounterVec
+	missingPrev      *prometheus.CounterVec
+	compacted        *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -66,10 +68,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inconsistencies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "watchcached_cache_consistency_check_failures_total", Help: "Consistency checks that found the cache differing from etcd.",
 		}, res),
+		missingPrev: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_watch_missing_prev_total",
+			Help: "etcd watch events that came without their previous value (each one makes the cache relist).",
+		}, res),
+		compacted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "watchcached_cache_etcd_compacted_revision", Help: "etcd's compacted revision as the cache last learned it.",
+		}, res),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
-			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists, m.inconsistencies} {
+			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists, m.inconsistencies,
+			m.missingPrev, m.compacted} {
 			reg.MustRegister(c)
 		}
 	}
@@ -79,8 +89,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // resourceMetrics are one resource's children of Metrics.
 type resourceMetrics struct {
 	eventsApplied, watchersExpired, revisionRequests, relists prometheus.Counter
-	inconsistencies                                           prometheus.Counter
-	cacheRV, ringLen, ringCap, objects, watchers              prometheus.Gauge
+	inconsistencies, missingPrev                              prometheus.Counter
+	cacheRV, ringLen, ringCap, objects, watchers, compacted   prometheus.Gauge
 	freshWait                                                 prometheus.Observer
 	delegated                                                 *prometheus.CounterVec // labels verb, reason
 }
@@ -97,6 +107,8 @@ func (m *Metrics) forResource(resource string) *resourceMetrics {
 		revisionRequests: m.revisionRequests.WithLabelValues(resource),
 		relists:          m.relists.WithLabelValues(resource),
 		inconsistencies:  m.inconsistencies.WithLabelValues(resource),
+		missingPrev:      m.missingPrev.WithLabelValues(resource),
+		compacted:        m.compacted.WithLabelValues(resource),
 		cacheRV:          m.cacheRV.WithLabelValues(resource),
 		ringLen:          m.ringLen.WithLabelValues(resource),
 		ringCap:          m.ringCap.WithLabelValues(resource),

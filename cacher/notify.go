@@ -11,21 +11,32 @@ import (
 // A watcher whose selector pins a tracked field to one value (metadata.name,
 // metadata.namespace or an indexed field such as spec.nodeName) waits on the
 // channel for (field, value) instead of the cache's global Changed channel.
-// The reflector calls event for every applied event, which closes the
-// channels of the values the object had before and after the change: a watch
-// for node A is woken when a pod lands on A or leaves it, and sleeps through
-// the churn of every other node. Channels are created on demand and dropped
-// when closed, so an idle key costs nothing.
+// The reflector calls events for every applied batch, which closes the
+// channels of the values the objects had before and after the change: a
+// watch for node A is woken when a pod lands on A or leaves it, and sleeps
+// through the churn of every other node.
+//
+// A watcher registers its (field, value) when it opens (add) and releases
+// it when it closes (remove); the entry, and its channel, go with the last
+// watcher of that value, so closed watchers leave nothing behind. A channel
+// is made on demand by wait and dropped when closed, so an idle value costs
+// one small entry per value watched.
 //
 // Safe for concurrent use.
 type notifier struct {
 	fields []string // tracked fields; immutable
 
-	mu    sync.Mutex
-	chans map[wakeKey]chan struct{} // guarded by mu
+	mu      sync.Mutex
+	entries map[wakeKey]*wakeEntry // guarded by mu
 }
 
 type wakeKey struct{ field, value string }
+
+// wakeEntry is one watched value. guarded by notifier.mu
+type wakeEntry struct {
+	watchers int           // registered watchers; the entry goes at 0
+	ch       chan struct{} // nil until a watcher waits; closed and reset at a wake-up
+}
 
 func newNotifier(indexed []string) *notifier {
 	fields := []string{"metadata.name", "metadata.namespace"}
@@ -34,7 +45,7 @@ func newNotifier(indexed []string) *notifier {
 			fields = append(fields, f)
 		}
 	}
-	return &notifier{fields: fields, chans: map[wakeKey]chan struct{}{}}
+	return &notifier{fields: fields, entries: map[wakeKey]*wakeEntry{}}
 }
 
 // tracks reports whether field is one the notifier wakes by.
@@ -47,42 +58,74 @@ func (n *notifier) tracks(field string) bool {
 	return false
 }
 
+// add registers a watcher of field == value.
+func (n *notifier) add(field, value string) {
+	k := wakeKey{field, value}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e := n.entries[k]
+	if e == nil {
+		e = &wakeEntry{}
+		n.entries[k] = e
+	}
+	e.watchers++
+}
+
+// remove releases a watcher registered with add; the last one frees the
+// entry.
+func (n *notifier) remove(field, value string) {
+	k := wakeKey{field, value}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e := n.entries[k]; e != nil {
+		if e.watchers--; e.watchers <= 0 {
+			delete(n.entries, k)
+		}
+	}
+}
+
 // wait returns a channel closed at the next event whose object has (or had)
-// field == value, or at the next closeAll. Fetch it before checking for new
-// events, or a wake-up can be missed.
+// field == value, or at the next closeAll. The caller must have registered
+// with add. Fetch it before checking for new events, or a wake-up can be
+// missed.
 func (n *notifier) wait(field, value string) <-chan struct{} {
 	k := wakeKey{field, value}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ch, ok := n.chans[k]
-	if !ok {
-		ch = make(chan struct{})
-		n.chans[k] = ch
+	e := n.entries[k]
+	if e == nil { // not registered: never leave an entry behind
+		ch := make(chan struct{})
+		close(ch)
+		return ch
 	}
-	return ch
+	if e.ch == nil {
+		e.ch = make(chan struct{})
+	}
+	return e.ch
 }
 
-// event wakes the watchers ev can concern.
-func (n *notifier) event(ev *api.Event) {
+// events wakes the watchers the batch can concern.
+func (n *notifier) events(evs []*api.Event) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if len(n.chans) == 0 {
+	if len(n.entries) == 0 {
 		return
 	}
-	for _, f := range n.fields {
-		n.wakeLocked(f, ev.Object)
-		if ev.Prev != nil {
-			n.wakeLocked(f, ev.Prev)
+	for _, ev := range evs {
+		for _, f := range n.fields {
+			n.wakeLocked(f, ev.Object)
+			if ev.Prev != nil {
+				n.wakeLocked(f, ev.Prev)
+			}
 		}
 	}
 }
 
 // wakeLocked closes the channel for (f, obj's value of f). n.mu must be held.
 func (n *notifier) wakeLocked(f string, obj *api.Object) {
-	k := wakeKey{f, obj.Fields[f]}
-	if ch, ok := n.chans[k]; ok {
-		close(ch)
-		delete(n.chans, k)
+	if e := n.entries[wakeKey{f, obj.Fields[f]}]; e != nil && e.ch != nil {
+		close(e.ch)
+		e.ch = nil
 	}
 }
 
@@ -90,8 +133,22 @@ func (n *notifier) wakeLocked(f string, obj *api.Object) {
 func (n *notifier) closeAll() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for k, ch := range n.chans {
-		close(ch)
-		delete(n.chans, k)
+	for _, e := range n.entries {
+		if e.ch != nil {
+			close(e.ch)
+			e.ch = nil
+		}
 	}
+}
+
+// size is the number of watched values and of armed channels, for tests.
+func (n *notifier) size() (values, armed int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, e := range n.entries {
+		if e.ch != nil {
+			armed++
+		}
+	}
+	return len(n.entries), armed
 }

@@ -3,9 +3,13 @@ package cacher
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore"
 )
 
 // reflect is the reflector goroutine, the single writer of c.wc: list, then
@@ -13,8 +17,9 @@ import (
 //
 // A watch that breaks for any reason but compaction is resumed from the last
 // applied revision, so the ring stays continuous and open watchers carry on.
-// A compacted watch (or a failed resume) relists: Replace expires every open
-// interval, so their watchers end with 410 rather than see a gap.
+// A compacted watch, an event without its previous value, or anything the
+// cache cannot apply relists: Replace expires every open interval, so their
+// watchers end with 410 rather than see a gap or a wrong transform.
 func (c *Cacher) reflect(ctx context.Context) {
 	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
@@ -32,8 +37,11 @@ func (c *Cacher) reflect(ctx context.Context) {
 			if err == nil || ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, etcdstore.ErrMissingPrev) {
+				c.m.missingPrev.Inc()
+			}
 			if errors.Is(err, api.ErrExpired) {
-				c.log.Info("cache watch compacted; relisting", "err", err)
+				c.log.Warn("cache watch cannot continue; relisting", "rv", c.wc.RV(), "err", err)
 				c.setNotReady()
 				c.m.relists.Inc()
 				break
@@ -90,6 +98,8 @@ func (c *Cacher) watchUntilBroken(ctx context.Context) error {
 			}
 		case <-c.relist:
 			return api.Errorf(api.ErrExpired, "cacher: relist requested by the consistency check")
+		case <-c.compactCh:
+			c.applyCompaction()
 		case <-ticker.C:
 			if err := c.store.RequestProgress(ctx); err != nil && ctx.Err() == nil {
 				c.log.Debug("progress request failed", "err", err)
@@ -100,23 +110,21 @@ func (c *Cacher) watchUntilBroken(ctx context.Context) error {
 	}
 }
 
-// apply installs one watch response: events in order, then the progress
-// revision. An event at or below the cache RV is a duplicate after a resume
-// and is dropped; anything else out of order is an inconsistency that makes
-// the reflector relist.
+// apply installs one watch response: its events (whole etcd revisions, in
+// etcd's order) in one step, then the progress revision. etcd never splits
+// a revision across responses and a resumed watch starts after the cache
+// RV, so an event at or below the cache RV, or a batch the cache refuses,
+// means the stream and the cache disagree: the reflector relists rather
+// than drop it.
 func (c *Cacher) apply(events []*api.Event, progress uint64) error {
-	now := time.Now()
 	rv := c.wc.RV() // the reflector is the only writer: read it once
-	for _, ev := range events {
-		if ev.RV <= rv {
-			continue
+	if len(events) > 0 {
+		if err := c.wc.Apply(events, time.Now()); err != nil {
+			return api.Errorf(api.ErrExpired, "cacher: cannot apply events at revision %d: %v", events[0].RV, err)
 		}
-		if err := c.wc.Append(ev, now); err != nil {
-			return api.Errorf(api.ErrExpired, "cacher: cannot apply event at %d: %v", ev.RV, err)
-		}
-		rv = ev.RV
-		c.wake.event(ev)
-		c.m.eventsApplied.Inc()
+		c.wake.events(events)
+		c.m.eventsApplied.Add(float64(len(events)))
+		rv = events[len(events)-1].RV
 	}
 	if progress > rv {
 		c.wc.Progress(progress)
@@ -129,21 +137,33 @@ func (c *Cacher) apply(events []*api.Event, progress uint64) error {
 	return nil
 }
 
-// backoff is a capped exponential delay for retries of the reflector.
+// backoff is a capped exponential delay with jitter for the reflector's
+// retries, so replicas that lost etcd together do not retry in lockstep.
 type backoff struct {
-	min, max, cur time.Duration
+	min, max time.Duration
+	b        wait.Backoff
 }
 
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max, cur: min} }
+func newBackoff(min, max time.Duration) *backoff {
+	b := &backoff{min: min, max: max}
+	b.reset()
+	return b
+}
 
-func (b *backoff) reset() { b.cur = b.min }
+// reset starts again from the shortest delay.
+func (b *backoff) reset() {
+	b.b = wait.Backoff{Duration: b.min, Factor: 2, Jitter: 0.5, Steps: math.MaxInt32, Cap: b.max}
+}
+
+// next is the delay before the next retry: in [d, 1.5d) for a d that
+// doubles from min up to max.
+func (b *backoff) next() time.Duration { return b.b.Step() }
 
 func (b *backoff) wait(ctx context.Context) {
-	t := time.NewTimer(b.cur)
+	t := time.NewTimer(b.next())
 	defer t.Stop()
 	select {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	b.cur = min(2*b.cur, b.max)
 }

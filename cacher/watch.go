@@ -35,6 +35,9 @@ func (c *Cacher) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher,
 		}
 		w.err = err
 	}
+	if w.wakeBy != "" {
+		c.wake.add(w.wakeBy, w.wakeVal)
+	}
 	c.m.watchers.Inc()
 	return w, nil
 }

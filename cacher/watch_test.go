@@ -351,10 +351,7 @@ func TestWatch_B41_BacklogCostsNoWakeChannels(t *testing.T) {
 	e.waitRV(last.RV)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(from), Predicate: p})
 	equal(t, next(t, w, 3), wants[:3])
-	e.c.wake.mu.Lock()
-	armed := len(e.c.wake.chans)
-	e.c.wake.mu.Unlock()
-	if armed != 0 {
+	if _, armed := e.c.wake.size(); armed != 0 {
 		t.Fatalf("%d wake channels registered while the watcher still had a backlog", armed)
 	}
 	equal(t, next(t, w, 1), wants[3:])

@@ -67,9 +67,11 @@ func (c *Cacher) newWatcher(opts api.WatchOptions) *watcher {
 
 // Next returns the next event for the client (see api.Watcher).
 func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
-	if w.done || w.isClosed() {
-		w.done = true
+	if w.done {
 		return api.WatchEvent{}, io.EOF
+	}
+	if w.isClosed() {
+		return w.endOfRevision()
 	}
 	if w.err != nil {
 		return w.fail(w.err)
@@ -134,6 +136,28 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 	}
 }
 
+// endOfRevision hands out what is left of the etcd revision the stream is
+// in, then io.EOF: a stream never ends between two events of one revision,
+// so a client that resumes from the last RV it received loses nothing.
+// Called once the watcher is closed; never blocks.
+func (w *watcher) endOfRevision() (api.WatchEvent, error) {
+	for w.initial == nil && w.live != nil {
+		ev, err := w.live.NextInRevision()
+		if err != nil {
+			return w.fail(err)
+		}
+		if ev == nil {
+			break
+		}
+		w.sentRV = ev.RV
+		if out, ok := ev.Transform(w.matches); ok {
+			return out, nil
+		}
+	}
+	w.done = true
+	return api.WatchEvent{}, io.EOF
+}
+
 // NotifyIdle registers f to be called whenever Next is about to block.
 func (w *watcher) NotifyIdle(f func()) { w.onIdle = f }
 
@@ -141,12 +165,15 @@ func (w *watcher) NotifyIdle(f func()) { w.onIdle = f }
 func (w *watcher) Close() {
 	w.closeOnce.Do(func() {
 		close(w.closed)
+		if w.wakeBy != "" {
+			w.c.wake.remove(w.wakeBy, w.wakeVal)
+		}
 		w.c.m.watchers.Dec()
 	})
 }
 
 // isClosed reports whether Close or Cacher.Close ended the stream: then
-// even events already at hand are not handed out.
+// only the rest of the current revision is handed out.
 func (w *watcher) isClosed() bool {
 	select {
 	case <-w.closed:

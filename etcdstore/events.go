@@ -45,13 +45,18 @@ func (s *Store) WatchEvents(ctx context.Context, fromRev uint64) <-chan WatchRes
 // this store that is caught up (etcd answers only when all the watches of
 // the stream are): each then yields a WatchResult with Progress set.
 func (s *Store) RequestProgress(ctx context.Context) error {
-	return mapErr(s.watcher.RequestProgress(ctx))
+	// The same metadata as the watches (leader required), or etcd's client
+	// would send the request on another stream, reaching none of them.
+	return mapErr(s.watcher.RequestProgress(clientv3.WithRequireLeader(ctx)))
 }
 
 func (s *Store) watchPrefix(ctx context.Context, prefix string, fromRev uint64) <-chan WatchResult {
 	out := make(chan WatchResult, resultBuffer)
 	wctx, cancel := context.WithCancel(ctx)
-	wch := s.watcher.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(int64(fromRev)),
+	// Leader required: a member cut off from its cluster fails the watch
+	// (etcdserver: no leader) instead of leaving it silent forever, so the
+	// reader resumes, on a member that has a leader.
+	wch := s.watcher.Watch(clientv3.WithRequireLeader(wctx), prefix, clientv3.WithPrefix(), clientv3.WithRev(int64(fromRev)),
 		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
 	go func() {
 		defer close(out)
@@ -105,12 +110,47 @@ func (s *Store) toResult(resp clientv3.WatchResponse, ok bool, fromRev uint64) (
 		return WatchResult{Progress: uint64(resp.Header.Revision)}, false
 	}
 	for _, ev := range resp.Events {
+		if missingPrev(ev) {
+			return WatchResult{Err: newMissingPrevError(string(ev.Kv.Key), uint64(ev.Kv.ModRevision))}, true
+		}
 		if e := s.toEvent(ev); e != nil {
 			r.Events = append(r.Events, e)
 		}
 	}
 	return r, false
 }
+
+// missingPrev reports whether etcd sent a delete or an update without the
+// previous value it was asked for (it omits it when reading the key at
+// mod_revision-1 fails, e.g. right after a compaction). Such an event
+// cannot be applied right: a delete would be lost, and an update's
+// selector transform (B40) would be wrong.
+func missingPrev(ev *clientv3.Event) bool {
+	return ev.PrevKv == nil && (ev.Type == mvccpb.DELETE || ev.Kv.CreateRevision != ev.Kv.ModRevision)
+}
+
+// ErrMissingPrev is matched (errors.Is) by the error that ends a watch
+// whose etcd stream sent an event without its previous value. That error
+// also wraps api.ErrExpired: the reader must relist, as after a compacted
+// watch (a cache relists at a fresh revision; a client gets 410 Expired).
+var ErrMissingPrev = errors.New("etcdstore: watch event without its previous value")
+
+// missingPrevError is the 410 of a watch that got an event without its
+// previous value; it matches both api.ErrExpired and ErrMissingPrev.
+type missingPrevError struct{ err *api.Error }
+
+func newMissingPrevError(key string, rev uint64) error {
+	return &missingPrevError{api.Errorf(api.ErrExpired,
+		"etcd sent the change of %q at revision %d without its previous value; relist", key, rev)}
+}
+
+func (e *missingPrevError) Error() string { return e.err.Message }
+
+// Unwrap yields the *api.Error (so api.ErrExpired).
+func (e *missingPrevError) Unwrap() error { return e.err }
+
+// Is matches ErrMissingPrev.
+func (e *missingPrevError) Is(target error) bool { return target == ErrMissingPrev }
 
 // tooOldWatch is the 410 of a watch whose start was compacted.
 func tooOldWatch(rv, compacted uint64) error {
