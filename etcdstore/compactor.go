@@ -114,12 +114,13 @@ func NewCompactor(cfg CompactorConfig) (*Compactor, error) {
 // performed, 0 before the first. Safe to call at any time.
 func (c *Compactor) LastCompacted() uint64 { return c.last.Load() }
 
-// Run runs a round at once (which only records the revision) and then one
-// every interval, until ctx is done. The caller owns the goroutine; Run
+// Run runs a round every interval, the first one interval after it is
+// called (it only records the revision; the first compaction comes an
+// interval later), until ctx is done. The caller owns the goroutine; Run
 // returns when ctx is done. A failed round is logged and counted, and the
 // next one comes an interval later.
 func (c *Compactor) Run(ctx context.Context) {
-	t := time.NewTimer(0)
+	t := time.NewTimer(c.interval)
 	defer t.Stop()
 	for {
 		select {
