@@ -131,7 +131,7 @@ func (c *Config) Validate() error {
 		return errors.New("--resources: both a resources file and built-in resources are configured")
 	}
 	if c.ResourcesFile == "" && len(c.Resources) > 0 {
-		if err := checkResources(c.Resources); err != nil {
+		if err := checkResources(c.Resources, c.EtcdPrefix); err != nil {
 			return err
 		}
 	}

@@ -132,7 +132,7 @@ func (d *Daemon) start(ctx context.Context) error {
 func (d *Daemon) loadResources() ([]*api.Resource, error) {
 	switch {
 	case d.cfg.ResourcesFile != "":
-		return LoadResources(d.cfg.ResourcesFile)
+		return LoadResources(d.cfg.ResourcesFile, d.cfg.EtcdPrefix)
 	case len(d.cfg.Resources) > 0:
 		return d.cfg.Resources, nil
 	}
