@@ -41,6 +41,8 @@ func main() {
 		if err == pflag.ErrHelp {
 			return
 		}
+		// With ContinueOnError pflag returns the error without printing it.
+		fmt.Fprintln(os.Stderr, "watchcached:", err)
 		os.Exit(2)
 	}
 	logger, err := newLogger(*logLevel, *logFormat)
