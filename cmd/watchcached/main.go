@@ -34,12 +34,15 @@ func main() {
 	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "serve from the watch cache (false: straight from etcd)")
 	fs.StringVar(&cfg.EmbeddedEtcdURL, "embedded-etcd-listen", "", "client URL of the embedded etcd, e.g. http://127.0.0.1:2379 (default: a free loopback port)")
 	fs.DurationVar(&cfg.MaxWatchTimeout, "max-watch-timeout", 0, "longest watch without timeoutSeconds (default 60m)")
+	cfg.AddCompactionFlags(fs)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
 			return
 		}
+		// With ContinueOnError pflag returns the error without printing it.
+		fmt.Fprintln(os.Stderr, "watchcached:", err)
 		os.Exit(2)
 	}
 	logger, err := newLogger(*logLevel, *logFormat)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore"
 )
 
 // Config is the daemon's configuration, filled from flags by main or
@@ -57,8 +58,41 @@ type Config struct {
 	// empty means a free loopback port. Give it to let other tools (a
 	// benchmark, etcdctl) reach the same etcd.
 	EmbeddedEtcdURL string
+	// EtcdCompactionInterval is how often etcd's history is compacted,
+	// keeping the last interval of it (see etcdstore.Compactor). nil means
+	// the default: etcdstore.DefaultCompactionInterval (5m) for the
+	// embedded etcd, off for an external etcd (its owner compacts it); 0
+	// disables. CompactionInterval resolves it.
+	EtcdCompactionInterval *time.Duration
+	// EmbeddedEtcdQuotaBytes is the embedded etcd's space quota, past which
+	// it refuses writes (NOSPACE); 0 means DefaultEmbeddedEtcdQuotaBytes.
+	EmbeddedEtcdQuotaBytes int64
 	// Version is reported by /version.
 	Version string
+}
+
+// DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space
+// quota: etcd's own default, 2 GiB, set explicitly.
+const DefaultEmbeddedEtcdQuotaBytes int64 = 2 << 30
+
+// CompactionInterval is the compaction interval in effect: the configured
+// one, else 5m with the embedded etcd and 0 (off) with an external etcd.
+func (c *Config) CompactionInterval() time.Duration {
+	switch {
+	case c.EtcdCompactionInterval != nil:
+		return *c.EtcdCompactionInterval
+	case len(c.EtcdServers) == 0:
+		return etcdstore.DefaultCompactionInterval
+	}
+	return 0
+}
+
+// EmbeddedQuotaBytes is the embedded etcd's space quota in effect.
+func (c *Config) EmbeddedQuotaBytes() int64 {
+	if c.EmbeddedEtcdQuotaBytes == 0 {
+		return DefaultEmbeddedEtcdQuotaBytes
+	}
+	return c.EmbeddedEtcdQuotaBytes
 }
 
 // DefaultConfig is the configuration of `watchcached` with no flags.
@@ -87,6 +121,9 @@ func (c *Config) Validate() error {
 	if err := c.validateEtcd(); err != nil {
 		return err
 	}
+	if err := c.validateCompaction(); err != nil {
+		return err
+	}
 	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {
 		return fmt.Errorf("--etcd-prefix %q: must start with '/' and contain no empty segment", c.EtcdPrefix)
 	}
@@ -94,7 +131,7 @@ func (c *Config) Validate() error {
 		return errors.New("--resources: both a resources file and built-in resources are configured")
 	}
 	if c.ResourcesFile == "" && len(c.Resources) > 0 {
-		if err := checkResources(c.Resources); err != nil {
+		if err := checkResources(c.Resources, c.EtcdPrefix); err != nil {
 			return err
 		}
 	}
@@ -144,6 +181,23 @@ func (c *Config) validateEtcd() error {
 		} else if st.IsDir() {
 			return fmt.Errorf("%s: %s is a directory", flag, path)
 		}
+	}
+	return nil
+}
+
+// validateCompaction checks the compaction interval and the embedded
+// etcd's quota. An interval under a second is refused: it would compact
+// away the history watchers resume from faster than they can reconnect.
+func (c *Config) validateCompaction() error {
+	if p := c.EtcdCompactionInterval; p != nil && (*p < 0 || (*p > 0 && *p < time.Second)) {
+		return fmt.Errorf("--etcd-compaction-interval %v: must be 0 (off) or at least 1s", *p)
+	}
+	switch {
+	case c.EmbeddedEtcdQuotaBytes < 0:
+		return fmt.Errorf("--embedded-etcd-quota-bytes %d: must not be negative (0 means the default, %d)",
+			c.EmbeddedEtcdQuotaBytes, DefaultEmbeddedEtcdQuotaBytes)
+	case c.EmbeddedEtcdQuotaBytes != 0 && len(c.EtcdServers) > 0:
+		return errors.New("--embedded-etcd-quota-bytes: only applies to the embedded etcd (no --etcd-servers)")
 	}
 	return nil
 }

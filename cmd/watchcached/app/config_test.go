@@ -16,7 +16,7 @@ func TestDefaultConfig_Valid(t *testing.T) {
 		cfg.EtcdPrefix != "/registry" || !cfg.WatchCache {
 		t.Errorf("defaults %+v", cfg)
 	}
-	if err := checkResources(DefaultResources()); err != nil {
+	if err := checkResources(DefaultResources(), "/registry"); err != nil {
 		t.Errorf("default resources: %v", err)
 	}
 }
@@ -106,7 +106,7 @@ func TestLoadResources(t *testing.T) {
   keyPrefix: example.com/widgets
   cache: false
 `)
-	list, err := LoadResources(good)
+	list, err := LoadResources(good, "/registry")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +128,13 @@ func TestLoadResources(t *testing.T) {
 		{"BadYAML", "- version: [\n", "yaml"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := LoadResources(write(c.name+".yaml", c.text))
+			_, err := LoadResources(write(c.name+".yaml", c.text), "/registry")
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v, want an error containing %q", err, c.want)
 			}
 		})
 	}
-	if _, err := LoadResources(filepath.Join(dir, "missing.yaml")); err == nil || !strings.HasPrefix(err.Error(), "--resources: open ") {
+	if _, err := LoadResources(filepath.Join(dir, "missing.yaml"), "/registry"); err == nil || !strings.HasPrefix(err.Error(), "--resources: open ") {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -57,6 +57,9 @@ type Daemon struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// stopCompactor stops the compactor of etcd's history; nil when off.
+	stopCompactor func()
 }
 
 // Start validates cfg and starts everything: the embedded etcd (when no
@@ -98,6 +101,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		storages = append(storages, st)
 	}
 	d.storages = storages
+	if err := d.startCompactor(); err != nil {
+		return err
+	}
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.server, err = server.New(server.Config{
 		Storages:        storages,
@@ -126,7 +132,7 @@ func (d *Daemon) start(ctx context.Context) error {
 func (d *Daemon) loadResources() ([]*api.Resource, error) {
 	switch {
 	case d.cfg.ResourcesFile != "":
-		return LoadResources(d.cfg.ResourcesFile)
+		return LoadResources(d.cfg.ResourcesFile, d.cfg.EtcdPrefix)
 	case len(d.cfg.Resources) > 0:
 		return d.cfg.Resources, nil
 	}
@@ -186,6 +192,7 @@ func (d *Daemon) connectEtcd(ctx context.Context) error {
 	if len(d.EtcdEndpoints) == 0 {
 		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{
 			Dir: d.cfg.DataDir, Fast: d.cfg.FastEmbeddedEtcd, ClientURL: d.cfg.EmbeddedEtcdURL,
+			QuotaBackendBytes: d.cfg.EmbeddedQuotaBytes(),
 		})
 		if err != nil {
 			return err
@@ -301,8 +308,9 @@ func (d *Daemon) stopGRPC(ctx context.Context) error {
 
 // Close shuts down gracefully (B64): it ends every watch stream cleanly,
 // stops accepting and waits for requests in flight (bounded by ctx, else by
-// Config.ShutdownTimeout), then closes the storages, the etcd client and the
-// embedded etcd, in that order. No goroutine started by Start is left.
+// Config.ShutdownTimeout), then stops the compactor and closes the
+// storages, the etcd client and the embedded etcd, in that order. No
+// goroutine started by Start is left.
 func (d *Daemon) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() {
 		if _, ok := ctx.Deadline(); !ok && d.cfg.ShutdownTimeout > 0 {
@@ -330,9 +338,14 @@ func (d *Daemon) Close(ctx context.Context) error {
 	return d.closeErr
 }
 
-// stopBackends closes the storages (last built first), the etcd client and
-// the embedded etcd; each may be absent after a failed start.
+// stopBackends stops the compactor, closes the storages (last built
+// first), the etcd client and the embedded etcd; each may be absent after
+// a failed start.
 func (d *Daemon) stopBackends() error {
+	if d.stopCompactor != nil {
+		d.stopCompactor()
+		d.stopCompactor = nil
+	}
 	var errs []error
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		errs = append(errs, d.closers[i]())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -40,9 +41,10 @@ func DefaultResources() []*api.Resource {
 //     keyPrefix: deployments # optional, under the etcd prefix
 //     cache: false           # optional, serve straight from etcd
 //
-// Unknown fields, invalid resources and a group/resource given twice are
-// errors that name the entry.
-func LoadResources(path string) ([]*api.Resource, error) {
+// Unknown fields, invalid resources, a group/resource given twice and
+// overlapping key prefixes under etcdPrefix are errors that name the
+// entries.
+func LoadResources(path, etcdPrefix string) ([]*api.Resource, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--resources: %w", err)
@@ -51,16 +53,16 @@ func LoadResources(path string) ([]*api.Resource, error) {
 	if err := yaml.UnmarshalStrict(b, &list); err != nil {
 		return nil, fmt.Errorf("--resources %s: %w", path, err)
 	}
-	if err := checkResources(list); err != nil {
+	if err := checkResources(list, etcdPrefix); err != nil {
 		return nil, fmt.Errorf("--resources %s: %w", path, err)
 	}
 	return list, nil
 }
 
-// checkResources validates each resource and rejects an empty list and a
+// checkResources validates each resource and rejects an empty list, a
 // group/resource given twice (two versions of one resource would share
-// its etcd keys).
-func checkResources(list []*api.Resource) error {
+// its etcd keys) and overlapping key prefixes.
+func checkResources(list []*api.Resource, etcdPrefix string) error {
 	if len(list) == 0 {
 		return errors.New("no resources configured")
 	}
@@ -76,6 +78,25 @@ func checkResources(list []*api.Resource) error {
 			return fmt.Errorf("entry %d: resource %q already configured by entry %d", i+1, r.GroupResource(), j)
 		}
 		seen[r.GroupResource()] = i + 1
+	}
+	return checkPrefixes(list, etcdPrefix)
+}
+
+// checkPrefixes rejects two resources whose key prefixes under etcdPrefix
+// are equal or nested, such as "/registry/apps/" (a core resource "apps")
+// and "/registry/apps/deployments/": one would list, watch and overwrite
+// the other's objects. Prefixes end in '/', so comparing them compares
+// whole path segments ("/registry/pods/" and "/registry/pods2/" do not
+// overlap).
+func checkPrefixes(list []*api.Resource, etcdPrefix string) error {
+	for i, r := range list {
+		p := r.Prefix(etcdPrefix)
+		for j, q := range list[:i] {
+			if qp := q.Prefix(etcdPrefix); strings.HasPrefix(p, qp) || strings.HasPrefix(qp, p) {
+				return fmt.Errorf("entry %d (resource %q, key prefix %q) overlaps entry %d (resource %q, key prefix %q)",
+					i+1, r.GroupResource(), p, j+1, q.GroupResource(), qp)
+			}
+		}
 	}
 	return nil
 }

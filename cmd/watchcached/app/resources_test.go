@@ -1,0 +1,73 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// TestCheckResources_OverlappingPrefixes: two resources whose key prefixes
+// are equal or nested, by the default layout or by keyPrefix, are refused
+// with an error naming both entries; prefixes that only share characters
+// within a path segment are not.
+func TestCheckResources_OverlappingPrefixes(t *testing.T) {
+	pods := &api.Resource{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true}
+	deployments := &api.Resource{Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment", Namespaced: true}
+	widgets := func(keyPrefix string) *api.Resource {
+		return &api.Resource{Group: "example.com", Version: "v1", Resource: "widgets", Kind: "Widget", KeyPrefix: keyPrefix}
+	}
+	for _, c := range []struct {
+		name string
+		list []*api.Resource
+		want string // "" for no error
+	}{
+		{"DefaultLayoutNested", []*api.Resource{deployments, pods, {Version: "v1", Resource: "apps", Kind: "App"}},
+			`entry 3 (resource "apps", key prefix "/registry/apps/") overlaps entry 1 (resource "deployments.apps", key prefix "/registry/apps/deployments/")`},
+		{"KeyPrefixEqual", []*api.Resource{pods, widgets("pods")},
+			`entry 2 (resource "widgets.example.com", key prefix "/registry/pods/") overlaps entry 1 (resource "pods", key prefix "/registry/pods/")`},
+		{"KeyPrefixEqualWithSlashes", []*api.Resource{pods, widgets("/pods/")},
+			`entry 2 (resource "widgets.example.com", key prefix "/registry/pods/") overlaps entry 1 (resource "pods", key prefix "/registry/pods/")`},
+		{"KeyPrefixInside", []*api.Resource{pods, widgets("pods/widgets")},
+			`entry 2 (resource "widgets.example.com", key prefix "/registry/pods/widgets/") overlaps entry 1 (resource "pods", key prefix "/registry/pods/")`},
+		{"KeyPrefixAround", []*api.Resource{deployments, widgets("apps")},
+			`entry 2 (resource "widgets.example.com", key prefix "/registry/apps/") overlaps entry 1 (resource "deployments.apps", key prefix "/registry/apps/deployments/")`},
+		{"SameSegmentStart", []*api.Resource{pods, widgets("pods2")}, ""},
+		{"Defaults", DefaultResources(), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Resources = c.list
+			err := cfg.Validate()
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != c.want {
+				t.Errorf("got %v\nwant %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestLoadResources_OverlappingPrefixes: the resources file is checked
+// under the configured etcd prefix, and the error names the file.
+func TestLoadResources_OverlappingPrefixes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "r.yaml")
+	if err := os.WriteFile(p, []byte(`
+- {version: v1, resource: configmaps, kind: ConfigMap, namespaced: true}
+- {version: v1, resource: secrets, kind: Secret, namespaced: true}
+- {group: example.com, version: v1, resource: widgets, kind: Widget, keyPrefix: secrets/widgets}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadResources(p, "/cluster-a")
+	want := `--resources ` + p + `: entry 3 (resource "widgets.example.com", key prefix "/cluster-a/secrets/widgets/") ` +
+		`overlaps entry 2 (resource "secrets", key prefix "/cluster-a/secrets/")`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
