@@ -41,7 +41,7 @@ type Config struct {
 	ConsistencyCheckInterval time.Duration
 	// CompactionPollInterval is how often the cache asks etcd for its
 	// compacted revision (see compaction.go). Default 1 min; negative
-	// disables it (compactions are then learned only from NoteCompacted and
+	// disables it (compactions are then learned only from ObserveCompaction and
 	// from etcd's answers).
 	CompactionPollInterval time.Duration
 	// Logger; nil means slog.Default().

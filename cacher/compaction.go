@@ -9,7 +9,7 @@ import (
 // compacted revision, and neither does the cache: an exact list or a
 // continue page below it gets etcd's 410 Expired, and the snapshots only
 // such reads needed are freed. The cache learns the compacted revision from
-// the compactions this process performs (NoteCompacted, called by the
+// the compactions this process performs (ObserveCompaction, called by the
 // daemon's compactor), from etcd's answers that say a revision is compacted,
 // and by asking etcd every CompactionPollInterval (one small request while
 // nothing changed), so a compaction by anybody else is learned too.
@@ -17,10 +17,10 @@ import (
 // Watches are not affected: a watch from an RV the ring still holds is
 // served from the ring, as kube-apiserver's cache does.
 
-// NoteCompacted tells the cache that etcd compacted its history at rev:
+// ObserveCompaction tells the cache that etcd compacted its history at rev:
 // revisions below rev can no longer be read. Safe for concurrent use; the
 // reflector frees the snapshots at its next step.
-func (c *Cacher) NoteCompacted(rev uint64) {
+func (c *Cacher) ObserveCompaction(rev uint64) {
 	for {
 		old := c.compacted.Load()
 		if rev <= old {
@@ -75,5 +75,5 @@ func (c *Cacher) pollCompaction(ctx context.Context) {
 		c.log.Debug("asking etcd for its compacted revision failed", "err", err)
 		return
 	}
-	c.NoteCompacted(rev)
+	c.ObserveCompaction(rev)
 }

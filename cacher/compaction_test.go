@@ -48,16 +48,16 @@ func TestCompaction_ExactListBelowCompactedIs410(t *testing.T) {
 	}
 }
 
-// NoteCompacted (what the daemon's compactor calls) takes effect at once,
+// ObserveCompaction (what the daemon's compactor calls) takes effect at once,
 // only ever raises the known revision, and the reflector frees the
 // snapshots below it.
-func TestCompaction_NoteCompacted(t *testing.T) {
+func TestCompaction_ObserveCompaction(t *testing.T) {
 	e := newEnv(t, true, func(c *Config) { c.CompactionPollInterval = -1 })
 	a := e.create("default", "a", "n1")
 	b := e.create("default", "b", "n1")
 	e.waitRV(b.RV)
-	e.c.NoteCompacted(b.RV)
-	e.c.NoteCompacted(a.RV)
+	e.c.ObserveCompaction(b.RV)
+	e.c.ObserveCompaction(a.RV)
 	if got := e.c.CompactedRV(); got != b.RV {
 		t.Fatalf("CompactedRV %d, want %d", got, b.RV)
 	}

@@ -97,7 +97,7 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 	// replica, rather than a page only this cache can still give. If etcd
 	// cannot be asked, the snapshot is served: it is a real, consistent state.
 	if compacted, err := c.store.Compacted(ctx, uint64(rv)); err == nil && compacted {
-		c.NoteCompacted(uint64(rv) + 1)
+		c.ObserveCompaction(uint64(rv) + 1)
 		return c.delegateList(ctx, opts, "compacted")
 	}
 	return c.listSnapshot(snap, uint64(rv), opts, start), nil
