@@ -147,15 +147,15 @@ func (o *deleteOptions) validate() error {
 			msgs = append(msgs, fmt.Sprintf("%s: Invalid value: true: cannot be set together with .%s", ignoreReadErrorOption, c.field))
 		}
 	}
+	const prefix = `DeleteOptions.meta.k8s.io "" is invalid: `
 	switch len(msgs) {
 	case 0:
 		return nil
 	case 1:
-	default:
-		msgs = []string{"[" + strings.Join(msgs, ", ") + "]"}
+		return &api.Error{Err: api.ErrInvalid, Field: ignoreReadErrorOption, Message: prefix + msgs[0]}
+	default: // kube-apiserver's aggregate; the Status then has no single cause to name
+		return api.Errorf(api.ErrInvalid, "%s[%s]", prefix, strings.Join(msgs, ", "))
 	}
-	return &api.Error{Err: api.ErrInvalid, Field: ignoreReadErrorOption,
-		Message: `DeleteOptions.meta.k8s.io "" is invalid: ` + msgs[0]}
 }
 
 // serveDeleteCorrupt removes a value that does not decode (B62) and
