@@ -36,6 +36,11 @@ var (
 	ErrUnavailable = errors.New("api: storage unavailable")
 	// ErrTimeout: the operation did not finish in time. Retry later.
 	ErrTimeout = errors.New("api: timeout")
+	// ErrCorrupt: the value stored for the object does not decode
+	// (Error.Message names its etcd key); HTTP 500 InternalError. Not
+	// retryable: the value stays until a delete with
+	// DeleteOptions.IgnoreStoreReadError removes it (CorruptDeleter).
+	ErrCorrupt = errors.New("api: corrupt object")
 )
 
 // Error is an error a client will see: one sentinel (Err) plus the message

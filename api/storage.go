@@ -35,6 +35,20 @@ type Storage interface {
 	Delete(ctx context.Context, namespace, name string, pre Preconditions) (*Object, error)
 }
 
+// CorruptDeleter is implemented by storages that can remove a stored value
+// that does not decode (the reads of which fail with ErrCorrupt), the way
+// kube-apiserver's ignoreStoreReadErrorWithClusterBreakingPotential delete
+// option does. Implementations are safe for concurrent use.
+type CorruptDeleter interface {
+	// DeleteCorrupt removes the value stored for namespace/name if it
+	// does not decode, without preconditions (its state is unknown) and
+	// without a DELETED event (no reader ever saw it). A value that
+	// decodes, or none, is ErrInvalid: the option is for corrupt objects
+	// only. A corrupt value that goes away during the call counts as
+	// removed.
+	DeleteCorrupt(ctx context.Context, namespace, name string) error
+}
+
 // Watcher is one watch stream, read by a single goroutine: Next and Close
 // must not be called concurrently with each other except that Close may be
 // called from any goroutine to end a Next in progress.

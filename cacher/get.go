@@ -2,6 +2,7 @@ package cacher
 
 import (
 	"context"
+	"errors"
 
 	"github.com/watchcached/watchcached/api"
 )
@@ -44,7 +45,24 @@ func (c *Cacher) Get(ctx context.Context, namespace, name string, opts api.GetOp
 	if obj, ok := c.wc.Latest().Get(key); ok {
 		return obj, nil
 	}
+	if c.store.KnownCorrupt(key) {
+		return c.getCorrupt(ctx, namespace, name)
+	}
 	return nil, c.notFound(name)
+}
+
+// getCorrupt answers a Get of a key the cache does not hold but whose
+// value the store found corrupt (B62): etcd decides, so that the answer is
+// the 500 naming the key while the value stays corrupt (and the object, or
+// NotFound, once it was overwritten or removed). If etcd cannot answer,
+// the cache's NotFound stands, as for any other cached read.
+func (c *Cacher) getCorrupt(ctx context.Context, namespace, name string) (*api.Object, error) {
+	c.m.delegated.WithLabelValues("get", "corrupt").Inc()
+	obj, err := c.store.Get(ctx, namespace, name, api.GetOptions{})
+	if err != nil && !errors.Is(err, api.ErrCorrupt) && !errors.Is(err, api.ErrNotFound) {
+		return nil, c.notFound(name)
+	}
+	return obj, err
 }
 
 func (c *Cacher) notFound(name string) *api.Error {

@@ -25,6 +25,12 @@ func (c *Cacher) Delete(ctx context.Context, namespace, name string, pre api.Pre
 	return c.store.Delete(ctx, namespace, name, pre)
 }
 
+// DeleteCorrupt removes a value that does not decode (api.CorruptDeleter).
+// The cache never held it, so there is nothing to drop here.
+func (c *Cacher) DeleteCorrupt(ctx context.Context, namespace, name string) error {
+	return c.store.DeleteCorrupt(ctx, namespace, name)
+}
+
 // Patch applies a JSON merge patch, taking the cached object as the first
 // guess of the current state; etcd's compare on its RV catches a stale guess
 // and the store then re-reads and retries.

@@ -23,9 +23,11 @@
 // is a hand-written scanner over compact JSON instead of a generic decoder.
 //
 // Values under the prefix that do not decode (not JSON, no name, a name or
-// namespace that disagrees with the key) are treated as absent everywhere:
-// Get answers NotFound, List skips them, and a watch emits nothing for them
-// (or DELETED when an object that did decode is overwritten by one that does
-// not, so that a consumer of the watch agrees with a direct read). Each such
-// key is logged once and reported to Config.OnDecodeError.
+// namespace that disagrees with the key) are corrupt: List skips them, a
+// watch emits nothing for them (or DELETED when an object that did decode
+// is overwritten by one that does not, so that a consumer of the watch
+// agrees with a list), while Get, Update, Patch and Delete of the key fail
+// with api.ErrCorrupt naming it, Create finds the key taken, and only
+// DeleteCorrupt removes it (see corrupt.go). Each such key is logged once
+// and reported to Config.OnDecodeError on every read.
 package etcdstore

@@ -10,7 +10,8 @@ import (
 
 // Get returns one object (B1-B7 for direct etcd). RV "" is a linearizable
 // read; "0" or n a serializable one, and n newer than the revision read at
-// is ErrTooLargeRV. A value that does not decode is NotFound (B62).
+// is ErrTooLargeRV. A value that does not decode is ErrCorrupt naming the
+// key (B62).
 func (s *Store) Get(ctx context.Context, namespace, name string, opts api.GetOptions) (*api.Object, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -33,14 +34,11 @@ func (s *Store) Get(ctx context.Context, namespace, name string, opts api.GetOpt
 		return nil, s.tooLarge(minRV, cur)
 	}
 	if len(resp.Kvs) == 0 {
+		s.forgetCorrupt(key)
 		return nil, s.notFound(name)
 	}
 	kv := resp.Kvs[0]
-	obj, ok := s.decodeKV(kv.Key, kv.Value, kv.ModRevision)
-	if !ok {
-		return nil, s.notFound(name)
-	}
-	return obj, nil
+	return s.decodeOne(kv.Key, kv.Value, kv.ModRevision)
 }
 
 // key is the etcd key of an object; the namespace is dropped for a

@@ -42,18 +42,20 @@ func TestGet_B1_B5(t *testing.T) {
 	wantErr(t, err, api.ErrBadRequest)
 }
 
-// B62: an undecodable value is NotFound for Get, absent from List, and
-// reported on every read but logged once.
+// B62: an undecodable value is a 500 naming the key for Get, absent from
+// List, and reported on every read but logged once.
 func TestRead_B62_UndecodableSkipped(t *testing.T) {
 	e := newEnv(t, nil)
 	e.create("ns1", "a", "", nil)
 	bad := "/registry/pods/ns1/b"
-	e.put(bad, "not json")
+	badRev := e.put(bad, "not json")
 	e.put("/registry/pods/ns1/c", `{"metadata":{"name":"other","namespace":"ns1"}}`)
 	e.create("ns1", "d", "", nil)
 
 	_, err := e.s.Get(e.ctx, "ns1", "b", api.GetOptions{})
-	wantErr(t, err, api.ErrNotFound)
+	if ae := wantErr(t, err, api.ErrCorrupt); ae.Message != corruptMsg(bad, badRev, "not JSON: invalid JSON") {
+		t.Fatalf("message %q", ae.Message)
+	}
 	l, err := e.s.List(e.ctx, api.ListOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -29,8 +30,9 @@ type Config struct {
 	Logger *slog.Logger
 	// OnDecodeError, if set, is called for every value under the
 	// resource's prefix that fails to decode (B62), each time it is read.
-	// The store also logs once per key. Such values are treated as absent,
-	// never served, never fatal. It must be safe for concurrent use.
+	// The store also logs once per key. Lists and watches skip such
+	// values; a read of the one key fails with api.ErrCorrupt. Never
+	// fatal. It must be safe for concurrent use.
 	OnDecodeError func(key string, err error)
 }
 
@@ -68,7 +70,10 @@ type Store struct {
 	headAPIVersion []byte      // `"apiVersion":"v1",`
 	headKind       []byte      // `"kind":"Pod",`
 
-	logged sync.Map // key -> struct{}: undecodable keys already logged
+	// corrupt holds the keys whose last value read did not decode
+	// (key -> struct{}); corruptN counts them. See corrupt.go.
+	corrupt  sync.Map
+	corruptN atomic.Int64
 }
 
 var _ api.Storage = (*Store)(nil)
@@ -182,21 +187,20 @@ func (s *Store) Compact(ctx context.Context, rev uint64) error {
 
 // decodeKV decodes a stored key-value, reporting a failure (B62).
 func (s *Store) decodeKV(key, value []byte, modRev int64) (*api.Object, bool) {
-	obj, err := s.Decode(string(key), value, modRev)
-	if err != nil {
-		s.reportUndecodable(string(key), err)
-		return nil, false
-	}
-	return obj, true
+	obj, err := s.decodeOne(key, value, modRev)
+	return obj, err == nil
 }
 
-func (s *Store) reportUndecodable(key string, err error) {
-	if _, seen := s.logged.LoadOrStore(key, struct{}{}); !seen {
-		s.logger.Warn("etcdstore: skipping a value that does not decode", "key", key, "err", err)
+// decodeOne decodes the value of one key as a read of that key needs it:
+// a failure is reported (B62) and returned as the ErrCorrupt a client sees.
+func (s *Store) decodeOne(key, value []byte, modRev int64) (*api.Object, error) {
+	obj, err := s.Decode(string(key), value, modRev)
+	if err != nil {
+		s.markCorrupt(string(key), err)
+		return nil, corruptError(string(key), modRev, err)
 	}
-	if s.onDecode != nil {
-		s.onDecode(key, err)
-	}
+	s.forgetCorrupt(string(key))
+	return obj, nil
 }
 
 func (s *Store) notFound(name string) error {

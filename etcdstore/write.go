@@ -201,19 +201,22 @@ func (s *Store) putIf(ctx context.Context, key string, rev uint64, val []byte) (
 }
 
 // getStored reads one key linearizably: the decoded object and the stored
-// bytes, or nil when absent or undecodable (which writes treat as absent).
+// bytes, nil when absent, or ErrCorrupt naming the key when the value does
+// not decode (B62: an update, patch or delete of it fails with 500 as in
+// kube-apiserver, and only DeleteCorrupt removes it).
 func (s *Store) getStored(ctx context.Context, key string) (*api.Object, []byte, error) {
 	resp, err := s.client.Get(ctx, key)
 	if err != nil {
 		return nil, nil, mapErr(err)
 	}
 	if len(resp.Kvs) == 0 {
+		s.forgetCorrupt(key)
 		return nil, nil, nil
 	}
 	kv := resp.Kvs[0]
-	obj, ok := s.decodeKV(kv.Key, kv.Value, kv.ModRevision)
-	if !ok {
-		return nil, nil, nil
+	obj, err := s.decodeOne(kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, nil, err
 	}
 	return obj, kv.Value, nil
 }

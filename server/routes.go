@@ -204,7 +204,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	rw := &statusRecorder{ResponseWriter: w}
 	done := s.metrics.start(req)
 	defer func() { done(rw.statusCode()) }()
-	if isWrite(req.verb) && r.URL.Query().Get("dryRun") != "" {
+	if isWrite(req.verb) && queryDryRun(r.URL.Query()) {
 		writeError(rw, s.log, errDryRun, req)
 		return
 	}

@@ -39,6 +39,7 @@ var statusTable = []statusRule{
 	{api.ErrBadRequest, http.StatusBadRequest, metav1.StatusReasonBadRequest, codes.InvalidArgument},
 	{api.ErrUnavailable, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, codes.Unavailable},
 	{api.ErrTimeout, http.StatusGatewayTimeout, metav1.StatusReasonTimeout, codes.DeadlineExceeded},
+	{api.ErrCorrupt, http.StatusInternalServerError, metav1.StatusReasonInternalError, codes.Internal},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to
@@ -81,11 +82,11 @@ func findRule(err error) (statusRule, bool) {
 
 // statusDetails fills Status.details: the object the request was about (for
 // object-level errors), the field causes of Invalid, the cause of a too
-// large RV and the retry delay. Nil when there is nothing to say, as for a
-// bad query parameter.
+// large RV or of an internal error, and the retry delay. Nil when there is
+// nothing to say, as for a bad query parameter.
 func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDetails {
 	d := &metav1.StatusDetails{}
-	if req != nil && rule.code != http.StatusBadRequest && rule.code != http.StatusUnprocessableEntity {
+	if req != nil && !namelessCode(rule.code) {
 		d.Name, d.Group, d.Kind = req.name, req.entry.res.Group, req.entry.res.Resource
 	}
 	if e != nil {
@@ -94,6 +95,9 @@ func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDe
 			d.Causes = []metav1.StatusCause{invalidCause(e)}
 		case errors.Is(e, api.ErrTooLargeRV):
 			d.Causes = []metav1.StatusCause{{Type: causeResourceVersionTooLarge, Message: "Too large resource version"}}
+		case rule.code == http.StatusInternalServerError:
+			// kube-apiserver's InternalError repeats its cause, unprefixed.
+			d.Causes = []metav1.StatusCause{{Message: strings.TrimPrefix(e.Message, internalErrorPrefix)}}
 		}
 		d.RetryAfterSeconds = int32(retryAfterSeconds(rule, e))
 	}
@@ -101,6 +105,16 @@ func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDe
 		return nil
 	}
 	return d
+}
+
+// internalErrorPrefix starts the message of every 500 InternalError.
+const internalErrorPrefix = "Internal error occurred: "
+
+// namelessCode reports whether a Status with code does not name the
+// request's object in its details, as in kube-apiserver: a bad request or
+// option, and an internal error.
+func namelessCode(code int) bool {
+	return code == http.StatusBadRequest || code == http.StatusUnprocessableEntity || code == http.StatusInternalServerError
 }
 
 // retryAfterSeconds is the delay a client should wait before retrying:
@@ -118,7 +132,11 @@ func retryAfterSeconds(rule statusRule, e *api.Error) int {
 // invalidCause turns an ErrInvalid message "<field>: <Type>: <detail>" into
 // a field cause with kube-apiserver's cause type.
 func invalidCause(e *api.Error) metav1.StatusCause {
-	msg := strings.TrimPrefix(e.Message, e.Field+": ")
+	msg := e.Message
+	if i := strings.Index(msg, e.Field+": "); i >= 0 {
+		// Also past a prefix naming the object: `pods "a" is invalid: `.
+		msg = msg[i+len(e.Field)+2:]
+	}
 	typ := metav1.CauseTypeFieldValueInvalid
 	switch {
 	case strings.HasPrefix(msg, "Forbidden:"):
@@ -144,7 +162,7 @@ func newStatus(code int, reason metav1.StatusReason, msg string) *metav1.Status 
 
 func internalErrorStatus() *metav1.Status {
 	return newStatus(http.StatusInternalServerError, metav1.StatusReasonInternalError,
-		"Internal error occurred: the server could not serve the request")
+		internalErrorPrefix+"the server could not serve the request")
 }
 
 // writeError writes the Status for err as the whole response.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -25,10 +26,21 @@ const (
 	mediaMergePatch = "application/merge-patch+json"
 )
 
-// errDryRun answers a write with ?dryRun=...: the storages have no dry-run
-// mode, and carrying out a write the client asked only to try would be
-// worse than refusing it (kubectl --dry-run=server sends dryRun=All).
+// errDryRun answers a write that asks for a dry run, wherever it does (B55):
+// the storages have no dry-run mode, and carrying out a write the client
+// asked only to try would be worse than refusing it. Create, update and
+// patch carry dryRun in the query (kubectl --dry-run=server sends
+// dryRun=All); a delete carries it in the DeleteOptions body (kubectl and
+// client-go's typed Delete) or, without a body, in the query.
 var errDryRun = api.BadParam("dryRun", "dryRun is not supported by this server: the request was not carried out")
+
+// queryDryRun reports whether the query names dryRun at all: any value,
+// even an empty one (which kube-apiserver refuses as unsupported), and in
+// any position of a repeated parameter.
+func queryDryRun(q url.Values) bool {
+	_, ok := q["dryRun"]
+	return ok
+}
 
 func isWrite(verb string) bool {
 	return verb == verbCreate || verb == verbUpdate || verb == verbPatch || verb == verbDelete
@@ -68,47 +80,6 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request
 		return
 	}
 	writeBody(w, r, code, obj.Raw)
-}
-
-// deleteOptions is the part of a DeleteOptions body the server honours.
-type deleteOptions struct {
-	Preconditions *struct {
-		UID             *string `json:"uid"`
-		ResourceVersion *string `json:"resourceVersion"`
-	} `json:"preconditions"`
-}
-
-func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *request) {
-	body, ok := s.readBody(w, r)
-	if !ok {
-		return
-	}
-	if len(body) > 0 && isProtobufBody(r) {
-		var st *metav1.Status
-		if body, st = protobufToJSON(body); st != nil {
-			writeStatus(w, st)
-			return
-		}
-	}
-	var pre api.Preconditions
-	if len(body) > 0 {
-		var opts deleteOptions
-		if err := json.Unmarshal(body, &opts); err != nil {
-			writeError(w, s.log, api.Errorf(api.ErrBadRequest, "invalid DeleteOptions: %v", err), req)
-			return
-		}
-		if p := opts.Preconditions; p != nil {
-			pre.UID, pre.ResourceVersion = p.UID, p.ResourceVersion
-		}
-	}
-	ctx, cancel := requestContext(r, r.URL.Query())
-	defer cancel()
-	obj, err := req.entry.storage.Delete(ctx, req.namespace, req.name, pre)
-	if err != nil {
-		writeError(w, s.log, err, req)
-		return
-	}
-	writeBody(w, r, http.StatusOK, obj.Raw)
 }
 
 // objectHeader is what the server reads of a written object.

@@ -26,6 +26,7 @@ var sentinels = map[codes.Code]map[string]error{
 	codes.OutOfRange:       {"Expired": api.ErrExpired},
 	codes.InvalidArgument:  {"Invalid": api.ErrInvalid, "BadRequest": api.ErrBadRequest},
 	codes.DeadlineExceeded: {"Timeout": api.ErrTimeout},
+	codes.Internal:         {"InternalError": api.ErrCorrupt},
 	codes.Unavailable: {
 		"Timeout":            api.ErrTooLargeRV,
 		"TooManyRequests":    api.ErrNotReady,

@@ -148,6 +148,8 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		Resource: res,
 		Prefix:   d.cfg.EtcdPrefix,
 		Logger:   d.log.With("resource", res.GroupResource()),
+		// B62: counted per read, logged once per key by the store.
+		OnDecodeError: decodeErrorCounter(d.registry, res),
 	})
 	if err != nil {
 		return nil, err
