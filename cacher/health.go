@@ -271,9 +271,9 @@ func (ch *cacheHealth) status() (cacheStatus, time.Duration, error) {
 	case statePending:
 		return cacheListing, lag, errors.New("the cache is not ready: (re)listing from etcd")
 	}
-	if max := h.cfg.MaxCacheLag; max > 0 && lag > max {
+	if allowed := h.cfg.MaxCacheLag; allowed > 0 && lag > allowed {
 		return cacheLagging, lag, fmt.Errorf("the cache has lagged etcd for %v, more than the %v allowed (cache at revision %d, etcd at %d)",
-			lag.Round(time.Millisecond), max, rv, etcdRev)
+			lag.Round(time.Millisecond), allowed, rv, etcdRev)
 	}
 	return cacheOK, lag, nil
 }
