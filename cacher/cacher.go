@@ -50,6 +50,9 @@ type Config struct {
 	Metrics *Metrics
 }
 
+// DefaultProgressInterval is Config.ProgressInterval's default.
+const DefaultProgressInterval = 5 * time.Second
+
 // Validate fills defaults and checks the configuration.
 func (c *Config) Validate() error {
 	if c.Store == nil {
@@ -62,7 +65,7 @@ func (c *Config) Validate() error {
 		c.BookmarkInterval = 60 * time.Second
 	}
 	if c.ProgressInterval == 0 {
-		c.ProgressInterval = 5 * time.Second
+		c.ProgressInterval = DefaultProgressInterval
 	}
 	if c.ConsistencyCheckInterval == 0 {
 		c.ConsistencyCheckInterval = 10 * time.Minute

@@ -2,6 +2,7 @@ package cacher
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,9 +21,11 @@ func (c *Cacher) waitFresh(ctx context.Context) (uint64, error) {
 	defer cancel()
 	rev, err := c.revs.get(tctx)
 	if err != nil {
-		if ctx.Err() == nil && tctx.Err() != nil {
+		if ctx.Err() == nil && (tctx.Err() != nil || errors.Is(err, api.ErrTimeout)) {
 			// Our own timeout, not the caller's: a 504, never a bare
 			// context error (which a watch stream would end on silently).
+			// The revision request has the same bound, and etcd's client
+			// may report it a little before tctx expires.
 			err = api.Errorf(api.ErrTimeout, "Timeout: etcd's current revision not learnt within %v", c.cfg.FreshnessTimeout)
 		}
 		return 0, err
@@ -31,6 +34,15 @@ func (c *Cacher) waitFresh(ctx context.Context) (uint64, error) {
 	c.m.freshWait.Observe(time.Since(start).Seconds())
 	return rev, err
 }
+
+// fallsBackToEtcd reports whether a consistent read whose waitFresh failed
+// with err is answered by etcd instead (B1, B10): only when etcd told its
+// revision and the cache did not reach it in time. When etcd could not
+// tell its revision within the freshness timeout it cannot answer the read
+// either, so the read gets waitFresh's 504 (or etcd's 503) at once rather
+// than a delegated request that waits out the caller's whole deadline (60 s
+// over HTTP) against an unreachable etcd.
+func fallsBackToEtcd(err error) bool { return errors.Is(err, api.ErrTooLargeRV) }
 
 // waitRV blocks until the cache RV is at least rv (B3, B12). It gives up when
 // ctx ends or after the freshness timeout, with the 504 "Too large resource

@@ -10,6 +10,7 @@ import (
 // Get returns one object (B1-B7):
 //
 //	RV ""   consistent read from the cache, etcd if it cannot catch up in time
+//	        (but the 504 of waitFresh if etcd cannot tell its revision)
 //	RV "0"  the cache as it is
 //	RV n    the cache once it reached n (504 after the freshness timeout)
 //
@@ -30,6 +31,9 @@ func (c *Cacher) Get(ctx context.Context, namespace, name string, opts api.GetOp
 		if _, err := c.waitFresh(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if !fallsBackToEtcd(err) {
+				return nil, err
 			}
 			c.m.delegated.WithLabelValues("get", "freshness-timeout").Inc()
 			return c.store.Get(ctx, namespace, name, opts)

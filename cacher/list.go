@@ -104,12 +104,13 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 }
 
 // freshnessFallback answers a consistent list from etcd when the cache did
-// not catch up in time; a caller that went away just gets its error.
+// not catch up in time (fallsBackToEtcd); a caller that went away, or a
+// read etcd could not even tell its revision to, just gets its error.
 func (c *Cacher) freshnessFallback(ctx context.Context, opts api.ListOptions, err error) (*api.List, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if errors.Is(err, api.ErrNotReady) {
+	if !fallsBackToEtcd(err) {
 		return nil, err
 	}
 	return c.delegateList(ctx, opts, "freshness-timeout")

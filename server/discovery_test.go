@@ -85,8 +85,9 @@ func TestDiscovery_ClientGo(t *testing.T) {
 	}
 }
 
-// TestHealth: /healthz and /livez always say ok; /readyz names the
-// storages that are not ready; /metrics has the request metrics.
+// TestHealth: /healthz and /livez always say ok; /readyz lists the
+// storages that are not ready (the default checks, without
+// Config.HealthChecks); /metrics has the request metrics.
 func TestHealth(t *testing.T) {
 	f := newFixture(t)
 	f.do(t, http.MethodGet, "/healthz", "").expect(t, 200, "ok")
@@ -94,7 +95,14 @@ func TestHealth(t *testing.T) {
 	f.do(t, http.MethodGet, "/readyz", "").expect(t, 200, "ok")
 	f.pods.setNotReady(true)
 	f.deployments.setNotReady(true)
-	f.do(t, http.MethodGet, "/readyz", "").expect(t, 500, "not ready: pods, deployments.apps")
+	f.do(t, http.MethodGet, "/readyz", "").expect(t, 500, "[+]ping ok\n"+
+		"[-]cache:pods failed: reason withheld\n"+
+		"[+]cache:nodes ok\n"+
+		"[-]cache:deployments.apps failed: reason withheld\n"+
+		"[+]shutdown ok\n"+
+		"readyz check failed")
+	f.do(t, http.MethodGet, "/readyz/cache:pods", "").expect(t, 500, "internal server error: the cache is not ready")
+	f.do(t, http.MethodGet, "/livez", "").expect(t, 200, "ok")
 
 	f.do(t, http.MethodGet, "/api/v1/pods", "")
 	f.do(t, http.MethodGet, "/api/v1/namespaces/ns1/pods/nope", "")

@@ -9,14 +9,12 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
 )
 
-// grpcHealth is the standard gRPC health service over the storages'
-// readiness, the same condition as /readyz: SERVING when every storage
-// that can be not ready (the caches) is ready, NOT_SERVING otherwise and
-// after CloseWatches. It knows the services "" (the whole server) and
+// grpcHealth is the standard gRPC health service over the checks of
+// /readyz: SERVING when every one passes (etcd reachable, every cache ready
+// and not lagging), NOT_SERVING otherwise and after CloseWatches. It knows the services "" (the whole server) and
 // "watchcached.v1.WatchCache", which have the same status. It computes
 // the status on demand and holds no state, so it is safe for concurrent
 // use and starts no goroutine; a Watch re-checks every healthPoll while
@@ -35,29 +33,24 @@ func (h *grpcHealth) known(service string) bool {
 	return service == "" || service == pb.WatchCache_ServiceDesc.ServiceName
 }
 
-func (h *grpcHealth) current() healthpb.HealthCheckResponse_ServingStatus {
-	if h.s.stopCtx.Err() != nil {
+func (h *grpcHealth) current(ctx context.Context) healthpb.HealthCheckResponse_ServingStatus {
+	if h.s.stopCtx.Err() != nil || !h.s.ready(ctx) {
 		return healthpb.HealthCheckResponse_NOT_SERVING
-	}
-	for _, st := range h.s.cfg.Storages {
-		if rd, ok := st.(api.Readiness); ok && !rd.Ready() {
-			return healthpb.HealthCheckResponse_NOT_SERVING
-		}
 	}
 	return healthpb.HealthCheckResponse_SERVING
 }
 
 // Check answers the current status; NOT_FOUND for an unknown service.
-func (h *grpcHealth) Check(_ context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+func (h *grpcHealth) Check(ctx context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	if !h.known(in.GetService()) {
 		return nil, grpcstatus.Errorf(codes.NotFound, "unknown service %q", in.GetService())
 	}
-	return &healthpb.HealthCheckResponse{Status: h.current()}, nil
+	return &healthpb.HealthCheckResponse{Status: h.current(ctx)}, nil
 }
 
 // List answers the status of every known service.
-func (h *grpcHealth) List(context.Context, *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
-	st := &healthpb.HealthCheckResponse{Status: h.current()}
+func (h *grpcHealth) List(ctx context.Context, _ *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
+	st := &healthpb.HealthCheckResponse{Status: h.current(ctx)}
 	return &healthpb.HealthListResponse{Statuses: map[string]*healthpb.HealthCheckResponse{
 		"": st, pb.WatchCache_ServiceDesc.ServiceName: st,
 	}}, nil
@@ -73,7 +66,7 @@ func (h *grpcHealth) Watch(in *healthpb.HealthCheckRequest, stream grpc.ServerSt
 	defer tick.Stop()
 	last := healthpb.HealthCheckResponse_UNKNOWN
 	for {
-		if cur := h.current(); cur != last {
+		if cur := h.current(stream.Context()); cur != last {
 			if err := stream.Send(&healthpb.HealthCheckResponse{Status: cur}); err != nil {
 				return err
 			}

@@ -39,10 +39,8 @@ func (s *Server) routes() http.Handler {
 		defer s.recoverPanic(w, r)
 		p := r.URL.EscapedPath()
 		switch {
-		case p == "/healthz" || p == "/livez":
-			writeText(w, http.StatusOK, "ok")
-		case p == "/readyz":
-			s.serveReadyz(w)
+		case isHealthPath(p):
+			s.serveHealth(w, r, p)
 		case p == "/metrics":
 			metricsHandler.ServeHTTP(w, r)
 		case p == "/version":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,9 +23,13 @@ const (
 // Config configures a Server.
 type Config struct {
 	// Storages serve the resources, one storage per resource; each one's
-	// Resource() says what it serves. A storage that implements
-	// api.Readiness takes part in /readyz.
+	// Resource() says what it serves.
 	Storages []api.Storage
+	// HealthChecks are the checks of /readyz (and of the gRPC health
+	// service) besides the server's own "ping" and "shutdown", in output
+	// order; see health.go. nil means one "cache:<resource>" check per
+	// storage that implements api.Readiness; an empty slice means none.
+	HealthChecks []api.HealthChecker
 	// Registerer receives the server's metrics; nil means a new private
 	// registry.
 	Registerer prometheus.Registerer
@@ -63,6 +68,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("server: resource %s/%s configured twice", r.GroupVersion(), r.Resource)
 		}
 		seen[id] = true
+	}
+	if err := validateHealthChecks(c.HealthChecks); err != nil {
+		return err
 	}
 	if c.MaxWatchTimeout < 0 {
 		return fmt.Errorf("server: MaxWatchTimeout %v is negative", c.MaxWatchTimeout)
@@ -104,6 +112,9 @@ type Server struct {
 	resources *resourceTable
 	metrics   *metrics
 	handler   http.Handler
+	// health maps "livez", "healthz" and "readyz" to their checks; fixed
+	// at New.
+	health map[string][]api.HealthChecker
 
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
@@ -123,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
+	s.health = s.healthEndpoints()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -135,3 +147,23 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // requests with 503. Call it before http.Server.Shutdown, which otherwise
 // waits for watches that never end on their own.
 func (s *Server) CloseWatches() { s.stopWatches() }
+
+// validateHealthChecks refuses a nil check and empty, reserved or
+// repeated names: each name must address one check in /readyz/<name>.
+func validateHealthChecks(checks []api.HealthChecker) error {
+	seen := map[string]bool{"ping": true, "shutdown": true}
+	for i, c := range checks {
+		if c == nil {
+			return fmt.Errorf("server: health check %d is nil", i)
+		}
+		name := c.Name()
+		if name == "" || strings.ContainsAny(name, "?#") {
+			return fmt.Errorf("server: health check %d has an invalid name %q", i, name)
+		}
+		if seen[name] {
+			return fmt.Errorf("server: health check %q is reserved or configured twice", name)
+		}
+		seen[name] = true
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/cmd/watchcached/app"
 )
 
@@ -35,6 +36,8 @@ func main() {
 	fs.StringVar(&cfg.EmbeddedEtcdURL, "embedded-etcd-listen", "", "client URL of the embedded etcd, e.g. http://127.0.0.1:2379 (default: a free loopback port)")
 	fs.DurationVar(&cfg.MaxWatchTimeout, "max-watch-timeout", 0, "longest watch without timeoutSeconds (default 60m)")
 	cfg.AddCompactionFlags(fs)
+	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", cacher.DefaultMaxCacheLag, "how long a cache may go without holding etcd's current revision before /readyz fails (negative: no lag check)")
+	fs.DurationVar(&cfg.EtcdHealthcheckTimeout, "etcd-healthcheck-timeout", cacher.DefaultHealthTimeout, "timeout of the etcd check of /readyz")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if err := fs.Parse(os.Args[1:]); err != nil {

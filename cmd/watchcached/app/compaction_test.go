@@ -145,7 +145,7 @@ func TestDaemon_CompactsEmbeddedEtcd(t *testing.T) {
 	}
 	if m := metricsText(t, d); !strings.Contains(m, "\nwatchcached_etcd_compacted_revision "+string(resp.Kvs[0].Value)+"\n") {
 		t.Errorf("metrics lack watchcached_etcd_compacted_revision %s:\n%s", resp.Kvs[0].Value, m)
-	}	// Every cache learned the compaction from the compactor itself.
+	} // Every cache learned the compaction from the compactor itself.
 	if m := metricsText(t, d); !strings.Contains(m, `watchcached_cache_etcd_compacted_revision{resource="configmaps"} `+string(resp.Kvs[0].Value)+"\n") {
 		t.Errorf("the configmaps cache did not observe the compaction at %s:\n%s", resp.Kvs[0].Value, m)
 	}

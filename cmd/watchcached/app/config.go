@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/etcdstore"
 )
 
@@ -69,6 +70,13 @@ type Config struct {
 	EmbeddedEtcdQuotaBytes int64
 	// Version is reported by /version.
 	Version string
+	// ReadyzMaxCacheLag is how long a cache may go without holding etcd's
+	// current revision before /readyz fails; 0 means 10 s, negative
+	// disables the lag check (--readyz-max-cache-lag).
+	ReadyzMaxCacheLag time.Duration
+	// EtcdHealthcheckTimeout bounds each request of the etcd check of
+	// /readyz; 0 means 2 s (--etcd-healthcheck-timeout).
+	EtcdHealthcheckTimeout time.Duration
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space
@@ -137,6 +145,13 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxWatchTimeout < 0 || c.ShutdownTimeout < 0 {
 		return errors.New("timeouts must not be negative")
+	}
+	if c.EtcdHealthcheckTimeout < 0 {
+		return fmt.Errorf("--etcd-healthcheck-timeout %v: must not be negative", c.EtcdHealthcheckTimeout)
+	}
+	if lag := c.ReadyzMaxCacheLag; lag > 0 && lag <= cacher.DefaultProgressInterval {
+		return fmt.Errorf("--readyz-max-cache-lag %v: must exceed the caches' progress interval %v (an idle cache catches up only then), or be negative to disable the lag check",
+			lag, cacher.DefaultProgressInterval)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultConfig_Valid(t *testing.T) {
@@ -68,6 +69,10 @@ func TestConfig_ValidateErrors(t *testing.T) {
 			c.ResourcesFile = "r.yaml"
 			c.Resources = DefaultResources()
 		}, `--resources: both a resources file and built-in resources are configured`},
+		{"ReadyzLagBelowProgress", func(c *Config) { c.ReadyzMaxCacheLag = 5 * time.Second },
+			`--readyz-max-cache-lag 5s: must exceed the caches' progress interval 5s (an idle cache catches up only then), or be negative to disable the lag check`},
+		{"EtcdHealthcheckTimeoutNegative", func(c *Config) { c.EtcdHealthcheckTimeout = -time.Second },
+			`--etcd-healthcheck-timeout -1s: must not be negative`},
 		{"DuplicateResources", func(c *Config) { c.Resources = append(DefaultResources(), DefaultResources()[0]) },
 			`entry 8: resource "pods" already configured by entry 1`},
 	} {

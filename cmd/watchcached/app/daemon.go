@@ -55,6 +55,15 @@ type Daemon struct {
 	grpcServed   chan struct{} // closed when grpc.Serve returned (never when disabled)
 	grpcErr      error         // set before grpcServed is closed
 
+	// cachers are the storages served from a cache; stores are every
+	// resource's direct etcd store (the first one answers health probes).
+	cachers []*cacher.Cacher
+	stores  []*etcdstore.Store
+	// health runs the probes of /readyz's checks; stopHealth ends its Run
+	// and waits (nil before it started).
+	health     *cacher.Health
+	stopHealth func()
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -105,8 +114,12 @@ func (d *Daemon) start(ctx context.Context) error {
 		return err
 	}
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := d.startHealth(); err != nil {
+		return err
+	}
 	d.server, err = server.New(server.Config{
 		Storages:        storages,
+		HealthChecks:    d.health.Checks(),
 		Registerer:      d.registry,
 		Gatherer:        d.registry,
 		Logger:          d.log,
@@ -155,6 +168,7 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, store.Close)
+	d.stores = append(d.stores, store)
 	if !d.cfg.WatchCache || !res.CacheEnabled() {
 		return store, nil
 	}
@@ -171,7 +185,33 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 	}
 	c.Start()
 	d.closers = append(d.closers, func() error { c.Close(); return nil })
+	d.cachers = append(d.cachers, c)
 	return c, nil
+}
+
+// startHealth starts the probes behind /readyz's etcd and cache checks;
+// stopBackends stops them before the storages close.
+func (d *Daemon) startHealth() error {
+	h, err := cacher.NewHealth(cacher.HealthConfig{
+		Store:       d.stores[0],
+		Cachers:     d.cachers,
+		Timeout:     d.cfg.EtcdHealthcheckTimeout,
+		MaxCacheLag: d.cfg.ReadyzMaxCacheLag,
+		Logger:      d.log,
+		Registerer:  d.registry,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Run(ctx)
+	}()
+	d.health = h
+	d.stopHealth = func() { cancel(); <-done }
+	return nil
 }
 
 // WaitReady blocks until every cache has applied its initial list (the
@@ -340,15 +380,19 @@ func (d *Daemon) Close(ctx context.Context) error {
 	return d.closeErr
 }
 
-// stopBackends stops the compactor, closes the storages (last built
-// first), the etcd client and the embedded etcd; each may be absent after
-// a failed start.
+// stopBackends stops the health probes and the compactor, then closes the
+// storages (last built first), the etcd client and the embedded etcd; each
+// may be absent after a failed start.
 func (d *Daemon) stopBackends() error {
 	if d.stopCompactor != nil {
 		d.stopCompactor()
 		d.stopCompactor = nil
 	}
 	var errs []error
+	if d.stopHealth != nil {
+		d.stopHealth()
+		d.stopHealth = nil
+	}
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		errs = append(errs, d.closers[i]())
 	}
