@@ -19,19 +19,25 @@ func (c *Cacher) waitFresh(ctx context.Context) (uint64, error) {
 	start := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, c.cfg.FreshnessTimeout)
 	defer cancel()
-	rev, err := c.revs.get(tctx)
+	rev, err := c.currentRevision(ctx, tctx)
 	if err != nil {
-		if ctx.Err() == nil && (tctx.Err() != nil || errors.Is(err, api.ErrTimeout)) {
-			// Our own timeout, not the caller's: a 504, never a bare
-			// context error (which a watch stream would end on silently).
-			// The revision request has the same bound, and etcd's client
-			// may report it a little before tctx expires.
-			err = api.Errorf(api.ErrTimeout, "Timeout: etcd's current revision not learnt within %v", c.cfg.FreshnessTimeout)
-		}
 		return 0, err
 	}
 	err = c.waitRV(tctx, rev)
 	c.m.freshWait.Observe(time.Since(start).Seconds())
+	return rev, err
+}
+
+// currentRevision learns etcd's current revision through the shared
+// batcher within tctx (a child of ctx bounded by the freshness timeout).
+// Its own timeout is a 504, never a bare context error (which a watch
+// stream would end on silently); the revision request has the same bound,
+// and etcd's client may report it a little before tctx expires.
+func (c *Cacher) currentRevision(ctx, tctx context.Context) (uint64, error) {
+	rev, err := c.revs.get(tctx)
+	if err != nil && ctx.Err() == nil && (tctx.Err() != nil || errors.Is(err, api.ErrTimeout)) {
+		err = api.Errorf(api.ErrTimeout, "Timeout: etcd's current revision not learnt within %v", c.cfg.FreshnessTimeout)
+	}
 	return rev, err
 }
 

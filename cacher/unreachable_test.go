@@ -45,6 +45,17 @@ func TestConsistentRead_EtcdUnreachable_504(t *testing.T) {
 	errIs(t, err, api.ErrTimeout, msg)
 	guard("consistent continue page", start)
 
+	start = time.Now()
+	noInitial := false
+	w, err := e.c.Watch(ctx, api.WatchOptions{SendInitialEvents: &noInitial, ResourceVersionMatch: api.MatchNotOlderThan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Next(ctx)
+	w.Close()
+	errIs(t, err, api.ErrTimeout, msg)
+	guard("watch from etcd's current revision", start)
+
 	// Reads that may be stale still come from the cache.
 	l, err := e.c.List(ctx, api.ListOptions{ResourceVersion: "0"})
 	if err != nil || len(l.Items) != 2 {

@@ -64,7 +64,9 @@ func (c *Cacher) startWatcher(ctx context.Context, w *watcher, opts api.WatchOpt
 			_, _ = c.waitFresh(ctx)
 		}
 	case opts.ResourceVersion == "":
-		rev, err := c.revs.get(ctx)
+		tctx, cancel := context.WithTimeout(ctx, c.cfg.FreshnessTimeout)
+		rev, err := c.currentRevision(ctx, tctx)
+		cancel()
 		if err != nil {
 			return err
 		}
