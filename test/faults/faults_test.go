@@ -129,7 +129,7 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("reference history: %v", err)
 	}
 	events := hist.snapshot()
-	violations := waitComplete(t, watchers, events, 60*time.Second)
+	violations := waitComplete(t, watchers, events, 30*time.Second)
 	violations = append(violations, finalLists(t, ctx, d, direct, hist, events)...)
 	cancel()
 	for _, w := range watchers {

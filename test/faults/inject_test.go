@@ -68,14 +68,22 @@ type injector struct {
 var faultKinds = []string{"kill member", "kill leader", "restart etcd cluster", "proxy black-hole", "proxy stall",
 	"proxy delay", "proxy reset", "compact random", "compact behind cache", "restart watchcached"}
 
-// run injects faults until ctx ends, then leaves everything healed.
+// run injects faults until ctx ends, then leaves everything healed. The
+// kinds come in rounds, each a random permutation of all kinds, so that a
+// short run still injects every kind.
 func (in *injector) run(ctx context.Context) {
+	var round []string
 	for {
 		sleep(ctx, time.Duration(300+in.rng.IntN(1500))*time.Millisecond)
 		if ctx.Err() != nil {
 			return
 		}
-		kind := faultKinds[in.rng.IntN(len(faultKinds))]
+		if len(round) == 0 {
+			round = append([]string(nil), faultKinds...)
+			in.rng.Shuffle(len(round), func(i, j int) { round[i], round[j] = round[j], round[i] })
+		}
+		kind := round[0]
+		round = round[1:]
 		start := time.Now()
 		detail, err := in.inject(ctx, kind)
 		in.st.add("fault "+kind, 1)
