@@ -141,3 +141,23 @@ func progress(w *watcher, events []refEvent) (got, want int, complete bool) {
 	want = len(expected(events, ep.start, w.f))
 	return got, want, ep.end == "" && got >= want
 }
+
+// lost counts the events a watcher should have received in ep (those up
+// to the last RV it reached) but did not: a measure of the damage beyond
+// the first violation.
+func lost(events []refEvent, ep *epoch, f filter) int {
+	got := map[string]bool{}
+	for _, it := range ep.items {
+		got[it.text] = true
+	}
+	n := 0
+	for _, e := range expected(events, ep.start, f) {
+		if e.rv > ep.lastRV() {
+			break
+		}
+		if !got[e.text] {
+			n++
+		}
+	}
+	return n
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -245,18 +246,20 @@ func finalLists(t *testing.T, ctx context.Context, d *daemon, cl *clientv3.Clien
 			t.Fatalf("etcd Get at %d: %v", rv, err)
 		}
 		state := map[string]*obj{}
+		var inEtcd []*obj
 		for _, kv := range resp.Kvs {
 			o, err := decodeObj(r.name, kv.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
 			state[o.key()] = o
+			inEtcd = append(inEtcd, o)
 		}
 		if v := checkList(state, items, f, rv); v != "" {
 			out = append(out, "final "+v)
 		}
-		if v := checkList(h.stateAt(events, rv), items, f, rv); v != "" {
-			t.Errorf("harness: the reference history disagrees with etcd: %s", v)
+		if v := checkList(h.stateAt(events, rv), inEtcd, f, rv); v != "" {
+			t.Errorf("harness: the reference history disagrees with etcd's Get at the list's RV: %s", v)
 		}
 		t.Logf("final LIST of %s at RV %d: %d items", r.name, rv, len(items))
 	}
@@ -276,7 +279,9 @@ func checkWatchers(t *testing.T, h *history, events []refEvent, ws []*watcher, s
 		for n, ep := range w.eps {
 			checked, v := checkEpoch(h, events, ep, w.f)
 			got += checked
-			st.add("checked events", checked)
+			st.add("checked events received", len(ep.items))
+			st.add("checked events verified before a violation", checked)
+			st.add("checked events lost", lost(events, ep, w.f))
 			st.add("checked lists", 1)
 			if v != "" {
 				out = append(out, fmt.Sprintf("%s epoch %d: %s", w, n, v))
@@ -305,6 +310,13 @@ func summary(t *testing.T, st *stats, events []refEvent, violations []string) {
 			t.Log(l)
 		}
 	}
+	kinds := map[string]int{}
+	for _, v := range violations {
+		kinds[violationKind(v)]++
+	}
+	for k, n := range kinds {
+		t.Logf("violations of kind %s: %d", k, n)
+	}
 	for i, v := range violations {
 		if i == 50 {
 			t.Errorf("... and %d more violations", len(violations)-50)
@@ -313,4 +325,15 @@ func summary(t *testing.T, st *stats, events []refEvent, violations []string) {
 		t.Errorf("violation: %s", v)
 	}
 	t.Logf("violations: %d", len(violations))
+}
+
+// violationKind is the category of a violation, for the summary.
+func violationKind(v string) string {
+	for _, k := range []string{"incomplete", "final LIST", "LIST", "gap", "duplicate", "BOOKMARK", "backwards",
+		"beyond etcd's history", "not in etcd's history"} {
+		if strings.Contains(v, k) {
+			return k
+		}
+	}
+	return "unexpected end or error"
 }
