@@ -279,7 +279,7 @@ func checkWatchers(t *testing.T, h *history, events []refEvent, ws []*watcher, s
 		for n, ep := range w.eps {
 			checked, v := checkEpoch(h, events, ep, w.f)
 			got += checked
-			st.add("checked events received", len(ep.items))
+			st.add("checked items received (events and bookmarks)", len(ep.items))
 			st.add("checked events verified before a violation", checked)
 			st.add("checked events lost", lost(events, ep, w.f))
 			st.add("checked lists", 1)
