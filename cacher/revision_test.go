@@ -172,3 +172,35 @@ func TestNotifier_ClosedWatchersLeaveNothing(t *testing.T) {
 		t.Fatalf("after closing every watcher: %d values, %d armed; want none", values, armed)
 	}
 }
+
+// A stream with a backlog still ends when its context ends (a deadline, a
+// server shutdown), after the revision it is in, not once it has caught up.
+func TestRevision_BusyStreamEndsWithItsContext(t *testing.T) {
+	e := newEnv(t, true, nil)
+	from := e.c.RV()
+	objs := e.threePods("ns1")
+	resp, err := e.etcd.Client.Delete(context.Background(), "/registry/pods/ns1/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := uint64(resp.Header.Revision)
+	d := e.create("ns1", "d", "n1") // still in the backlog when the stream ends
+	e.waitRV(d.RV)
+	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(from)})
+	equal(t, next(t, w, 4), append([]string{want(api.Added, objs[0]), want(api.Added, objs[1]), want(api.Added, objs[2])},
+		deletedAt(objs[:1], rv)...))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var rest []string
+	for {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			if err != context.Canceled {
+				t.Fatalf("Next with a cancelled context: %v", err)
+			}
+			break
+		}
+		rest = append(rest, got(ev))
+	}
+	equal(t, rest, deletedAt(objs[1:], rv))
+}

@@ -71,7 +71,12 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		return api.WatchEvent{}, io.EOF
 	}
 	if w.isClosed() {
-		return w.endOfRevision()
+		return w.endOfRevision(io.EOF)
+	}
+	select {
+	case <-ctx.Done(): // a busy stream ends too (deadline, shutdown), between revisions
+		return w.endOfRevision(ctx.Err())
+	default:
 	}
 	if w.err != nil {
 		return w.fail(w.err)
@@ -137,10 +142,11 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 }
 
 // endOfRevision hands out what is left of the etcd revision the stream is
-// in, then io.EOF: a stream never ends between two events of one revision,
-// so a client that resumes from the last RV it received loses nothing.
-// Called once the watcher is closed; never blocks.
-func (w *watcher) endOfRevision() (api.WatchEvent, error) {
+// in, then end (io.EOF, or the context's error): a stream never ends
+// between two events of one revision, so a client that resumes from the
+// last RV it received loses nothing. Called once the watcher is closed or
+// its context is done; never blocks.
+func (w *watcher) endOfRevision(end error) (api.WatchEvent, error) {
 	for w.initial == nil && w.live != nil {
 		ev, err := w.live.NextInRevision()
 		if err != nil {
@@ -154,8 +160,8 @@ func (w *watcher) endOfRevision() (api.WatchEvent, error) {
 			return out, nil
 		}
 	}
-	w.done = true
-	return api.WatchEvent{}, io.EOF
+	w.done = end == io.EOF // a context error ends only this call, as while idle
+	return api.WatchEvent{}, end
 }
 
 // NotifyIdle registers f to be called whenever Next is about to block.

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -77,15 +78,29 @@ func (d *daemon) grpcAddr() string { return d.cfg.GRPCListen }
 
 // restart stops watchcached gracefully and starts it again on the same
 // ports while clients keep going.
+//
+// The drain gets its own deadline (drainTimeout), not the fault's, so the
+// end of the fault window never cuts a shutdown short. watchcached is
+// started again even if the drain failed (Close then stopped it forcibly):
+// the failure is reported, and the rest of the run still checks clients.
 func (d *daemon) restart(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.d.Close(ctx); err != nil {
-		return fmt.Errorf("close watchcached: %w", err)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	var closeErr error
+	if err := d.d.Close(cctx); err != nil {
+		closeErr = fmt.Errorf("close watchcached: %w", err)
 	}
 	d.d = nil
-	return d.start(ctx)
+	if err := d.start(context.WithoutCancel(ctx)); err != nil {
+		return errors.Join(closeErr, fmt.Errorf("start watchcached again: %w", err))
+	}
+	return closeErr
 }
+
+// drainTimeout bounds a graceful shutdown of watchcached in a restart.
+const drainTimeout = 20 * time.Second
 
 // close stops watchcached for good.
 func (d *daemon) close() error {
