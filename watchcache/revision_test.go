@@ -18,6 +18,16 @@ func deleteAll(objs []*api.Object, rv uint64) []*api.Event {
 	return evs
 }
 
+// createAll is one etcd revision that creates the named objects at rv, as a
+// transaction does.
+func createAll(rv uint64, names ...string) []*api.Event {
+	evs := make([]*api.Event, len(names))
+	for i, n := range names {
+		evs[i] = &api.Event{Type: api.Added, Object: obj("ns", n, rv, "n"), RV: rv}
+	}
+	return evs
+}
+
 // Three configmaps-like objects created one by one, then removed in one
 // revision: every DELETED is in the ring with the revision's RV, a watch
 // from before the revision gets all three, and the state at the revision
@@ -67,12 +77,7 @@ func TestApply_OneRevisionManyEvents(t *testing.T) {
 func TestApply_CheckpointAfterWholeRevision(t *testing.T) {
 	w := mustNew(t, Config{MinCapacity: 8, MaxCapacity: 8, CheckpointEvery: 2})
 	w.Replace(nil, 10, t0)
-	objs := []*api.Object{obj("ns", "a", 11, "n"), obj("ns", "b", 11, "n"), obj("ns", "c", 11, "n")}
-	evs := make([]*api.Event, len(objs))
-	for i, o := range objs {
-		evs[i] = &api.Event{Type: api.Added, Object: o, RV: 11}
-	}
-	if err := w.Apply(evs, t0); err != nil {
+	if err := w.Apply(createAll(11, "a", "b", "c"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.checkInvariants(); err != nil {
@@ -92,12 +97,7 @@ func TestApply_CheckpointAfterWholeRevision(t *testing.T) {
 func TestApply_RevisionLargerThanRing_B32(t *testing.T) {
 	w := mustNew(t, Config{MinCapacity: 2, MaxCapacity: 2})
 	w.Replace(nil, 10, t0)
-	objs := []*api.Object{obj("ns", "a", 11, "n"), obj("ns", "b", 11, "n"), obj("ns", "c", 11, "n")}
-	evs := make([]*api.Event, len(objs))
-	for i, o := range objs {
-		evs[i] = &api.Event{Type: api.Added, Object: o, RV: 11}
-	}
-	if err := w.Apply(evs, t0); err != nil {
+	if err := w.Apply(createAll(11, "a", "b", "c"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.checkInvariants(); err != nil {

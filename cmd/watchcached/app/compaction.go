@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-
 	"github.com/watchcached/watchcached/etcdstore"
 )
 
@@ -31,16 +29,7 @@ func (d *Daemon) startCompactor() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx)
-	}()
-	d.stopCompactor = func() {
-		cancel()
-		<-done
-	}
+	d.stopCompactor = goRun(c.Run)
 	return nil
 }
 

@@ -203,15 +203,24 @@ func (d *Daemon) startHealth() error {
 	if err != nil {
 		return err
 	}
+	d.health = h
+	d.stopHealth = goRun(h.Run)
+	return nil
+}
+
+// goRun runs run(ctx) on a goroutine of its own and returns what stops it:
+// a function that cancels ctx and waits until run has returned.
+func goRun(run func(ctx context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.Run(ctx)
+		run(ctx)
 	}()
-	d.health = h
-	d.stopHealth = func() { cancel(); <-done }
-	return nil
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // WaitReady blocks until every cache has applied its initial list (the
