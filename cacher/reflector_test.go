@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/watchcached/watchcached/api"
 )
@@ -45,4 +46,27 @@ func TestReflector_B60_PagedStartup(t *testing.T) {
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(l.RV)})
 	o := e.create("ns0", "after", "n1")
 	equal(t, next(t, w, 1), []string{want(api.Added, o)})
+}
+
+// The reflector's retry delays double from the minimum up to the maximum,
+// each stretched by a random part of up to half of itself, so replicas that
+// lost etcd together do not retry in lockstep; reset starts over.
+func TestReflector_BackoffJitter(t *testing.T) {
+	b := newBackoff(100*time.Millisecond, 800*time.Millisecond)
+	distinct := map[time.Duration]bool{}
+	for round := range 3 {
+		base := 100 * time.Millisecond
+		for step := range 6 {
+			d := b.next()
+			if d < base || d >= base+base/2 {
+				t.Fatalf("round %d step %d: delay %v outside [%v, %v)", round, step, d, base, base+base/2)
+			}
+			distinct[d] = true
+			base = min(2*base, 800*time.Millisecond)
+		}
+		b.reset()
+	}
+	if len(distinct) < 10 {
+		t.Fatalf("only %d distinct delays in 18: no jitter", len(distinct))
+	}
 }
