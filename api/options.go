@@ -18,13 +18,13 @@ type GetOptions struct {
 
 // Validate checks the options; the error wraps ErrBadRequest.
 func (o GetOptions) Validate() error {
-	if o.ResourceVersion != "" {
-		if _, err := ParseRV("resourceVersion", o.ResourceVersion); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := o.Parse()
+	return err
 }
+
+// Parse validates the options and returns what the Get asks for:
+// RVConsistent, RVAny or RVNotOlderThan n.
+func (o GetOptions) Parse() (RVRequest, error) { return parseRV(o.ResourceVersion) }
 
 // ListOptions are the options of a List.
 type ListOptions struct {
@@ -47,14 +47,35 @@ type ListOptions struct {
 // or sendInitialEvents, 400 (ErrBadRequest) for a malformed number or a
 // resourceVersion together with continue.
 func (o ListOptions) Validate() error {
+	_, err := o.Parse()
+	return err
+}
+
+// Parse validates the options (see Validate) and returns which state the
+// list shows: RVConsistent (""), RVAny ("0"), RVNotOlderThan n, or RVExact n
+// for resourceVersionMatch=Exact and for a limited list without a match
+// (the snapshot at n, as kube-apiserver pages from it). A continue token's
+// own revision is decoded separately (DecodeContinue).
+func (o ListOptions) Parse() (RVRequest, error) {
 	if o.Limit < 0 {
-		return BadParam("limit", "invalid limit: %d must not be negative", o.Limit)
+		return RVRequest{}, BadParam("limit", "invalid limit: %d must not be negative", o.Limit)
 	}
-	if o.ResourceVersion != "" {
-		if _, err := ParseRV("resourceVersion", o.ResourceVersion); err != nil {
-			return err
-		}
+	rv, err := parseRV(o.ResourceVersion)
+	if err != nil {
+		return rv, err
 	}
+	if err := o.checkCombination(); err != nil {
+		return rv, err
+	}
+	if rv.Kind == RVNotOlderThan && (o.ResourceVersionMatch == MatchExact || o.ResourceVersionMatch == MatchNone && o.Limit > 0) {
+		rv.Kind = RVExact
+	}
+	return rv, nil
+}
+
+// checkCombination checks sendInitialEvents, resourceVersionMatch and
+// continue against each other.
+func (o ListOptions) checkCombination() error {
 	if o.SendInitialEvents != nil {
 		return ForbiddenField("sendInitialEvents", "sendInitialEvents is forbidden for list")
 	}
@@ -95,11 +116,62 @@ type WatchOptions struct {
 // Validate checks the combinations of B36: 422 (ErrInvalid) naming the
 // field, 400 for a malformed resourceVersion.
 func (o WatchOptions) Validate() error {
-	if o.ResourceVersion != "" {
-		if _, err := ParseRV("resourceVersion", o.ResourceVersion); err != nil {
-			return err
-		}
+	_, err := o.Parse()
+	return err
+}
+
+// WatchStart is where a watch begins, decided once from its options
+// (B30-B34); both storages follow it.
+//
+//	SIE=true,  RV ""   Initial, RVConsistent (strict), EndBookmark if allowed
+//	SIE=true,  RV "0"  Initial, RVAny, EndBookmark if allowed
+//	SIE=true,  RV n    Initial, RVNotOlderThan n, EndBookmark if allowed
+//	SIE unset, RV ""   Initial, RVConsistent, BestEffort
+//	SIE unset, RV "0"  Initial, RVAny
+//	SIE=false, RV ""   RVConsistent: events after etcd's current revision
+//	SIE=false, RV "0"  RVAny: events after the storage's current revision
+//	otherwise, RV n    RVExact n: every event after n
+type WatchStart struct {
+	// Initial: ADDED events for the state RV selects come first, then the
+	// events after that state.
+	Initial bool
+	// RV selects the initial state, or (without Initial) the revision the
+	// events follow.
+	RV RVRequest
+	// BestEffort: an Initial RVConsistent state may be served as the
+	// storage has it when freshness cannot be had in time (kube-apiserver's
+	// watch without sendInitialEvents).
+	BestEffort bool
+	// EndBookmark: the initial events end with the bookmark annotated
+	// k8s.io/initial-events-end.
+	EndBookmark bool
+}
+
+// Parse validates the options (see Validate) and returns where the watch
+// starts.
+func (o WatchOptions) Parse() (WatchStart, error) {
+	rv, err := parseRV(o.ResourceVersion)
+	if err != nil {
+		return WatchStart{}, err
 	}
+	if err := o.checkCombination(); err != nil {
+		return WatchStart{}, err
+	}
+	st := WatchStart{Initial: o.InitialEvents(), RV: rv}
+	switch {
+	case o.SendInitialEvents != nil:
+		st.EndBookmark = st.Initial && o.AllowWatchBookmarks
+	case rv.Kind == RVConsistent:
+		st.BestEffort = true
+	}
+	if !st.Initial && rv.Kind == RVNotOlderThan {
+		st.RV.Kind = RVExact
+	}
+	return st, nil
+}
+
+// checkCombination checks sendInitialEvents against resourceVersionMatch.
+func (o WatchOptions) checkCombination() error {
 	if o.SendInitialEvents != nil {
 		if o.ResourceVersionMatch != MatchNotOlderThan {
 			return ForbiddenField("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")

@@ -67,24 +67,15 @@ func (c *Cacher) waitRV(ctx context.Context, rv uint64) error {
 		select {
 		case <-ch:
 		case <-timer.C:
-			return tooLargeRV(rv, c.wc.RV())
+			return api.TooLargeRV(rv, c.wc.RV())
 		case <-ctx.Done():
 			if ctx.Err() == context.DeadlineExceeded {
-				return tooLargeRV(rv, c.wc.RV())
+				return api.TooLargeRV(rv, c.wc.RV())
 			}
 			return ctx.Err()
 		case <-c.stopCh:
 			return c.ready.notReadyError(time.Now())
 		}
-	}
-}
-
-func tooLargeRV(want, have uint64) *api.Error {
-	return &api.Error{
-		Err:               api.ErrTooLargeRV,
-		Message:           "Too large resource version: " + api.FormatRV(want) + ", current: " + api.FormatRV(have),
-		Cause:             "ResourceVersionTooLarge",
-		RetryAfterSeconds: 1,
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 //
 // While the cache is not ready every Get is answered by etcd.
 func (c *Cacher) Get(ctx context.Context, namespace, name string, opts api.GetOptions) (*api.Object, error) {
-	if err := opts.Validate(); err != nil {
+	rv, err := opts.Parse()
+	if err != nil {
 		return nil, err
 	}
 	if err := api.ValidateName("name", name); err != nil {
@@ -26,8 +27,8 @@ func (c *Cacher) Get(ctx context.Context, namespace, name string, opts api.GetOp
 		c.m.delegated.WithLabelValues("get", "not-ready").Inc()
 		return c.store.Get(ctx, namespace, name, opts)
 	}
-	switch opts.ResourceVersion {
-	case "":
+	switch rv.Kind {
+	case api.RVConsistent:
 		if _, err := c.waitFresh(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -38,10 +39,8 @@ func (c *Cacher) Get(ctx context.Context, namespace, name string, opts api.GetOp
 			c.m.delegated.WithLabelValues("get", "freshness-timeout").Inc()
 			return c.store.Get(ctx, namespace, name, opts)
 		}
-	case "0":
-	default:
-		rv, _ := api.ParseRV("resourceVersion", opts.ResourceVersion) // validated above
-		if err := c.waitRV(ctx, rv); err != nil {
+	case api.RVNotOlderThan:
+		if err := c.waitRV(ctx, rv.N); err != nil {
 			return nil, err
 		}
 	}

@@ -22,7 +22,8 @@ import (
 // one kept, a consistent read that cannot catch up in time, and a limited
 // list without selectors while the cache is not ready.
 func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {
-	if err := opts.Validate(); err != nil {
+	rv, err := opts.Parse()
+	if err != nil {
 		return nil, err
 	}
 	if !c.Ready() {
@@ -34,35 +35,32 @@ func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, err
 	if opts.Continue != "" {
 		return c.listContinue(ctx, opts)
 	}
-	switch {
-	case opts.ResourceVersion == "":
+	switch rv.Kind {
+	case api.RVConsistent:
 		if _, err := c.waitFresh(ctx); err != nil {
 			return c.freshnessFallback(ctx, opts, err)
 		}
 		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
-	case opts.ResourceVersion == "0":
+	case api.RVAny:
 		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
 	}
-	rv, _ := api.ParseRV("resourceVersion", opts.ResourceVersion) // validated above
-	if err := c.waitRV(ctx, rv); err != nil {
+	if err := c.waitRV(ctx, rv.N); err != nil {
 		return nil, err
 	}
-	exact := opts.ResourceVersionMatch == api.MatchExact ||
-		(opts.ResourceVersionMatch == api.MatchNone && opts.Limit > 0)
-	if !exact {
+	if rv.Kind != api.RVExact {
 		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
 	}
-	if c.belowCompaction(rv) {
+	if c.belowCompaction(rv.N) {
 		return c.delegateList(ctx, opts, "compacted")
 	}
-	snap, err := c.wc.Snapshot(rv)
+	snap, err := c.wc.Snapshot(rv.N)
 	if errors.Is(err, api.ErrExpired) {
 		return c.delegateList(ctx, opts, "snapshot-gone")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return c.listSnapshot(snap, rv, opts, ""), nil
+	return c.listSnapshot(snap, rv.N, opts, ""), nil
 }
 
 // listContinue serves the next page of a paginated list (B14, B23).

@@ -7,29 +7,26 @@ import (
 	"github.com/watchcached/watchcached/interval"
 )
 
-// Watch starts a watch served from the cache (B30-B36). Where it starts:
-//
-//	SIE=true (RVM NotOlderThan)  wait until fresh (RV "": etcd's revision;
-//	                             n: n), ADDED for every object, then with
-//	                             bookmarks allowed the initial-events-end
-//	                             bookmark, then live events (B33)
-//	SIE unset, RV "" or "0"      ADDED for every cached object, then live (B30)
-//	SIE=false, RV ""             live events after etcd's current revision (B34)
-//	RV n                         every event after n, then live (B31); 410 if
-//	                             the history no longer holds n (B32)
+// Watch starts a watch served from the cache (B30-B36), where
+// api.WatchOptions.Parse says (api.WatchStart): the initial state, waited
+// for as its RV asks (etcd's current revision, or not older than n) and
+// walked as ADDED events, then the events after it; or the events after
+// etcd's current revision, the cache's, or n (410 if the history no longer
+// holds n, B32).
 //
 // Errors found while starting (a revision not reached in time, an expired
 // RV) are delivered by the first Next as the stream's ERROR event; invalid
 // options and a cache that is not ready are returned here (B35, B36).
 func (c *Cacher) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, error) {
-	if err := opts.Validate(); err != nil {
+	start, err := opts.Parse()
+	if err != nil {
 		return nil, err
 	}
 	if !c.Ready() {
 		return nil, c.ready.notReadyError(c.now())
 	}
 	w := c.newWatcher(opts)
-	if err := c.startWatcher(ctx, w, opts); err != nil {
+	if err := c.startWatcher(ctx, w, start, opts.Predicate); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -44,42 +41,15 @@ func (c *Cacher) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher,
 
 // startWatcher positions w: an initial snapshot walk and/or the interval it
 // follows afterwards.
-func (c *Cacher) startWatcher(ctx context.Context, w *watcher, opts api.WatchOptions) error {
-	sie := opts.SendInitialEvents != nil && *opts.SendInitialEvents
-	var from uint64
-	switch {
-	case sie && opts.ResourceVersion == "":
-		if _, err := c.waitFresh(ctx); err != nil {
-			return err
-		}
-	case sie && opts.ResourceVersion != "0":
-		rv, _ := api.ParseRV("resourceVersion", opts.ResourceVersion)
-		if err := c.waitRV(ctx, rv); err != nil {
-			return err
-		}
-	case opts.InitialEvents():
-		// B30: the cache as it is (for RV "" we still try to be fresh, but
-		// serve what we have if etcd is slow).
-		if opts.ResourceVersion == "" {
-			_, _ = c.waitFresh(ctx)
-		}
-	case opts.ResourceVersion == "":
-		tctx, cancel := context.WithTimeout(ctx, c.cfg.FreshnessTimeout)
-		rev, err := c.currentRevision(ctx, tctx)
-		cancel()
-		if err != nil {
-			return err
-		}
-		from = rev
-	case opts.ResourceVersion == "0":
-		from = c.wc.RV()
-	default:
-		from, _ = api.ParseRV("resourceVersion", opts.ResourceVersion)
+func (c *Cacher) startWatcher(ctx context.Context, w *watcher, start api.WatchStart, pred api.Predicate) error {
+	from, err := c.startRV(ctx, start)
+	if err != nil {
+		return err
 	}
-	if opts.InitialEvents() {
+	if start.Initial {
 		snap := c.wc.Latest()
-		w.initial = interval.NewSnapshot(snap, w.prefix, opts.Predicate)
-		w.endBookmark = sie && opts.AllowWatchBookmarks
+		w.initial = interval.NewSnapshot(snap, w.prefix, pred)
+		w.endBookmark = start.EndBookmark
 		from = snap.RV()
 	}
 	iv, err := interval.New(c.wc, from)
@@ -89,6 +59,33 @@ func (c *Cacher) startWatcher(ctx context.Context, w *watcher, opts api.WatchOpt
 	w.live = iv
 	w.sentRV = from
 	return nil
+}
+
+// startRV waits for the state an initial walk needs, or returns the
+// revision the events follow.
+func (c *Cacher) startRV(ctx context.Context, start api.WatchStart) (uint64, error) {
+	switch {
+	case start.Initial && start.RV.Kind == api.RVConsistent:
+		_, err := c.waitFresh(ctx)
+		if start.BestEffort { // B30: serve what the cache has if etcd is slow
+			err = nil
+		}
+		return 0, err
+	case start.Initial && start.RV.Kind == api.RVNotOlderThan:
+		return 0, c.waitRV(ctx, start.RV.N)
+	case start.Initial:
+		return 0, nil
+	}
+	switch start.RV.Kind {
+	case api.RVConsistent:
+		tctx, cancel := context.WithTimeout(ctx, c.cfg.FreshnessTimeout)
+		defer cancel()
+		return c.currentRevision(ctx, tctx)
+	case api.RVAny:
+		return c.wc.RV(), nil
+	default:
+		return start.RV.N, nil
+	}
 }
 
 // wakeKeyFor picks the narrowest tracked field the watch pins to one value.

@@ -3,7 +3,6 @@ package etcdstore
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -154,7 +153,7 @@ func (e *missingPrevError) Is(target error) bool { return target == ErrMissingPr
 
 // tooOldWatch is the 410 of a watch whose start was compacted.
 func tooOldWatch(rv, compacted uint64) error {
-	return &api.Error{Err: api.ErrExpired, Message: fmt.Sprintf("too old resource version: %d (%d)", rv, compacted)}
+	return api.TooOldRV(rv, compacted)
 }
 
 // toEvent converts one etcd event, or returns nil when it shows nothing a

@@ -13,16 +13,15 @@ import (
 // is ErrTooLargeRV. A value that does not decode is ErrCorrupt naming the
 // key (B62).
 func (s *Store) Get(ctx context.Context, namespace, name string, opts api.GetOptions) (*api.Object, error) {
-	if err := opts.Validate(); err != nil {
+	rv, err := opts.Parse()
+	if err != nil {
 		return nil, err
 	}
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
 	}
-	var minRV uint64
 	var ops []clientv3.OpOption
-	if opts.ResourceVersion != "" {
-		minRV, _ = api.ParseRV("resourceVersion", opts.ResourceVersion)
+	if rv.Kind != api.RVConsistent {
 		ops = append(ops, clientv3.WithSerializable())
 	}
 	key := s.key(namespace, name)
@@ -30,8 +29,8 @@ func (s *Store) Get(ctx context.Context, namespace, name string, opts api.GetOpt
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	if cur := uint64(resp.Header.Revision); minRV > cur {
-		return nil, s.tooLarge(minRV, cur)
+	if cur := uint64(resp.Header.Revision); rv.N > cur {
+		return nil, api.TooLargeRV(rv.N, cur)
 	}
 	if len(resp.Kvs) == 0 {
 		s.forgetCorrupt(key)

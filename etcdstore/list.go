@@ -39,10 +39,11 @@ type listPlan struct {
 // limit, pages are read until limit items match or the range is
 // exhausted, all at one revision.
 func (s *Store) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {
-	if err := opts.Validate(); err != nil {
+	rv, err := opts.Parse()
+	if err != nil {
 		return nil, err
 	}
-	plan, err := s.planList(opts)
+	plan, err := s.planList(opts, rv)
 	if err != nil {
 		return nil, err
 	}
@@ -61,12 +62,12 @@ func (s *Store) List(ctx context.Context, opts api.ListOptions) (*api.List, erro
 		if cerr != nil {
 			return nil, cerr
 		}
-		return nil, s.tooLarge(uint64(plan.rev), cur)
+		return nil, api.TooLargeRV(uint64(plan.rev), cur)
 	}
 	return nil, mapErr(err)
 }
 
-func (s *Store) planList(opts api.ListOptions) (listPlan, error) {
+func (s *Store) planList(opts api.ListOptions, rv api.RVRequest) (listPlan, error) {
 	ns := opts.Namespace
 	if !s.res.Namespaced {
 		ns = ""
@@ -88,16 +89,11 @@ func (s *Store) planList(opts api.ListOptions) (listPlan, error) {
 		}
 		return p, nil
 	}
-	if opts.ResourceVersion == "" || opts.ResourceVersion == "0" {
-		return p, nil
-	}
-	n, _ := api.ParseRV("resourceVersion", opts.ResourceVersion)
-	exact := opts.ResourceVersionMatch == api.MatchExact ||
-		(opts.ResourceVersionMatch == api.MatchNone && opts.Limit > 0)
-	if exact {
-		p.rev = int64(n)
-	} else {
-		p.minRV = n
+	switch rv.Kind {
+	case api.RVExact:
+		p.rev = int64(rv.N)
+	case api.RVNotOlderThan:
+		p.minRV = rv.N
 	}
 	return p, nil
 }
@@ -122,7 +118,7 @@ func (s *Store) readList(ctx context.Context, plan listPlan, limit int64, pred a
 		if rev == 0 {
 			rev = resp.Header.Revision
 			if uint64(rev) < plan.minRV {
-				return nil, s.tooLarge(plan.minRV, uint64(rev))
+				return nil, api.TooLargeRV(plan.minRV, uint64(rev))
 			}
 		}
 		l.RV = uint64(rev)

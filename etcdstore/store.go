@@ -206,12 +206,3 @@ func (s *Store) decodeOne(key, value []byte, modRev int64) (*api.Object, error) 
 func (s *Store) notFound(name string) error {
 	return api.Errorf(api.ErrNotFound, "%s %q not found", s.res.GroupResource(), name)
 }
-
-func (s *Store) tooLarge(rv, current uint64) error {
-	return &api.Error{
-		Err:               api.ErrTooLargeRV,
-		Message:           fmt.Sprintf("Too large resource version: %d, current: %d", rv, current),
-		Cause:             "ResourceVersionTooLarge",
-		RetryAfterSeconds: 1,
-	}
-}

@@ -10,47 +10,35 @@ import (
 )
 
 // Watch starts a watch straight on etcd (B30-B42 with direct-etcd
-// semantics). With initial events (SIE=true, or SIE unset and RV ""/"0")
-// it lists the latest state (not older than RV=n when given), sends ADDED
-// for every matching object in key order, then for SIE=true with
-// bookmarks allowed one bookmark with InitialEventsEnd at the list's
-// revision, and watches from the revision after. Otherwise it watches from
-// RV=n+1, or from the current revision for RV ""/"0" (B34). ctx bounds
-// only the start; the stream lives until Close or its end.
+// semantics), where api.WatchOptions.Parse says: with initial events it
+// lists the latest state (not older than n when asked), sends ADDED for
+// every matching object in key order, then the initial-events-end bookmark
+// when asked, and watches from the revision after the list's; otherwise it
+// watches from n+1, or from the current revision (RV unset or "0": etcd's
+// current state is both the consistent and any state here, B34). ctx
+// bounds only the start; the stream lives until Close or its end.
 func (s *Store) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, error) {
-	if err := opts.Validate(); err != nil {
+	start, err := opts.Parse()
+	if err != nil {
 		return nil, err
 	}
 	w := &watcher{pred: opts.Predicate, bookmarks: opts.AllowWatchBookmarks, closed: make(chan struct{})}
 	var from uint64
 	switch {
-	case opts.InitialEvents():
-		lo := api.ListOptions{Namespace: opts.Namespace, Predicate: opts.Predicate}
-		if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
-			lo.ResourceVersion, lo.ResourceVersionMatch = opts.ResourceVersion, api.MatchNotOlderThan
-		}
-		l, err := s.List(ctx, lo)
-		if err != nil {
+	case start.Initial:
+		if from, err = w.initialEvents(ctx, s, opts, start); err != nil {
 			return nil, err
 		}
-		for _, obj := range l.Items {
-			w.pending = append(w.pending, api.WatchEvent{Type: api.Added, Object: obj, RV: obj.RV})
-		}
-		if opts.SendInitialEvents != nil && opts.AllowWatchBookmarks {
-			w.pending = append(w.pending, api.WatchEvent{Type: api.Bookmark, RV: l.RV, InitialEventsEnd: true})
-		}
-		w.lastRV, from = l.RV, l.RV+1
-	case opts.ResourceVersion == "" || opts.ResourceVersion == "0":
+	case start.RV.Kind == api.RVExact:
+		// n+1 would overflow etcd's int64 revision for the largest RV; no
+		// revision reaches n there, so starting at n is the same watch.
+		w.lastRV, from = start.RV.N, min(start.RV.N+1, math.MaxInt64)
+	default:
 		cur, err := s.CurrentRevision(ctx)
 		if err != nil {
 			return nil, err
 		}
 		w.lastRV, from = cur, cur+1
-	default:
-		n, _ := api.ParseRV("resourceVersion", opts.ResourceVersion)
-		// n+1 would overflow etcd's int64 revision for the largest RV; no
-		// revision reaches n there, so starting at n is the same watch.
-		w.lastRV, from = n, min(n+1, math.MaxInt64)
 	}
 	ns := opts.Namespace
 	if !s.res.Namespaced {
@@ -60,6 +48,27 @@ func (s *Store) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, 
 	w.cancel = cancel
 	w.ch = s.watchPrefix(wctx, s.res.NamespacePrefix(s.prefix, ns), from)
 	return w, nil
+}
+
+// initialEvents lists the state the watch starts with into w.pending and
+// returns the revision its events follow from.
+func (w *watcher) initialEvents(ctx context.Context, s *Store, opts api.WatchOptions, start api.WatchStart) (uint64, error) {
+	lo := api.ListOptions{Namespace: opts.Namespace, Predicate: opts.Predicate}
+	if start.RV.Kind == api.RVNotOlderThan {
+		lo.ResourceVersion, lo.ResourceVersionMatch = api.FormatRV(start.RV.N), api.MatchNotOlderThan
+	}
+	l, err := s.List(ctx, lo)
+	if err != nil {
+		return 0, err
+	}
+	for _, obj := range l.Items {
+		w.pending = append(w.pending, api.WatchEvent{Type: api.Added, Object: obj, RV: obj.RV})
+	}
+	if start.EndBookmark {
+		w.pending = append(w.pending, api.WatchEvent{Type: api.Bookmark, RV: l.RV, InitialEventsEnd: true})
+	}
+	w.lastRV = l.RV
+	return l.RV + 1, nil
 }
 
 // watcher is the api.Watcher of Store.Watch. Next is called by one

@@ -14,7 +14,7 @@
 // overtook a slow watcher), or a relist (WatchCache.Replace) resets the
 // ring, the interval finds its index before the ring's start at its next
 // refill: it hands out what it had already copied, then returns, for good,
-// watchcache.TooOldError ("too old resource version: <last RV> (<oldest
+// api.TooOldRV ("too old resource version: <last RV> (<oldest
 // servable>)", wrapping api.ErrExpired). It never skips silently.
 //
 // A SnapshotInterval walks a watchcache.Snapshot in key order for the

@@ -32,7 +32,7 @@ type Interval struct {
 
 // New opens an interval of the events with RV > fromRV. fromRV may be in the
 // future (then only events above it are returned). If the ring no longer
-// holds every event after fromRV, the error is watchcache.TooOldError (it
+// holds every event after fromRV, the error is api.TooOldRV (it
 // wraps api.ErrExpired, B32). It allocates the same few words whatever the
 // history holds: the buffer comes with the first events.
 func New(wc *watchcache.WatchCache, fromRV uint64) (*Interval, error) {
@@ -146,7 +146,7 @@ func (i *Interval) fail(err error) error {
 	}
 	var ie *watchcache.IndexExpiredError
 	if errors.As(err, &ie) {
-		err = watchcache.TooOldError(i.lastRV, ie.Oldest)
+		err = api.TooOldRV(i.lastRV, ie.Oldest)
 	}
 	i.err = err
 	return err

@@ -33,7 +33,7 @@ func (w *WatchCache) Snapshot(rv uint64) (*Snapshot, error) {
 	if rv < w.hist.floor {
 		floor := w.hist.floor
 		w.mu.RUnlock()
-		return nil, api.Errorf(api.ErrExpired, "too old resource version: %d (%d)", rv, floor)
+		return nil, api.TooOldRV(rv, floor)
 	}
 	return w.rebuildRLocked(rv), nil
 }

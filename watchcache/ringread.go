@@ -12,7 +12,7 @@ import (
 
 // IndexExpiredError says the ring no longer holds the event at Index
 // (evicted, or dropped by a Replace). It wraps api.ErrExpired; a watcher
-// turns it into TooOldError with the RV it had reached and Oldest.
+// turns it into api.TooOldRV with the RV it had reached and Oldest.
 type IndexExpiredError struct {
 	Index  uint64 // the index asked for
 	Start  uint64 // the ring's first index now
@@ -29,13 +29,13 @@ func (e *IndexExpiredError) Unwrap() error { return api.ErrExpired }
 
 // IndexAfter returns the absolute index of the first event with RV > rv: the
 // index a watch from rv starts at (the end index if there is none yet). If
-// rv is older than the oldest servable RV, the error is TooOldError (B32).
+// rv is older than the oldest servable RV, the error is api.TooOldRV (B32).
 // O(log n) under the read lock.
 func (w *WatchCache) IndexAfter(rv uint64) (uint64, error) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if rv < w.oldest {
-		return 0, TooOldError(rv, w.oldest)
+		return 0, api.TooOldRV(rv, w.oldest)
 	}
 	return w.ring.after(rv), nil
 }

@@ -256,12 +256,6 @@ func (w *WatchCache) Stats() Stats {
 	}
 }
 
-// TooOldError is the error a watch from rv gets when the history no longer
-// holds every event after rv; oldest is the oldest servable RV (B32).
-func TooOldError(rv, oldest uint64) *api.Error {
-	return api.Errorf(api.ErrExpired, "too old resource version: %d (%d)", rv, oldest)
-}
-
 // notifyLocked wakes every reader waiting on Changed. Needs mu held for
 // writing.
 func (w *WatchCache) notifyLocked() {
