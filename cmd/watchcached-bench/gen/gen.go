@@ -127,6 +127,14 @@ func podResource() *api.Resource {
 		SelectableFields: []string{"spec.nodeName"}, IndexedFields: []string{"spec.nodeName"}}
 }
 
+// podPlan is an empty plan of pods from podTemplate.
+func podPlan() plan {
+	return plan{header: trace.Header{
+		Resources: []*api.Resource{podResource()},
+		Templates: map[string]string{"pod": podTemplate},
+	}}
+}
+
 // padding makes objects about 1 KB, like the small objects the profiles
 // describe.
 var padding = strings.Repeat("x", 640)

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
@@ -16,16 +17,13 @@ import (
 // shrinks; below a quarter of the initial population a delete becomes a
 // create (the mix holds until then).
 func robustness(cfg Config) (plan, error) {
-	lo, hi := orF(cfg.MinRate, 200), orF(cfg.MaxRate, 1000)
+	lo, hi := cmp.Or(cfg.MinRate, 200), cmp.Or(cfg.MaxRate, 1000)
 	if lo <= 0 || hi < lo {
 		return plan{}, fmt.Errorf("gen: k8s-robustness rates %g..%g", lo, hi)
 	}
-	objects := orI(cfg.Objects, 1000)
+	objects := cmp.Or(cfg.Objects, 1000)
 	r := newRand(cfg.Seed)
-	p := plan{header: trace.Header{
-		Resources: []*api.Resource{podResource()},
-		Templates: map[string]string{"pod": podTemplate},
-	}}
+	p := podPlan()
 	live := newKeySet()
 	next := 0
 	create := func(at int64) {
@@ -69,11 +67,11 @@ func robustness(cfg Config) (plan, error) {
 // ~1 KB configmaps and one LIST per second with a label selector that
 // matches nothing, over a light churn (Rate updates/s, default 10).
 func kep2340(cfg Config) (plan, error) {
-	n := max(1, int(float64(orI(cfg.Objects, 300000))*cfg.Scale))
+	n := max(1, int(float64(cmp.Or(cfg.Objects, 300000))*cfg.Scale))
 	if n < 1 {
 		return plan{}, fmt.Errorf("gen: kep2340 scales to %d configmaps", n)
 	}
-	rate := orF(cfg.Rate, 10)
+	rate := cmp.Or(cfg.Rate, 10)
 	r := newRand(cfg.Seed)
 	p := plan{header: trace.Header{
 		Resources: []*api.Resource{{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}},
@@ -108,20 +106,17 @@ func podsOnNodes(cfg Config) (plan, error) {
 	ns, pods, nodes := cfg.Namespaces, cfg.Pods, cfg.Nodes
 	switch cfg.Shape {
 	case "", "50x3000":
-		ns, pods, nodes = orI(ns, 50), orI(pods, 3000), orI(nodes, 5000)
+		ns, pods, nodes = cmp.Or(ns, 50), cmp.Or(pods, 3000), cmp.Or(nodes, 5000)
 	case "100x1100":
-		ns, pods, nodes = orI(ns, 100), orI(pods, 1100), orI(nodes, 1000)
+		ns, pods, nodes = cmp.Or(ns, 100), cmp.Or(pods, 1100), cmp.Or(nodes, 1000)
 	default:
 		return plan{}, fmt.Errorf("gen: unknown pods-on-nodes shape %q (50x3000 or 100x1100)", cfg.Shape)
 	}
 	pods = max(1, int(float64(pods)*cfg.Scale))
 	nodes = max(1, int(float64(nodes)*cfg.Scale))
-	rate := orF(cfg.Rate, 100)
+	rate := cmp.Or(cfg.Rate, 100)
 	r := newRand(cfg.Seed)
-	p := plan{header: trace.Header{
-		Resources: []*api.Resource{podResource()},
-		Templates: map[string]string{"pod": podTemplate},
-	}}
+	p := podPlan()
 	live, dead := newKeySet(), newKeySet()
 	node := map[string]string{}
 	gen := map[string]int{}
@@ -177,18 +172,4 @@ func hash(s string) uint32 {
 		h = (h ^ uint32(s[i])) * 16777619
 	}
 	return h
-}
-
-func orI(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
-func orF(v, d float64) float64 {
-	if v == 0 {
-		return d
-	}
-	return v
 }

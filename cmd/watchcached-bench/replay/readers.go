@@ -38,29 +38,72 @@ func (s *readStats) hist(name string) *measure.Hist {
 	return h
 }
 
-func (s *readStats) fail(name string) {
-	s.mu.Lock()
-	s.errs[name]++
-	s.mu.Unlock()
+// done records one read named name that started at t0 and ended with
+// err: its latency, or a failure unless ctx was done (a read cut short by
+// the end of the run is not an error).
+func (s *readStats) done(ctx context.Context, name string, t0 time.Time, err error) {
+	if err == nil {
+		s.hist(name).Record(time.Since(t0))
+		s.reads.Add(1)
+		return
+	}
+	if ctx.Err() == nil {
+		s.mu.Lock()
+		s.errs[name]++
+		s.mu.Unlock()
+	}
 }
 
-// every runs f every iv (back to back when iv is 0) until ctx is done.
-func every(ctx context.Context, iv time.Duration, f func()) {
-	var tick <-chan time.Time
-	if iv > 0 {
-		t := time.NewTicker(iv)
-		defer t.Stop()
-		tick = t.C
+// startReaders starts, in r.wg, the listers, the getters and the trace's
+// own reads, all ending with ctx.
+func (r *run) startReaders(ctx context.Context) {
+	cfg := r.cfg
+	for i := range cfg.Listers {
+		mode := cfg.ListModes[i%len(cfg.ListModes)]
+		r.wg.Go(func() {
+			every(ctx, cfg.ListInterval, func() { list(ctx, cfg.Server, r.path, mode, ListName(mode), cfg.PageSize, nil, r.st) })
+		})
 	}
-	for ctx.Err() == nil {
-		f()
-		if tick != nil {
-			select {
-			case <-tick:
-			case <-ctx.Done():
-			}
+	if keys := r.prefillKeys(); len(keys) > 0 {
+		for i := range cfg.Getters {
+			rnd := rand.New(rand.NewPCG(uint64(cfg.Header.Seed), uint64(i)))
+			r.wg.Go(func() {
+				every(ctx, cfg.GetInterval, func() { get(ctx, cfg.Server, cfg.Header, keys, cfg.GetRV, rnd, r.st) })
+			})
 		}
 	}
+	for _, rd := range cfg.Header.Reads {
+		if rd.Verb != "list" || rd.PerSecond <= 0 {
+			continue
+		}
+		q := url.Values{}
+		if rd.LabelSelector != "" {
+			q.Set("labelSelector", rd.LabelSelector)
+		}
+		if rd.FieldSelector != "" {
+			q.Set("fieldSelector", rd.FieldSelector)
+		}
+		mode := rd.ResourceVersion
+		if rd.Limit > 0 {
+			mode = "paged"
+		}
+		iv := time.Duration(float64(time.Second) / rd.PerSecond)
+		name := "profile " + ListName(mode) + " " + q.Encode()
+		r.wg.Go(func() {
+			every(ctx, iv, func() { list(ctx, cfg.Server, r.path, mode, name, max(rd.Limit, 1), q, r.st) })
+		})
+	}
+}
+
+// prefillKeys are the main resource's keys the prefill created.
+func (r *run) prefillKeys() []string {
+	var keys []string
+	for _, o := range r.pre {
+		if o.Type == trace.Create && r.w.isMain(o.Key) {
+			keys = append(keys, o.Key)
+		}
+	}
+	return keys
 }
 
 // list performs one list of mode ("", "0", "paged") and records it; a
@@ -90,14 +133,7 @@ func list(ctx context.Context, c *kube.Client, path, mode, name string, pageSize
 		q.Set("resourceVersion", mode)
 		_, err = c.Read(ctx, path, q)
 	}
-	if err != nil {
-		if ctx.Err() == nil {
-			st.fail(name)
-		}
-		return
-	}
-	st.hist(name).Record(time.Since(t0))
-	st.reads.Add(1)
+	st.done(ctx, name, t0, err)
 }
 
 // ListName names a list mode in results.
@@ -131,20 +167,11 @@ func get(ctx context.Context, c *kube.Client, h *trace.Header, keys []string, rv
 	}
 	t0 := time.Now()
 	_, err := c.Read(ctx, kube.Path(res, ns, obj), q)
-	if err != nil {
-		var se *kube.StatusError
-		if errors.As(err, &se) && se.Code == 404 {
-			st.hist(name + " (404)").Record(time.Since(t0))
-			st.reads.Add(1)
-			return
-		}
-		if ctx.Err() == nil {
-			st.fail(name)
-		}
-		return
+	var se *kube.StatusError
+	if errors.As(err, &se) && se.Code == 404 {
+		name, err = name+" (404)", nil
 	}
-	st.hist(name).Record(time.Since(t0))
-	st.reads.Add(1)
+	st.done(ctx, name, t0, err)
 }
 
 func cloneQuery(q url.Values) url.Values {

@@ -3,8 +3,6 @@ package replay
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net/url"
 	"sync"
 	"time"
 
@@ -20,80 +18,91 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	h := cfg.Header
-	pre, rest := cfg.Ops[:h.Prefill], cfg.Ops[h.Prefill:]
-	res := &Result{Profile: h.Profile, Seed: h.Seed, Params: h.Params, Speed: cfg.Speed, Prefill: len(pre),
-		Watchers: cfg.Watchers, NodeWatchers: cfg.NodeWatchers}
-	prog := measure.NewProgress(cfg.Progress, "replay")
-
-	w := newWriter(&cfg)
-	t0 := time.Now()
-	startRV, err := w.prefill(ctx, pre, prog)
-	if err != nil {
+	r := newRun(&cfg)
+	if err := r.prefill(ctx); err != nil {
 		return nil, err
 	}
-	res.PrefillSeconds, res.StartRV = time.Since(t0).Seconds(), startRV
-
-	mainRes := h.Resources[0]
-	path := kube.Path(mainRes, "", "")
-	events := &measure.Counter{}
-	watchers := makeWatchers(&cfg, w.nodes())
-	wctx, stopWatchers := context.WithCancel(ctx)
-	defer stopWatchers()
-	var wwg, ready sync.WaitGroup
-	for _, wt := range watchers {
-		ready.Add(1)
-		wwg.Go(func() { wt.run(wctx, cfg.Server, path, startRV, events, ready.Done) })
-	}
-	ready.Wait()
-
-	st := newReadStats()
-	tl := &measure.Timeline{PID: cfg.PID, Interval: time.Second,
-		Counters: map[string]*measure.Counter{"writes": &w.writes, "events": events, "reads": &st.reads}}
-	tctx, stopTimeline := context.WithCancel(ctx)
-	var twg sync.WaitGroup
-	twg.Go(func() { tl.Run(tctx) })
-	cpu0, _ := measure.ReadProc(cfg.PID)
-
-	rctx, stopReaders := context.WithCancel(ctx)
-	var rwg sync.WaitGroup
-	startReaders(rctx, &rwg, &cfg, prefillKeys(h, pre), st)
-
-	start := time.Now()
-	length := h.Length()
-	if cfg.Speed > 0 {
-		length = time.Duration(float64(length) / cfg.Speed)
-	}
-	writesDone := make(chan struct{})
-	go func() { defer close(writesDone); w.run(ctx, rest, start) }()
-	waitWrites(ctx, writesDone, start, length, len(rest), &w.writes, prog)
-	res.Duration = time.Since(start).Seconds()
-
-	d0 := time.Now()
-	log := w.log()
-	all, byNode := expectations(log, startRV)
-	drain(ctx, watchers, all, byNode, cfg.DrainTimeout, prog)
-	res.DrainSeconds = time.Since(d0).Seconds()
-
-	stopReaders()
-	rwg.Wait()
-	stopWatchers()
-	wwg.Wait()
-	if cpu1, err := measure.ReadProc(cfg.PID); err == nil && cfg.PID > 0 {
-		res.CPUSeconds = (cpu1.CPU - cpu0.CPU).Seconds()
-	}
-	stopTimeline()
-	twg.Wait()
+	gctx, stop := context.WithCancel(ctx)
+	r.startWatchers(gctx)
+	r.startClients(gctx)
+	r.write(gctx)
+	r.drain(gctx)
+	stop()
+	r.wg.Wait()
+	r.measureCPU()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	res.Timeline = tl.Samples()
-	for _, s := range res.Timeline {
-		res.RSSMax = max(res.RSSMax, s.RSS)
+	r.collect()
+	r.prog.Done(fmt.Sprintf("%d writes, %d events, %d lost", r.res.Writes.Count, r.res.Received, r.res.Lost))
+	return r.res, nil
+}
+
+// run is one replay in progress. Its phases run in this order, each
+// called once from the goroutine of Run: prefill, startWatchers,
+// startClients (the timeline and the readers), write, drain, then — after
+// the context given to the phases is cancelled and wg waited for —
+// measureCPU and collect.
+//
+// Concurrency: every goroutine a phase starts is in wg and ends when the
+// phases' context is done (the writer's also when its ops are applied);
+// they touch only the writer, the watchers, the read stats, events and
+// the timeline, each safe for that use (see their types). Every other
+// field belongs to Run's goroutine; collect reads the instruments only
+// after wg.Wait, so it needs no lock but the read stats'.
+type run struct {
+	cfg       *Config
+	path      string      // collection path of the trace's main resource
+	pre, rest []*trace.Op // the prefill and the timed writes
+	prog      *measure.Progress
+	res       *Result
+
+	wg       sync.WaitGroup // every goroutine the phases start
+	w        *writer
+	watchers []*watcher
+	events   measure.Counter // events received by all watchers
+	st       *readStats
+	tl       *measure.Timeline
+	cpu0     measure.ProcStat // the server's use when the clients started
+
+	log  []commit     // set by drain: the writes, sorted by revision
+	want expectations // set by drain: what the watchers must receive
+}
+
+func newRun(cfg *Config) *run {
+	h := cfg.Header
+	pre, rest := cfg.Ops[:h.Prefill], cfg.Ops[h.Prefill:]
+	return &run{
+		cfg: cfg, path: kube.Path(h.Resources[0], "", ""), pre: pre, rest: rest,
+		prog: measure.NewProgress(cfg.Progress, "replay"),
+		res: &Result{Profile: h.Profile, Seed: h.Seed, Params: h.Params, Speed: cfg.Speed, Prefill: len(pre),
+			Watchers: cfg.Watchers, NodeWatchers: cfg.NodeWatchers},
+		w: newWriter(cfg), st: newReadStats(),
 	}
-	collect(res, w, log, watchers, all, byNode, st)
-	prog.Done(fmt.Sprintf("%d writes, %d events, %d lost", res.Writes.Count, res.Received, res.Lost))
-	return res, nil
+}
+
+// prefill writes the leading ops and records the revision the watchers
+// start from.
+func (r *run) prefill(ctx context.Context) error {
+	t0 := time.Now()
+	startRV, err := r.w.prefill(ctx, r.pre, r.prog)
+	if err != nil {
+		return err
+	}
+	r.res.PrefillSeconds, r.res.StartRV = time.Since(t0).Seconds(), startRV
+	return nil
+}
+
+// startWatchers starts the watchers from the prefill's revision and
+// returns once each has its first stream open (or has ended).
+func (r *run) startWatchers(ctx context.Context) {
+	r.watchers = makeWatchers(r.cfg, r.w.nodes())
+	var ready sync.WaitGroup // a latch, not a goroutine group
+	ready.Add(len(r.watchers))
+	for _, wt := range r.watchers {
+		r.wg.Go(func() { wt.run(ctx, r.cfg.Server, r.path, r.res.StartRV, &r.events, ready.Done) })
+	}
+	ready.Wait()
 }
 
 func makeWatchers(cfg *Config, nodes []string) []*watcher {
@@ -107,64 +116,36 @@ func makeWatchers(cfg *Config, nodes []string) []*watcher {
 	return ws
 }
 
-// startReaders starts the listers, getters and the trace's own reads.
-func startReaders(ctx context.Context, wg *sync.WaitGroup, cfg *Config, keys []string, st *readStats) {
-	h := cfg.Header
-	path := kube.Path(h.Resources[0], "", "")
-	for i := range cfg.Listers {
-		mode := cfg.ListModes[i%len(cfg.ListModes)]
-		wg.Go(func() {
-			every(ctx, cfg.ListInterval, func() { list(ctx, cfg.Server, path, mode, ListName(mode), cfg.PageSize, nil, st) })
-		})
-	}
-	if len(keys) > 0 {
-		for i := range cfg.Getters {
-			r := rand.New(rand.NewPCG(uint64(h.Seed), uint64(i)))
-			wg.Go(func() {
-				every(ctx, cfg.GetInterval, func() { get(ctx, cfg.Server, h, keys, cfg.GetRV, r, st) })
-			})
-		}
-	}
-	for _, rd := range h.Reads {
-		if rd.Verb != "list" || rd.PerSecond <= 0 {
-			continue
-		}
-		q := url.Values{}
-		if rd.LabelSelector != "" {
-			q.Set("labelSelector", rd.LabelSelector)
-		}
-		if rd.FieldSelector != "" {
-			q.Set("fieldSelector", rd.FieldSelector)
-		}
-		mode := rd.ResourceVersion
-		if rd.Limit > 0 {
-			mode = "paged"
-		}
-		iv := time.Duration(float64(time.Second) / rd.PerSecond)
-		name := "profile " + ListName(mode) + " " + q.Encode()
-		wg.Go(func() {
-			every(ctx, iv, func() { list(ctx, cfg.Server, path, mode, name, max(rd.Limit, 1), q, st) })
-		})
-	}
+// startClients starts the timeline, takes the server's first CPU
+// reading, and starts the readers.
+func (r *run) startClients(ctx context.Context) {
+	r.tl = &measure.Timeline{PID: r.cfg.PID, Interval: time.Second,
+		Counters: map[string]*measure.Counter{"writes": &r.w.writes, "events": &r.events, "reads": &r.st.reads}}
+	r.wg.Go(func() { r.tl.Run(ctx) })
+	r.cpu0, _ = measure.ReadProc(r.cfg.PID)
+	r.startReaders(ctx)
 }
 
-// prefillKeys are the main resource's keys the prefill created.
-func prefillKeys(h *trace.Header, pre []*trace.Op) []string {
-	p := h.Resources[0].Prefix(h.Prefix)
-	var keys []string
-	for _, o := range pre {
-		if o.Type == trace.Create && len(o.Key) > len(p) && o.Key[:len(p)] == p {
-			keys = append(keys, o.Key)
-		}
+// write applies the timed writes and returns when all are applied and
+// the trace's length (scaled by Speed) has passed, or ctx is done.
+func (r *run) write(ctx context.Context) {
+	start := time.Now()
+	length := r.cfg.Header.Length()
+	if r.cfg.Speed > 0 {
+		length = time.Duration(float64(length) / r.cfg.Speed)
 	}
-	return keys
+	writesDone := make(chan struct{})
+	r.wg.Go(func() { defer close(writesDone); r.w.run(ctx, r.rest, start) })
+	r.waitWrites(ctx, writesDone, start, length)
+	r.res.Duration = time.Since(start).Seconds()
 }
 
 // waitWrites shows progress until the writes are done and the trace's
 // length has passed.
-func waitWrites(ctx context.Context, done <-chan struct{}, start time.Time, length time.Duration, n int, writes *measure.Counter, prog *measure.Progress) {
+func (r *run) waitWrites(ctx context.Context, done <-chan struct{}, start time.Time, length time.Duration) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	n, writes := len(r.rest), &r.w.writes
 	writesDone := false
 	for {
 		el := time.Since(start)
@@ -175,7 +156,7 @@ func waitWrites(ctx context.Context, done <-chan struct{}, start time.Time, leng
 		if length > 0 {
 			frac = min(frac, el.Seconds()/length.Seconds())
 		}
-		prog.Update(frac, fmt.Sprintf("%d/%d writes", writes.Load(), n))
+		r.prog.Update(frac, fmt.Sprintf("%d/%d writes", writes.Load(), n))
 		select {
 		case <-done:
 			writesDone = true
@@ -186,77 +167,39 @@ func waitWrites(ctx context.Context, done <-chan struct{}, start time.Time, leng
 	}
 }
 
-// drain waits until every watcher has received the last revision it
-// expects, or timeout.
-func drain(ctx context.Context, ws []*watcher, all expectation, byNode map[string]expectation, timeout time.Duration, prog *measure.Progress) {
-	deadline := time.Now().Add(timeout)
+// drain computes what each watcher must receive from the commit log and
+// waits until every watcher has received the last revision it expects,
+// or DrainTimeout.
+func (r *run) drain(ctx context.Context) {
+	d0 := time.Now()
+	r.log = r.w.log()
+	r.want = expect(r.log, r.res.StartRV)
+	deadline := time.Now().Add(r.cfg.DrainTimeout)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		behind := 0
-		for _, w := range ws {
-			e := all
-			if w.node != "" {
-				e = byNode[w.node]
-			}
-			if w.lastRV.Load() < e.last {
+		for _, w := range r.watchers {
+			if w.lastRV.Load() < r.want.of(w).last {
 				behind++
 			}
 		}
 		if behind == 0 {
-			return
+			break
 		}
-		prog.Update(1, fmt.Sprintf("draining: %d watchers behind", behind))
+		r.prog.Update(1, fmt.Sprintf("draining: %d watchers behind", behind))
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
 		}
 	}
+	r.res.DrainSeconds = time.Since(d0).Seconds()
 }
 
-// collect fills res from the instruments after every goroutine ended.
-func collect(res *Result, w *writer, log []commit, ws []*watcher, all expectation, byNode map[string]expectation, st *readStats) {
-	over := time.Duration(res.Duration * float64(time.Second))
-	wh := measure.NewHist()
-	for _, s := range w.shards {
-		wh.Merge(s.hist)
-		res.Conflicts += s.conf
-		res.WriteErrs += s.errs
-	}
-	res.Writes = wh.Summary(over)
-	commitAt := make(map[int64]int64, len(log))
-	for _, c := range log {
-		commitAt[c.rev] = c.at
-	}
-	dh := measure.NewHist()
-	for _, wt := range ws {
-		e := all
-		if wt.node != "" {
-			e = byNode[wt.node]
-		}
-		n := wt.count.Load()
-		res.Expected += e.count
-		res.Received += n
-		res.Lost += max(0, e.count-n)
-		if n == e.count && wt.sum != e.sum {
-			res.Lost++ // same count, other revisions
-		}
-		res.Disorder += wt.disorder
-		res.WatchErrors += wt.errs
-		for _, r := range wt.recv {
-			if at, ok := commitAt[r[0]]; ok {
-				dh.Record(time.Duration(r[1] - at))
-			}
-		}
-	}
-	res.Delivery = dh.Summary(0)
-	res.Reads = map[string]measure.Summary{}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for name, h := range st.hists {
-		res.Reads[name] = h.Summary(over)
-	}
-	if len(st.errs) > 0 {
-		res.ReadErrors = st.errs
+// measureCPU records the server's CPU time since startClients (after
+// every client has ended).
+func (r *run) measureCPU() {
+	if cpu1, err := measure.ReadProc(r.cfg.PID); err == nil && r.cfg.PID > 0 {
+		r.res.CPUSeconds = (cpu1.CPU - r.cpu0.CPU).Seconds()
 	}
 }

@@ -45,12 +45,7 @@ func (w *watcher) run(ctx context.Context, c *kube.Client, path string, rv int64
 				if errors.As(err, &se) && se.Code == 410 {
 					return // the server lost the history: the events are lost
 				}
-				t := time.NewTimer(100 * time.Millisecond)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-				}
+				sleep(ctx, 100*time.Millisecond)
 			}
 			continue
 		}
@@ -95,30 +90,48 @@ type expectation struct {
 	count, sum, last int64
 }
 
-// expectations computes, from the commit log, what an unfiltered watcher
-// and a watcher of each node must receive after rv.
-func expectations(log []commit, rv int64) (all expectation, byNode map[string]expectation) {
-	byNode = map[string]expectation{}
+// expectations is what an unfiltered watcher (all) and a watcher of each
+// node (byNode) must receive.
+type expectations struct {
+	all    expectation
+	byNode map[string]expectation
+}
+
+// of is what w must receive.
+func (e expectations) of(w *watcher) expectation {
+	if w.node != "" {
+		return e.byNode[w.node]
+	}
+	return e.all
+}
+
+// add counts one event at rev, the latest so far.
+func (x *expectation) add(rev int64) {
+	x.count++
+	x.sum += rev
+	x.last = rev
+}
+
+// expect computes, from the commit log, what the watchers must receive
+// after rv.
+func expect(log []commit, rv int64) expectations {
+	e := expectations{byNode: map[string]expectation{}}
 	for _, c := range log {
 		if !c.main || c.rev <= rv {
 			continue
 		}
-		all.count++
-		all.sum += c.rev
-		all.last = c.rev
-		add := func(n string) {
-			e := byNode[n]
-			e.count++
-			e.sum += c.rev
-			e.last = c.rev
-			byNode[n] = e
+		e.all.add(c.rev)
+		addNode := func(n string) {
+			x := e.byNode[n]
+			x.add(c.rev)
+			e.byNode[n] = x
 		}
 		if c.node != "" {
-			add(c.node)
+			addNode(c.node)
 		}
 		if c.prev != "" && c.prev != c.node {
-			add(c.prev)
+			addNode(c.prev)
 		}
 	}
-	return all, byNode
+	return e
 }

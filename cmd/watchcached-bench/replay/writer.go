@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,12 +160,7 @@ func (w *writer) run(ctx context.Context, ops []*trace.Op, start time.Time) {
 				if w.cfg.Speed > 0 {
 					due := start.Add(time.Duration(float64(o.Offset()) / w.cfg.Speed))
 					if d := time.Until(due); d > 0 {
-						t := time.NewTimer(d)
-						select {
-						case <-t.C:
-						case <-ctx.Done():
-							t.Stop()
-						}
+						sleep(ctx, d)
 					}
 				}
 				if ctx.Err() != nil {
@@ -226,7 +224,12 @@ func (w *writer) apply(ctx context.Context, s *shard, o *trace.Op) {
 			return // nothing deleted, no event
 		}
 	}
-	rev := resp.Header.Revision
+	w.committed(s, o, resp.Header.Revision, ack)
+}
+
+// committed updates the shard's view of o's key after etcd applied o at
+// rev, and logs the commit.
+func (w *writer) committed(s *shard, o *trace.Op, rev int64, ack time.Time) {
 	prev := s.node[o.Key]
 	node := prev
 	switch o.Type {
@@ -242,8 +245,13 @@ func (w *writer) apply(ctx context.Context, s *shard, o *trace.Op) {
 		s.node[o.Key] = node
 	}
 	w.mu.Lock()
-	w.commits = append(w.commits, commit{rev: rev, at: ack.UnixNano(), main: len(o.Key) > len(w.main) && o.Key[:len(w.main)] == w.main, node: node, prev: prev})
+	w.commits = append(w.commits, commit{rev: rev, at: ack.UnixNano(), main: w.isMain(o.Key), node: node, prev: prev})
 	w.mu.Unlock()
+}
+
+// isMain reports whether key is an object of the trace's main resource.
+func (w *writer) isMain(key string) bool {
+	return len(key) > len(w.main) && strings.HasPrefix(key, w.main)
 }
 
 // log returns the commits sorted by revision.
@@ -268,12 +276,7 @@ func (w *writer) nodes() []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // nodeOf is the spec.nodeName an op writes: the template's $node, or the

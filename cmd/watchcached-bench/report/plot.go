@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"maps"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -24,7 +26,7 @@ func PlotCDF(path, title string, named map[string]measure.Summary) error {
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Legend.YOffs = vg.Points(-40)
 	i := 0
-	for _, name := range sortedKeys(named) {
+	for _, name := range slices.Sorted(maps.Keys(named)) {
 		s := named[name]
 		if len(s.CDF) == 0 {
 			continue
@@ -85,7 +87,7 @@ func PlotXY(path, title, xLabel, yLabel string, series map[string][][2]float64) 
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, yLabel
 	p.Legend.Top = true
-	for i, name := range sortedKeys(series) {
+	for i, name := range slices.Sorted(maps.Keys(series)) {
 		pts := make(plotter.XYs, 0, len(series[name]))
 		for _, xy := range series[name] {
 			pts = append(pts, plotter.XY{X: xy[0], Y: xy[1]})

@@ -3,9 +3,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/watchcached/watchcached/cmd/watchcached-bench/measure"
@@ -61,7 +62,7 @@ func Ms(v float64) string {
 // p99, max.
 func LatencyTable(named map[string]measure.Summary) *Table {
 	t := &Table{Header: []string{"operation", "count", "per s", "mean ms", "p50 ms", "p99 ms", "max ms"}}
-	for _, k := range sortedKeys(named) {
+	for _, k := range slices.Sorted(maps.Keys(named)) {
 		s := named[k]
 		t.Add(k, fmt.Sprint(s.Count), fmt.Sprintf("%.0f", s.PerSecond), Ms(s.Mean), Ms(s.P50), Ms(s.P99), Ms(s.Max))
 	}
@@ -96,15 +97,6 @@ func ReplayMarkdown(r *replay.Result) string {
 		fmt.Fprintf(&b, "\nRead errors: %v\n", r.ReadErrors)
 	}
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // WriteReplay writes a replay result into dir as <name>.json, <name>.md,
