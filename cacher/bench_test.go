@@ -21,6 +21,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/watchcache"
 )
 
@@ -154,7 +155,7 @@ func benchEvents(b *testing.B, c *Cacher, n, keys int, rv0 uint64) []*api.Event 
 		k := i % keys
 		ns, name := fmt.Sprintf("ns%d", k%10), fmt.Sprintf("pod-%05d", k)
 		rv := rv0 + uint64(i)
-		obj, err := c.store.Decode("/registry/pods/"+ns+"/"+name, []byte(benchPod(ns, name, fmt.Sprintf("node-%d", i%100))), int64(rv))
+		obj, err := c.store.(*etcdstore.Store).Decode("/registry/pods/"+ns+"/"+name, []byte(benchPod(ns, name, fmt.Sprintf("node-%d", i%100))), int64(rv))
 		if err != nil {
 			b.Fatal(err)
 		}

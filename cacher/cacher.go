@@ -11,15 +11,14 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
-	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/watchcache"
 )
 
 // Config configures one Cacher.
 type Config struct {
-	// Store is the resource's direct etcd store: the reflector's source and
-	// the delegate for what the cache cannot answer. Required.
-	Store *etcdstore.Store
+	// Source is what the reflector follows and the delegate for what the
+	// cache cannot answer (an etcdstore.Store). Required.
+	Source Source
 	// WatchCache sizes the event ring. IndexedFields defaults to the
 	// resource's IndexedFields.
 	WatchCache watchcache.Config
@@ -55,8 +54,8 @@ const DefaultProgressInterval = 5 * time.Second
 
 // Validate fills defaults and checks the configuration.
 func (c *Config) Validate() error {
-	if c.Store == nil {
-		return errors.New("cacher: Config.Store is required")
+	if c.Source == nil {
+		return errors.New("cacher: Config.Source is required")
 	}
 	if c.FreshnessTimeout == 0 {
 		c.FreshnessTimeout = 3 * time.Second
@@ -80,7 +79,7 @@ func (c *Config) Validate() error {
 		return errors.New("cacher: durations and page size must not be negative")
 	}
 	if c.WatchCache.IndexedFields == nil {
-		c.WatchCache.IndexedFields = c.Store.Resource().IndexedFields
+		c.WatchCache.IndexedFields = c.Source.Resource().IndexedFields
 	}
 	if err := c.WatchCache.Validate(); err != nil {
 		return fmt.Errorf("cacher: %w", err)
@@ -99,7 +98,7 @@ type Cacher struct {
 	res        *api.Resource
 	etcdPrefix string // e.g. "/registry"
 	prefix     string // the resource's etcd key prefix, with trailing slash
-	store      *etcdstore.Store
+	store      Source
 	wc         *watchcache.WatchCache
 	log        *slog.Logger
 	m          *resourceMetrics
@@ -134,14 +133,14 @@ func New(cfg Config) (*Cacher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cacher: %w", err)
 	}
-	res := cfg.Store.Resource()
+	res := cfg.Source.Resource()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cacher{
 		cfg:        cfg,
 		res:        res,
-		etcdPrefix: strings.TrimSuffix(cfg.Store.KeyPrefix(), res.Prefix("")),
-		prefix:     cfg.Store.KeyPrefix(),
-		store:      cfg.Store,
+		etcdPrefix: strings.TrimSuffix(cfg.Source.KeyPrefix(), res.Prefix("")),
+		prefix:     cfg.Source.KeyPrefix(),
+		store:      cfg.Source,
 		wc:         wc,
 		log:        cfg.Logger.With("resource", res.GroupResource()),
 		m:          cfg.Metrics.forResource(res.GroupResource()),

@@ -32,7 +32,7 @@ func Example() {
 		SelectableFields: []string{"spec.nodeName"}, IndexedFields: []string{"spec.nodeName"}}
 	store, _ := etcdstore.New(etcdstore.Config{Client: client, Resource: pods})
 	defer store.Close()
-	c, _ := cacher.New(cacher.Config{Store: store})
+	c, _ := cacher.New(cacher.Config{Source: store})
 	c.Start()
 	defer c.Close()
 	_ = c.WaitReady(ctx)

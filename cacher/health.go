@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/watchcached/watchcached/api"
-	"github.com/watchcached/watchcached/etcdstore"
 )
 
 // Health tells whether etcd and the caches are fit to serve, for /readyz
@@ -47,7 +46,9 @@ type HealthConfig struct {
 	// Store asks etcd for its current revision (one linearizable request
 	// per probe, Store.CurrentRevision). Any resource's store will do.
 	// Required.
-	Store *etcdstore.Store
+	Store interface {
+		CurrentRevision(ctx context.Context) (uint64, error)
+	}
 	// Cachers get one check each, in this order.
 	Cachers []*Cacher
 	// Interval between probes. Default 1 s.

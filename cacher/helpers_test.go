@@ -47,7 +47,7 @@ func newEnv(t testing.TB, start bool, mut func(*Config)) *env {
 	t.Cleanup(func() { _ = st.Close() })
 	e.store = st
 	cfg := Config{
-		Store:            st,
+		Source:           st,
 		FreshnessTimeout: 2 * time.Second,
 		ProgressInterval: 100 * time.Millisecond,
 		WatchCache:       watchcache.Config{},
@@ -209,3 +209,6 @@ func errIs(t *testing.T, err, sentinel error, msg string) *api.Error {
 }
 
 var _ = io.EOF
+
+// The direct etcd store is a Source.
+var _ Source = (*etcdstore.Store)(nil)

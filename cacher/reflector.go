@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/watchcached/watchcached/api"
-	"github.com/watchcached/watchcached/etcdstore"
 )
 
 // reflect is the reflector goroutine, the single writer of c.wc: list, then
@@ -37,7 +36,7 @@ func (c *Cacher) reflect(ctx context.Context) {
 			if err == nil || ctx.Err() != nil {
 				return
 			}
-			if errors.Is(err, etcdstore.ErrMissingPrev) {
+			if errors.Is(err, api.ErrMissingPrev) {
 				c.m.missingPrev.Inc()
 			}
 			if errors.Is(err, api.ErrExpired) {

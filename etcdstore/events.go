@@ -11,21 +11,6 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// WatchResult is one item of a raw watch (WatchEvents): a batch of events,
-// a progress notification, or the final error.
-type WatchResult struct {
-	// Events are the changes of one etcd watch response, in revision
-	// order; values that do not decode are left out (see the package doc).
-	Events []*api.Event
-	// Progress, when non-zero, is a progress notification: every event
-	// with RV <= Progress has been delivered.
-	Progress uint64
-	// Err, when set, is the last item: it wraps api.ErrExpired when the
-	// start revision was compacted (the message names the compact
-	// revision), otherwise another api sentinel.
-	Err error
-}
-
 // resultBuffer is how many results a raw watch may run ahead of its
 // reader before it waits.
 const resultBuffer = 64
@@ -36,21 +21,21 @@ const resultBuffer = 64
 // ends (without an error item) or after an item with Err. It runs on the
 // store's shared watch stream, so RequestProgress reaches it; ctx must
 // therefore carry no gRPC metadata of its own.
-func (s *Store) WatchEvents(ctx context.Context, fromRev uint64) <-chan WatchResult {
+func (s *Store) WatchEvents(ctx context.Context, fromRev uint64) <-chan api.SourceBatch {
 	return s.watchPrefix(ctx, s.resPrefix, fromRev)
 }
 
 // RequestProgress asks etcd for a progress notification on every watch of
 // this store that is caught up (etcd answers only when all the watches of
-// the stream are): each then yields a WatchResult with Progress set.
+// the stream are): each then yields a api.SourceBatch with Progress set.
 func (s *Store) RequestProgress(ctx context.Context) error {
 	// The same metadata as the watches (leader required), or etcd's client
 	// would send the request on another stream, reaching none of them.
 	return mapErr(s.watcher.RequestProgress(clientv3.WithRequireLeader(ctx)))
 }
 
-func (s *Store) watchPrefix(ctx context.Context, prefix string, fromRev uint64) <-chan WatchResult {
-	out := make(chan WatchResult, resultBuffer)
+func (s *Store) watchPrefix(ctx context.Context, prefix string, fromRev uint64) <-chan api.SourceBatch {
+	out := make(chan api.SourceBatch, resultBuffer)
 	wctx, cancel := context.WithCancel(ctx)
 	// Leader required: a member cut off from its cluster fails the watch
 	// (etcdserver: no leader) instead of leaving it silent forever, so the
@@ -90,27 +75,27 @@ func (s *Store) watchPrefix(ctx context.Context, prefix string, fromRev uint64) 
 
 // toResult converts one etcd watch response; last reports the end of the
 // stream (then r.Err is set).
-func (s *Store) toResult(resp clientv3.WatchResponse, ok bool, fromRev uint64) (r WatchResult, last bool) {
+func (s *Store) toResult(resp clientv3.WatchResponse, ok bool, fromRev uint64) (r api.SourceBatch, last bool) {
 	switch {
 	case !ok:
-		return WatchResult{Err: api.Errorf(api.ErrUnavailable, "etcd watch closed")}, true
+		return api.SourceBatch{Err: api.Errorf(api.ErrUnavailable, "etcd watch closed")}, true
 	case resp.CompactRevision != 0:
-		return WatchResult{Err: tooOldWatch(fromRev-1, uint64(resp.CompactRevision))}, true
+		return api.SourceBatch{Err: tooOldWatch(fromRev-1, uint64(resp.CompactRevision))}, true
 	case resp.Canceled || resp.Err() != nil:
 		err := resp.Err()
 		if errors.Is(err, rpctypes.ErrCompacted) {
-			return WatchResult{Err: tooOldWatch(fromRev-1, uint64(resp.CompactRevision))}, true
+			return api.SourceBatch{Err: tooOldWatch(fromRev-1, uint64(resp.CompactRevision))}, true
 		}
 		if err == nil {
 			err = errors.New("canceled")
 		}
-		return WatchResult{Err: api.Errorf(api.ErrUnavailable, "etcd watch failed: %v", mapErr(err))}, true
+		return api.SourceBatch{Err: api.Errorf(api.ErrUnavailable, "etcd watch failed: %v", mapErr(err))}, true
 	case resp.IsProgressNotify():
-		return WatchResult{Progress: uint64(resp.Header.Revision)}, false
+		return api.SourceBatch{Progress: uint64(resp.Header.Revision)}, false
 	}
 	for _, ev := range resp.Events {
 		if missingPrev(ev) {
-			return WatchResult{Err: newMissingPrevError(string(ev.Kv.Key), uint64(ev.Kv.ModRevision))}, true
+			return api.SourceBatch{Err: newMissingPrevError(string(ev.Kv.Key), uint64(ev.Kv.ModRevision))}, true
 		}
 		if e := s.toEvent(ev); e != nil {
 			r.Events = append(r.Events, e)
@@ -128,14 +113,8 @@ func missingPrev(ev *clientv3.Event) bool {
 	return ev.PrevKv == nil && (ev.Type == mvccpb.DELETE || ev.Kv.CreateRevision != ev.Kv.ModRevision)
 }
 
-// ErrMissingPrev is matched (errors.Is) by the error that ends a watch
-// whose etcd stream sent an event without its previous value. That error
-// also wraps api.ErrExpired: the reader must relist, as after a compacted
-// watch (a cache relists at a fresh revision; a client gets 410 Expired).
-var ErrMissingPrev = errors.New("etcdstore: watch event without its previous value")
-
 // missingPrevError is the 410 of a watch that got an event without its
-// previous value; it matches both api.ErrExpired and ErrMissingPrev.
+// previous value; it matches both api.ErrExpired and api.ErrMissingPrev.
 type missingPrevError struct{ err *api.Error }
 
 func newMissingPrevError(key string, rev uint64) error {
@@ -148,8 +127,8 @@ func (e *missingPrevError) Error() string { return e.err.Message }
 // Unwrap yields the *api.Error (so api.ErrExpired).
 func (e *missingPrevError) Unwrap() error { return e.err }
 
-// Is matches ErrMissingPrev.
-func (e *missingPrevError) Is(target error) bool { return target == ErrMissingPrev }
+// Is matches api.ErrMissingPrev.
+func (e *missingPrevError) Is(target error) bool { return target == api.ErrMissingPrev }
 
 // tooOldWatch is the 410 of a watch whose start was compacted.
 func tooOldWatch(rv, compacted uint64) error {

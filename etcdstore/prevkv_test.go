@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
-	"github.com/watchcached/watchcached/etcdstore"
 )
 
 // etcd omits an event's previous value when it cannot read the key at
@@ -36,13 +35,13 @@ func TestWatch_MissingPrevKVEndsWith410(t *testing.T) {
 			}
 			msg := fmt.Sprintf("etcd sent the change of %q at revision %d without its previous value; relist",
 				"/registry/pods/ns/a", rev)
-			var results []etcdstore.WatchResult
+			var results []api.SourceBatch
 			ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 			defer cancel()
 			for r := range e.s.WatchEvents(ctx, rev) {
 				results = append(results, r)
 			}
-			if len(results) != 1 || !errors.Is(results[0].Err, etcdstore.ErrMissingPrev) {
+			if len(results) != 1 || !errors.Is(results[0].Err, api.ErrMissingPrev) {
 				t.Fatalf("raw watch from %d (object at %d): %+v", rev, o.RV, results)
 			}
 			if ae := wantErr(t, results[0].Err, api.ErrExpired); ae.Message != msg {

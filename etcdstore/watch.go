@@ -77,7 +77,7 @@ func (w *watcher) initialEvents(ctx context.Context, s *Store, opts api.WatchOpt
 type watcher struct {
 	pred      api.Predicate
 	bookmarks bool
-	ch        <-chan WatchResult
+	ch        <-chan api.SourceBatch
 	cancel    context.CancelFunc
 
 	pending []api.WatchEvent // owned by the reader: converted, not yet returned
@@ -107,7 +107,7 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		if w.done {
 			return api.WatchEvent{}, io.EOF
 		}
-		var r WatchResult
+		var r api.SourceBatch
 		var ok bool
 		select {
 		case <-w.closed:

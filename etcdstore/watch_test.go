@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
-	"github.com/watchcached/watchcached/etcdstore"
 )
 
 // ev is an event as a test expects it: type, namespace/name, RV.
@@ -336,7 +335,7 @@ func TestWatchEvents_Compacted(t *testing.T) {
 	if err := e.s.Compact(e.ctx, cur); err != nil {
 		t.Fatal(err)
 	}
-	var last etcdstore.WatchResult
+	var last api.SourceBatch
 	for r := range e.s.WatchEvents(e.ctx, start) {
 		last = r
 	}

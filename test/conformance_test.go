@@ -70,7 +70,7 @@ func etcdFactory(t *testing.T, res *api.Resource) conformance.Fixture {
 func newCacher(t *testing.T, st *etcdstore.Store, mut func(*cacher.Config)) *cacher.Cacher {
 	t.Helper()
 	cfg := cacher.Config{
-		Store:            st,
+		Source:           st,
 		FreshnessTimeout: 300 * time.Millisecond,
 		ProgressInterval: 50 * time.Millisecond,
 		Logger:           quiet,

@@ -46,7 +46,7 @@ func startSmallRing(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	c, err := cacher.New(cacher.Config{Store: store, Logger: log,
+	c, err := cacher.New(cacher.Config{Source: store, Logger: log,
 		WatchCache: watchcache.Config{MinCapacity: ringSize, MaxCapacity: ringSize}})
 	if err != nil {
 		t.Fatal(err)

@@ -176,7 +176,7 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		d.cacheMetrics = cacher.NewMetrics(d.registry)
 	}
 	c, err := cacher.New(cacher.Config{
-		Store:   store,
+		Source:  store,
 		Logger:  d.log,
 		Metrics: d.cacheMetrics,
 	})

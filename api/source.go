@@ -1,0 +1,27 @@
+package api
+
+import "errors"
+
+// SourceBatch is one item of a source's watch (what a cache follows): the
+// events of one or more whole revisions, a progress notification, or the
+// final error. A plain value.
+type SourceBatch struct {
+	// Events are changes in revision order; every event of a revision is in
+	// the same batch, in the source's order.
+	Events []*Event
+	// Progress, when non-zero, is a progress notification: every event
+	// with RV <= Progress has been delivered.
+	Progress uint64
+	// Err, when set, is the last item. It wraps ErrExpired when the watch
+	// cannot go on without a gap (its start was compacted, or an event came
+	// without its previous value: ErrMissingPrev): the reader must relist.
+	// Any other error: the reader may watch again from the last revision
+	// it applied.
+	Err error
+}
+
+// ErrMissingPrev is matched by the error that ends a source's watch whose
+// event came without the previous value it was asked for, so a delete or a
+// selector transform (B40) cannot be computed. That error also wraps
+// ErrExpired (HTTP 410); this marker only lets a reader count the cause.
+var ErrMissingPrev = errors.New("api: watch event without its previous value")
