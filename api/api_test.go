@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestParseRV_B6(t *testing.T) {
+func TestParseRV_OnlyCanonicalDecimals_B6(t *testing.T) {
 	for s, want := range map[string]uint64{"0": 0, "1": 1, "42": 42, "9223372036854775807": 1<<63 - 1} {
 		got, err := ParseRV("resourceVersion", s)
 		if err != nil || got != want {
@@ -114,7 +114,7 @@ func FuzzParsePredicate(f *testing.F) {
 	})
 }
 
-func TestPredicate_B24(t *testing.T) {
+func TestPredicate_LabelAndFieldSelectorsMatch_B24(t *testing.T) {
 	obj := &Object{
 		Labels: map[string]string{"app": "web"},
 		Fields: map[string]string{"metadata.name": "a", "metadata.namespace": "ns1", "spec.nodeName": "n1"},
@@ -174,7 +174,7 @@ func TestObjectWithRV(t *testing.T) {
 	}
 }
 
-func TestOptionsValidate_B16_B36(t *testing.T) {
+func TestOptionsValidate_BadCombinationsNameTheField_B16_B36(t *testing.T) {
 	yes := true
 	for _, tc := range []struct {
 		err   error

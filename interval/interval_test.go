@@ -11,7 +11,7 @@ import (
 
 // B31: every event after the start RV, in order; caught up gives (nil, nil)
 // until the next append.
-func TestIntervalFromRV_B31(t *testing.T) {
+func TestIntervalFromRV_EveryLaterEventInOrder_B31(t *testing.T) {
 	w := newCache(t, watchcache.Config{}, 100)
 	evs := events(1, 300, 50, 100)
 	appendAll(t, w, evs[:200])
@@ -41,7 +41,7 @@ func TestIntervalFromRV_B31(t *testing.T) {
 
 // B31: a start RV in the future only yields events above it, even those
 // appended later; an RV gap start (between events) starts after it.
-func TestIntervalFutureRV_B31(t *testing.T) {
+func TestIntervalFutureRV_OnlyLaterEvents_B31(t *testing.T) {
 	w := newCache(t, watchcache.Config{}, 100)
 	evs := events(2, 50, 10, 100)
 	appendAll(t, w, evs[:10])
@@ -60,7 +60,7 @@ func TestIntervalFutureRV_B31(t *testing.T) {
 }
 
 // B32: a start RV older than the history holds is refused with 410's message.
-func TestIntervalTooOld_B32(t *testing.T) {
+func TestIntervalTooOld_RefusedAsExpired_B32(t *testing.T) {
 	w := newCache(t, watchcache.Config{MinCapacity: 8, MaxCapacity: 8}, 100)
 	evs := events(3, 20, 10, 100)
 	appendAll(t, w, evs)
@@ -80,7 +80,7 @@ func TestIntervalTooOld_B32(t *testing.T) {
 
 // B43: the ring overtakes an interval in the middle of its buffer: it hands
 // out what it already copied, then the expired error, for good.
-func TestIntervalEvictedMidBuffer_B43(t *testing.T) {
+func TestIntervalEvictedMidBuffer_HandsOutCopiedThenExpires_B43(t *testing.T) {
 	w := newCache(t, watchcache.Config{MinCapacity: 8, MaxCapacity: 8}, 100)
 	evs := events(4, 40, 10, 100)
 	appendAll(t, w, evs[:8])
@@ -106,7 +106,7 @@ func TestIntervalEvictedMidBuffer_B43(t *testing.T) {
 }
 
 // B61: a relist invalidates intervals opened before it, even caught-up ones.
-func TestIntervalAfterReplace_B61(t *testing.T) {
+func TestIntervalAfterReplace_OpenIntervalsExpire_B61(t *testing.T) {
 	w := newCache(t, watchcache.Config{}, 100)
 	evs := events(5, 20, 10, 100)
 	appendAll(t, w, evs[:10])

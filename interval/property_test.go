@@ -44,7 +44,7 @@ func propertySeed(t *testing.T) uint64 {
 // shrinks and evicts (and relists once); readers open intervals at random
 // RVs and must see exactly the writer's events after their start RV, in
 // order, or that sequence cut short by the expired error. Bounded time.
-func TestIntervalProperty_B41_B43(t *testing.T) {
+func TestIntervalProperty_NoGapUnlessExpired_B41_B43(t *testing.T) {
 	seed := propertySeed(t)
 	delivered.Store(0)
 	expiredMid.Store(0)

@@ -11,7 +11,7 @@ import (
 // B30/B33: the snapshot walk yields exactly the matching objects under the
 // prefix, in key order, across several buffer refills, with and without an
 // index (B25: identical results).
-func TestSnapshotInterval_B30_B25(t *testing.T) {
+func TestSnapshotInterval_SameWithAndWithoutIndex_B30_B25(t *testing.T) {
 	var objs []*api.Object
 	for i := range 1000 {
 		objs = append(objs, obj(fmt.Sprintf("ns%d", i%12), fmt.Sprintf("p%04d", i), uint64(i+1), fmt.Sprintf("node%d", i%5)))
@@ -57,7 +57,7 @@ func TestSnapshotInterval_B30_B25(t *testing.T) {
 	}
 }
 
-func TestSnapshotIntervalEmpty_B33(t *testing.T) {
+func TestSnapshotIntervalEmpty_YieldsNothing_B33(t *testing.T) {
 	w := newCache(t, watchcache.Config{}, 5)
 	s := NewSnapshot(w.Latest(), podPrefix, api.Predicate{})
 	if o, ok := s.Next(); ok || o != nil {

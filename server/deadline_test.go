@@ -66,10 +66,10 @@ func (d *deadlineStore) Delete(ctx context.Context, ns, name string, pre api.Pre
 	return d.memStore.Delete(ctx, ns, name, pre)
 }
 
-// TestDeadlines_B63: every non-watch storage call, over HTTP and over gRPC,
+// TestDeadlines_EveryCallIsBounded_B63: every non-watch storage call, over HTTP and over gRPC,
 // runs under a deadline even when the client sets none, so that a request
 // to an unreachable etcd ends (504) instead of hanging.
-func TestDeadlines_B63(t *testing.T) {
+func TestDeadlines_EveryCallIsBounded_B63(t *testing.T) {
 	newStore := func() *deadlineStore { return &deadlineStore{memStore: newMemStore(podsRes), seen: map[string]bool{}} }
 	check := func(t *testing.T, st *deadlineStore) {
 		t.Helper()

@@ -194,10 +194,10 @@ func TestGRPCHealthAndReflection(t *testing.T) {
 	_ = rc.CloseSend()
 }
 
-// TestGRPCWatchStream_B36_B43: a rejected watch is Watch's error; events
+// TestGRPCWatchStream_RefusalsBookmarksAndEnd_B36_B43: a rejected watch is Watch's error; events
 // flow with bookmarks only when allowed; a watch error ends the stream
 // with the mapped status; CloseWatches ends streams cleanly.
-func TestGRPCWatchStream_B36_B43(t *testing.T) {
+func TestGRPCWatchStream_RefusalsBookmarksAndEnd_B36_B43(t *testing.T) {
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	_, err := f.client.Watch(ctx, &pb.WatchRequest{Resource: podsPB, SendInitialEvents: ptrTo(true)})
@@ -256,9 +256,9 @@ func TestGRPCWatchStream_B36_B43(t *testing.T) {
 	}
 }
 
-// TestGRPCWrites_B50: request checks, the size limit, and a round trip
+// TestGRPCWrites_RequestChecksAndRoundTrip_B50: request checks, the size limit, and a round trip
 // (body checks are the storage's: see the conformance suite over gRPC).
-func TestGRPCWrites_B50(t *testing.T) {
+func TestGRPCWrites_RequestChecksAndRoundTrip_B50(t *testing.T) {
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	_, err := f.client.Create(ctx, &pb.CreateRequest{Resource: podsPB, Json: []byte(`{"metadata":{"name":"a"}}`)})

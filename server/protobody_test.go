@@ -38,11 +38,11 @@ func protoEnvelope(t *testing.T, apiVersion, kind string, raw []byte) string {
 	return "k8s\x00" + string(b)
 }
 
-// TestProtobufBody_B50_B51_B52: protobuf bodies of built-in kinds are
+// TestProtobufBody_WritesGoTheJSONWay_B50_B51_B52: protobuf bodies of built-in kinds are
 // translated to JSON and then go the JSON way: create (201), update with a
 // stale RV (409) and a current one (200), a delete whose DeleteOptions
 // precondition fails (409) and one that holds (200).
-func TestProtobufBody_B50_B51_B52(t *testing.T) {
+func TestProtobufBody_WritesGoTheJSONWay_B50_B51_B52(t *testing.T) {
 	f := newFixture(t)
 	const pods = "/api/v1/namespaces/ns1/pods"
 	pod := &corev1.Pod{

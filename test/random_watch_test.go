@@ -20,8 +20,8 @@ import (
 )
 
 var (
-	randomWrites = flag.Int("random.writes", 1500, "random writes of TestRandomWatch_B41 (at least 500)")
-	randomSeed   = flag.Uint64("random.seed", 0, "seed of TestRandomWatch_B41; 0 picks one from the clock")
+	randomWrites = flag.Int("random.writes", 1500, "random writes of TestRandomWatch_StreamsEqualEtcdHistory_B41 (at least 500)")
+	randomSeed   = flag.Uint64("random.seed", 0, "seed of TestRandomWatch_StreamsEqualEtcdHistory_B41; 0 picks one from the clock")
 )
 
 const (
@@ -44,7 +44,7 @@ var (
 	}
 )
 
-// TestRandomWatch_B41 checks B41 (and B40, B43) on the cache: K watchers,
+// TestRandomWatch_StreamsEqualEtcdHistory_B41 checks B41 (and B40, B43) on the cache: K watchers,
 // started at random RVs in the ring's history with random selectors, some
 // reading at full speed, some in bursts with pauses, some closing early,
 // while a writer does random creates, updates and deletes with optimistic
@@ -53,7 +53,7 @@ var (
 // ended by a 410 ERROR (slow watchers overrun by the ring), or a prefix
 // ended by the client's Close. At least one watcher must expire and one
 // complete, so the test cannot pass vacuously.
-func TestRandomWatch_B41(t *testing.T) {
+func TestRandomWatch_StreamsEqualEtcdHistory_B41(t *testing.T) {
 	if *randomWrites < 500 {
 		t.Fatalf("-random.writes=%d: need at least 500 for a slow watcher to be overrun", *randomWrites)
 	}

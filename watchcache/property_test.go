@@ -52,7 +52,7 @@ func fingerprint(objs []*api.Object) string {
 // now and then), readers ask for the state at random RVs and must get
 // exactly the model's state at that RV, or the expired error below the
 // floor; Latest always matches some state at or after what the reader saw.
-func TestSnapshotProperty_B13(t *testing.T) {
+func TestSnapshotProperty_ConcurrentReadsMatchModel_B13(t *testing.T) {
 	seed := propertySeed(t)
 	m := newModel(seed, 150, 100)
 	const n = 3000

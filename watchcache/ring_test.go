@@ -32,7 +32,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // B32: an empty ring after a list at L serves watches from L on, not before.
-func TestEmptyRing_B32(t *testing.T) {
+func TestEmptyRing_ServesWatchesFromListRV_B32(t *testing.T) {
 	w := mustNew(t, Config{})
 	w.Replace(nil, 10, t0)
 	if err := w.checkInvariants(); err != nil {
@@ -81,7 +81,7 @@ func TestAppendRejectsOutOfOrder(t *testing.T) {
 
 // B32: exactly full ring, then one more event evicts the oldest and moves
 // the oldest servable RV to it.
-func TestExactlyFullRing_B32(t *testing.T) {
+func TestExactlyFullRing_EvictionMovesOldestServable_B32(t *testing.T) {
 	w := mustNew(t, Config{MinCapacity: 4, MaxCapacity: 4, CheckpointEvery: 1})
 	w.Replace(nil, 100, t0)
 	m := newModel(1, 10, 100)

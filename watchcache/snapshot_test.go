@@ -103,7 +103,7 @@ func filter(objs []*api.Object, keep func(*api.Object) bool) []*api.Object {
 }
 
 // B26: a namespace prefix with its slash never matches a longer namespace.
-func TestAscendPrefix_B26(t *testing.T) {
+func TestAscendPrefix_NamespaceNeverMatchesLongerOne_B26(t *testing.T) {
 	w := mustNew(t, Config{IndexedFields: []string{"spec.nodeName"}})
 	var objs []*api.Object
 	for _, ns := range []string{"ns1", "ns10", "ns2", "ns1a"} {

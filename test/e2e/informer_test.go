@@ -80,11 +80,11 @@ func testDynamicInformer(t *testing.T, wantLists int) {
 	assertStoreEqualsServer(t, e, inf.GetStore())
 }
 
-// TestFieldSelectorInformer_B40: a typed informer on pods with
+// TestFieldSelectorInformer_MovesAreAddsAndDeletes_B40: a typed informer on pods with
 // fieldSelector spec.nodeName=node-1 sees only that node's pods; a pod
 // moved off the node is a delete (with the move's RV), one moved onto it an
 // add, a change while on it an update, and pods elsewhere nothing.
-func TestFieldSelectorInformer_B40(t *testing.T) {
+func TestFieldSelectorInformer_MovesAreAddsAndDeletes_B40(t *testing.T) {
 	e := startEnv(t)
 	p1 := createPod(t, e.cs, "e2e", "p1", "node-1")
 	p2 := createPod(t, e.cs, "e2e", "p2", "node-2")
