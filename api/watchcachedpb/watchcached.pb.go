@@ -289,7 +289,7 @@ type ListRequest struct {
 	// deadline).
 	TimeoutSeconds int64 `protobuf:"varint,9,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	// send_initial_events exists for parity with HTTP only: a list that sets
-	// it is rejected with INVALID_ARGUMENT (B16).
+	// it is rejected with INVALID_ARGUMENT.
 	SendInitialEvents *bool `protobuf:"varint,10,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -483,7 +483,7 @@ type WatchRequest struct {
 	LabelSelector       string `protobuf:"bytes,7,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
 	FieldSelector       string `protobuf:"bytes,8,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
 	// timeout_seconds ends the stream cleanly after that many seconds; 0
-	// means the server's maximum (randomised, B44).
+	// means the server's maximum (randomised).
 	TimeoutSeconds int64 `protobuf:"varint,9,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -584,14 +584,14 @@ func (x *WatchRequest) GetTimeoutSeconds() int64 {
 
 // WatchEvent is one event. For ADDED, MODIFIED and DELETED, object is the
 // object's JSON and resource_version its RV; for BOOKMARK, object is empty
-// and resource_version is the bookmark's RV (B42).
+// and resource_version is the bookmark's RV.
 type WatchEvent struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Type            EventType              `protobuf:"varint,1,opt,name=type,proto3,enum=watchcached.v1.EventType" json:"type,omitempty"`
 	Object          []byte                 `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
 	ResourceVersion uint64                 `protobuf:"varint,3,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
 	// initial_events_end marks the bookmark that ends the initial events of
-	// a send_initial_events watch (B33).
+	// a send_initial_events watch.
 	InitialEventsEnd bool `protobuf:"varint,4,opt,name=initial_events_end,json=initialEventsEnd,proto3" json:"initial_events_end,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache

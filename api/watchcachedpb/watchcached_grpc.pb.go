@@ -41,26 +41,25 @@ const (
 // WatchCache serves the configured resources from the watch cache (or
 // straight from etcd for resources with the cache off).
 type WatchCacheClient interface {
-	// Get returns one object (B1-B7).
+	// Get returns one object.
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*Object, error)
-	// List returns the matching objects in key order, optionally in pages
-	// (B10-B26).
+	// List returns the matching objects in key order, optionally in pages.
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
-	// Watch streams events (B30-B45). Once the watch has started, the server
+	// Watch streams events. Once the watch has started, the server
 	// sends response headers (before any event); a request the server
 	// rejects ends with a status and no headers. The stream ends with OK at
 	// its deadline (timeout_seconds, else the server's maximum), and with the
 	// mapped status when the watch fails (e.g. OUT_OF_RANGE, reason Expired,
 	// when the watcher fell behind the cache's history).
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
-	// Create stores a new object (B50).
+	// Create stores a new object.
 	Create(ctx context.Context, in *CreateRequest, opts ...grpc.CallOption) (*Object, error)
 	// Update replaces an object; a metadata.resourceVersion in the body is a
-	// precondition (B51).
+	// precondition.
 	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*Object, error)
-	// Patch applies an RFC 7386 JSON merge patch (B53).
+	// Patch applies an RFC 7386 JSON merge patch.
 	Patch(ctx context.Context, in *PatchRequest, opts ...grpc.CallOption) (*Object, error)
-	// Delete removes an object and returns its last state (B52).
+	// Delete removes an object and returns its last state.
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*Object, error)
 }
 
@@ -158,26 +157,25 @@ func (c *watchCacheClient) Delete(ctx context.Context, in *DeleteRequest, opts .
 // WatchCache serves the configured resources from the watch cache (or
 // straight from etcd for resources with the cache off).
 type WatchCacheServer interface {
-	// Get returns one object (B1-B7).
+	// Get returns one object.
 	Get(context.Context, *GetRequest) (*Object, error)
-	// List returns the matching objects in key order, optionally in pages
-	// (B10-B26).
+	// List returns the matching objects in key order, optionally in pages.
 	List(context.Context, *ListRequest) (*ListResponse, error)
-	// Watch streams events (B30-B45). Once the watch has started, the server
+	// Watch streams events. Once the watch has started, the server
 	// sends response headers (before any event); a request the server
 	// rejects ends with a status and no headers. The stream ends with OK at
 	// its deadline (timeout_seconds, else the server's maximum), and with the
 	// mapped status when the watch fails (e.g. OUT_OF_RANGE, reason Expired,
 	// when the watcher fell behind the cache's history).
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
-	// Create stores a new object (B50).
+	// Create stores a new object.
 	Create(context.Context, *CreateRequest) (*Object, error)
 	// Update replaces an object; a metadata.resourceVersion in the body is a
-	// precondition (B51).
+	// precondition.
 	Update(context.Context, *UpdateRequest) (*Object, error)
-	// Patch applies an RFC 7386 JSON merge patch (B53).
+	// Patch applies an RFC 7386 JSON merge patch.
 	Patch(context.Context, *PatchRequest) (*Object, error)
-	// Delete removes an object and returns its last state (B52).
+	// Delete removes an object and returns its last state.
 	Delete(context.Context, *DeleteRequest) (*Object, error)
 	mustEmbedUnimplementedWatchCacheServer()
 }
