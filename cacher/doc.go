@@ -1,7 +1,7 @@
 // Package cacher serves one resource type from memory: a Cacher keeps exactly
 // one etcd watch (through its Source, an etcdstore.Store) feeding a
 // watchcache.WatchCache, and answers Get, List and Watch with kube-apiserver's resourceVersion semantics
-// (BEHAVIOURS.md), delegating to etcd only where those semantics require it.
+// (docs/behaviours.md), delegating to etcd only where those semantics require it.
 //
 // The shape, and why:
 //

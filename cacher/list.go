@@ -18,7 +18,7 @@ import (
 //	RVM Exact, or limit + RV n the snapshot exactly at n (B13)
 //	RV n (NotOlderThan)        the cache once it reached n (B12)
 //
-// It delegates to etcd where BEHAVIOURS says so: a snapshot older than every
+// It delegates to etcd where docs/behaviours.md says so: a snapshot older than every
 // one kept, a consistent read that cannot catch up in time, and a limited
 // list without selectors while the cache is not ready.
 func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {

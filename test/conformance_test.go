@@ -20,7 +20,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestConformance runs the one suite against both storages (STYLE 13).
+// TestConformance runs the one suite against both storages, with the same
+// expectations.
 func TestConformance(t *testing.T) {
 	t.Run("etcdstore", func(t *testing.T) { conformance.Run(t, etcdFactory) })
 	t.Run("cacher", func(t *testing.T) { conformance.Run(t, cacherFactory) })

@@ -1,6 +1,6 @@
 // The gRPC API of watchcached: the same resources, options and semantics
 // as the Kubernetes REST API the daemon serves over HTTP (see
-// docs/grpc.md and BEHAVIOURS.md), with objects carried as their JSON
+// docs/grpc.md and docs/behaviours.md), with objects carried as their JSON
 // bytes, exactly as HTTP serves them, and errors as gRPC status codes whose
 // details name the Kubernetes reason.
 

@@ -49,8 +49,8 @@ func Pods() *api.Resource {
 }
 
 // Run runs every scenario against the storages f builds, one fresh
-// Fixture per sub-test. Sub-tests are named by BEHAVIOURS row, e.g.
-// "List/B13_ExactList".
+// Fixture per sub-test. Sub-tests are named by the behaviour they check,
+// after its id in docs/behaviours.md, e.g. "List/B13_ExactList".
 func Run(t *testing.T, f Factory) {
 	t.Run("Get", func(t *testing.T) { runGet(t, f) })
 	t.Run("List", func(t *testing.T) { runList(t, f) })

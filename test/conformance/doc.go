@@ -1,8 +1,9 @@
 // Package conformance is the one storage test suite of watchcached: every
-// Get, List, Watch and write rule of BEHAVIOURS.md that the direct etcd store
-// and the cache both promise, written once and run against each of them on
-// a real embedded etcd (STYLE rule 13). test/conformance_test.go runs it
-// twice, with identical expectations.
+// Get, List, Watch and write rule of docs/behaviours.md that the direct etcd
+// store and the cache both promise, written once and run against each of
+// them on a real embedded etcd, so the two cannot drift apart.
+// test/conformance_test.go runs it twice, with identical expectations, and
+// test/grpc_test.go once more through the gRPC frontend.
 //
 // It is not the place for what only one implementation does (the cache's
 // readiness, bookmarks from progress, the slow-watcher policy, coalesced
