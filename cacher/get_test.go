@@ -24,7 +24,7 @@ func TestGet_B1_B54_ReadYourWrites(t *testing.T) {
 	}
 }
 
-func TestGet_B2_B3_B5_B6(t *testing.T) {
+func TestGet_ByResourceVersionFromMemory_B2_B3_B5_B6(t *testing.T) {
 	e := newEnv(t, true, nil)
 	ctx := context.Background()
 	a := e.create("default", "a", "n1")

@@ -10,10 +10,10 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// TestEtcdDown_B63: with etcd gone, reads that may be stale keep working from
+// TestEtcdDown_StaleReadsServedOthersBounded_B63: with etcd gone, reads that may be stale keep working from
 // the cache; consistent reads and writes fail with a clear 503/504 error
 // once their deadline passes, never hang and never serve stale data.
-func TestEtcdDown_B63(t *testing.T) {
+func TestEtcdDown_StaleReadsServedOthersBounded_B63(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true, func(c *Config) { c.FreshnessTimeout = 300 * time.Millisecond })
 	a := e.create("default", "a", "n1")

@@ -20,11 +20,11 @@ import (
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
 )
 
-// TestDaemon_GRPC_B64 starts the daemon with gRPC on 127.0.0.1:0: health
+// TestDaemon_GRPCServesThenDrains_B64 starts the daemon with gRPC on 127.0.0.1:0: health
 // reports SERVING once the caches are ready, a create, list and watch go
 // through gRPC, and Close ends the open watch cleanly (io.EOF) and leaves
 // no goroutine behind (goleak in TestMain).
-func TestDaemon_GRPC_B64(t *testing.T) {
+func TestDaemon_GRPCServesThenDrains_B64(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cfg := testConfig(t)
