@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func TestConsistency_B65_MismatchTriggersRelist(t *testing.T) {
@@ -69,6 +70,6 @@ func TestConsistency_B65_LoopRelists(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling an outcome, not timing a behaviour
 	}
-	_, err := nextErr(t, w, 5)
+	_, err := testkit.NextErr(t, w, 5)
 	errIs(t, err, api.ErrExpired, "")
 }

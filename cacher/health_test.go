@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // logBuffer collects log lines without their time, for exact comparison.
@@ -136,15 +137,15 @@ func (he *healthEnv) gauge(t *testing.T, name string, labels ...string) float64 
 func TestHealth_EtcdLostAndCacheStates(t *testing.T) {
 	t.Parallel()
 	he := newHealthEnv(t, false, nil, nil)
-	equal(t, he.checks(), []string{"etcd: etcd not probed yet", "cache:pods: the cache is not ready: (re)listing from etcd"})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: etcd not probed yet", "cache:pods: the cache is not ready: (re)listing from etcd"})
 
 	he.round()
 	rev, err := he.store.CurrentRevision(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, he.logs.take(), []string{fmt.Sprintf(`level=INFO msg="etcd reachable" revision=%d`, rev)})
-	equal(t, he.checks(), []string{"etcd: ok", "cache:pods: the cache is not ready: (re)listing from etcd"})
+	testkit.Equal(t, "events", he.logs.take(), []string{fmt.Sprintf(`level=INFO msg="etcd reachable" revision=%d`, rev)})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: ok", "cache:pods: the cache is not ready: (re)listing from etcd"})
 	if up := he.gauge(t, "watchcached_healthcheck", "name=cache:pods", "type=readyz"); up != 0 {
 		t.Errorf("cache:pods gauge %v while listing", up)
 	}
@@ -153,8 +154,8 @@ func TestHealth_EtcdLostAndCacheStates(t *testing.T) {
 	he.logs.take()
 	he.round()
 	he.round()
-	equal(t, he.logs.take(), []string{fmt.Sprintf(`level=INFO msg="cache ready" resource=pods rv=%d`, he.c.RV())})
-	equal(t, he.checks(), []string{"etcd: ok", "cache:pods: ok"})
+	testkit.Equal(t, "events", he.logs.take(), []string{fmt.Sprintf(`level=INFO msg="cache ready" resource=pods rv=%d`, he.c.RV())})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: ok", "cache:pods: ok"})
 	for _, name := range []string{"etcd", "cache:pods"} {
 		if up := he.gauge(t, "watchcached_healthcheck", "name="+name, "type=readyz"); up != 1 {
 			t.Errorf("%s gauge %v, want 1", name, up)
@@ -168,8 +169,8 @@ func TestHealth_EtcdLostAndCacheStates(t *testing.T) {
 	he.round()
 	he.round()
 	const lost = "etcd request timed out: context deadline exceeded"
-	equal(t, he.logs.take(), []string{`level=WARN msg="etcd unreachable; /readyz fails" err="` + lost + `"`})
-	equal(t, he.checks(), []string{"etcd: " + lost, "cache:pods: ok"})
+	testkit.Equal(t, "events", he.logs.take(), []string{`level=WARN msg="etcd unreachable; /readyz fails" err="` + lost + `"`})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: " + lost, "cache:pods: ok"})
 	errIs(t, he.h.Checks()[0].Check(context.Background()), api.ErrTimeout, lost)
 	if up := he.gauge(t, "watchcached_healthcheck", "name=etcd", "type=readyz"); up != 0 {
 		t.Errorf("etcd gauge %v while etcd is gone", up)
@@ -179,7 +180,7 @@ func TestHealth_EtcdLostAndCacheStates(t *testing.T) {
 	cancel()
 	he.h.Run(ctx)
 	he.c.Close()
-	equal(t, he.checks(), []string{"etcd: the etcd health probe stopped", "cache:pods: the cache is stopped"})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: the etcd health probe stopped", "cache:pods: the cache is stopped"})
 }
 
 // TestHealth_EtcdRegained: after etcd comes back (here: a probe against a
@@ -199,11 +200,11 @@ func TestHealth_EtcdRegained(t *testing.T) {
 	he.clock = he.clock.Add(3 * time.Second)
 	he.round()
 	rev, _ := he.store.CurrentRevision(context.Background())
-	equal(t, he.logs.take(), []string{
+	testkit.Equal(t, "events", he.logs.take(), []string{
 		`level=WARN msg="etcd unreachable; /readyz fails" err="etcd request timed out: context deadline exceeded"`,
 		fmt.Sprintf(`level=INFO msg="etcd reachable again" revision=%d unreachableFor=45s`, rev),
 	})
-	equal(t, he.checks(), []string{"etcd: ok", "cache:pods: ok"})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: ok", "cache:pods: ok"})
 }
 
 // TestHealth_CacheLag: a ready cache that has not held etcd's current
@@ -227,7 +228,7 @@ func TestHealth_CacheLag(t *testing.T) {
 
 	he.clock = he.clock.Add(time.Hour)
 	he.round() // learns etcdRev; the cache was last known current an hour ago
-	equal(t, he.checks(), []string{"etcd: ok", "cache:pods: ok"})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: ok", "cache:pods: ok"})
 	if lag := he.gauge(t, "watchcached_cache_lag_seconds", "resource=pods"); lag != 3600 {
 		t.Errorf("lag gauge %v, want 3600", lag)
 	}
@@ -235,8 +236,8 @@ func TestHealth_CacheLag(t *testing.T) {
 	he.round()
 	he.round()
 	reason := fmt.Sprintf("the cache has lagged etcd for 2h0m1s, more than the 2h0m0s allowed (cache at revision %d, etcd at %d)", a.RV, etcdRev)
-	equal(t, he.checks(), []string{"etcd: ok", "cache:pods: " + reason})
-	equal(t, he.logs.take(), []string{`level=WARN msg="cache lagging behind etcd; /readyz fails" resource=pods err="` + reason + `"`})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: ok", "cache:pods: " + reason})
+	testkit.Equal(t, "events", he.logs.take(), []string{`level=WARN msg="cache lagging behind etcd; /readyz fails" resource=pods err="` + reason + `"`})
 	if up := he.gauge(t, "watchcached_healthcheck", "name=cache:pods", "type=readyz"); up != 0 {
 		t.Errorf("cache:pods gauge %v while lagging", up)
 	}
@@ -246,8 +247,8 @@ func TestHealth_CacheLag(t *testing.T) {
 	}
 	he.waitRV(etcdRev)
 	he.round()
-	equal(t, he.checks(), []string{"etcd: ok", "cache:pods: ok"})
-	equal(t, he.logs.take(), []string{fmt.Sprintf(`level=INFO msg="cache caught up with etcd" resource=pods rv=%d`, he.c.RV())})
+	testkit.Equal(t, "events", he.checks(), []string{"etcd: ok", "cache:pods: ok"})
+	testkit.Equal(t, "events", he.logs.take(), []string{fmt.Sprintf(`level=INFO msg="cache caught up with etcd" resource=pods rv=%d`, he.c.RV())})
 	if lag := he.gauge(t, "watchcached_cache_lag_seconds", "resource=pods"); lag != 0 {
 		t.Errorf("lag gauge %v after catching up", lag)
 	}

@@ -6,17 +6,11 @@ import (
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
-func names(l *api.List) []string {
-	out := []string{}
-	for _, o := range l.Items {
-		out = append(out, fmt.Sprintf("%s/%s@%d", o.Namespace, o.Name, o.RV))
-	}
-	return out
-}
-
-func nm(o *api.Object) string { return fmt.Sprintf("%s/%s@%d", o.Namespace, o.Name, o.RV) }
+// names renders a list's items ("ns/name@RV").
+func names(l *api.List) []string { return testkit.Objs(l.Items) }
 
 func TestList_B10_B20_ConsistentSortedNamespaced(t *testing.T) {
 	e := newEnv(t, true, nil)
@@ -28,7 +22,7 @@ func TestList_B10_B20_ConsistentSortedNamespaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, names(l), []string{nm(a), nm(b)}) // B26: ns10 does not leak into ns1
+	testkit.Equal(t, "items", names(l), []string{testkit.Obj(a), testkit.Obj(b)}) // B26: ns10 does not leak into ns1
 	if l.RV < x.RV || l.Continue != "" || l.RemainingItemCount != nil {
 		t.Fatalf("list RV %d (want >= %d), continue %q", l.RV, x.RV, l.Continue)
 	}
@@ -36,7 +30,7 @@ func TestList_B10_B20_ConsistentSortedNamespaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, names(all), []string{nm(a), nm(b), nm(x)})
+	testkit.Equal(t, "items", names(all), []string{testkit.Obj(a), testkit.Obj(b), testkit.Obj(x)})
 	empty, err := e.c.List(ctx, api.ListOptions{Namespace: "none"})
 	if err != nil || empty.Items == nil || len(empty.Items) != 0 || empty.RV == 0 {
 		t.Fatalf("B20 empty list: %+v %v", empty, err)
@@ -55,7 +49,7 @@ func TestList_B11_B21_B22_LimitAtRV0(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, names(l), []string{nm(objs[0]), nm(objs[1])})
+	testkit.Equal(t, "items", names(l), []string{testkit.Obj(objs[0]), testkit.Obj(objs[1])})
 	if l.Continue == "" || l.RemainingItemCount == nil || *l.RemainingItemCount != 3 {
 		t.Fatalf("continue %q remaining %v", l.Continue, l.RemainingItemCount)
 	}
@@ -82,8 +76,8 @@ func TestList_B11_B21_B22_LimitAtRV0(t *testing.T) {
 	if len(pages) != 2 {
 		t.Fatalf("pages %q, want 2", pages)
 	}
-	equal(t, pages[0], []string{nm(objs[2]), nm(objs[3])})
-	equal(t, pages[1], []string{nm(objs[4])})
+	testkit.Equal(t, "events", pages[0], []string{testkit.Obj(objs[2]), testkit.Obj(objs[3])})
+	testkit.Equal(t, "events", pages[1], []string{testkit.Obj(objs[4])})
 }
 
 func TestList_B13_ExactFromSnapshot(t *testing.T) {
@@ -99,11 +93,11 @@ func TestList_B13_ExactFromSnapshot(t *testing.T) {
 		rv   uint64
 		want []string
 	}{
-		{a1.RV, []string{nm(a1)}},
-		{b1.RV, []string{nm(a1), nm(b1)}},
-		{a2.RV, []string{nm(a2), nm(b1)}},
-		{a2.RV + 1, []string{nm(a2)}},
-		{c1.RV, []string{nm(a2), nm(c1)}},
+		{a1.RV, []string{testkit.Obj(a1)}},
+		{b1.RV, []string{testkit.Obj(a1), testkit.Obj(b1)}},
+		{a2.RV, []string{testkit.Obj(a2), testkit.Obj(b1)}},
+		{a2.RV + 1, []string{testkit.Obj(a2)}},
+		{c1.RV, []string{testkit.Obj(a2), testkit.Obj(c1)}},
 	} {
 		l, err := e.c.List(ctx, api.ListOptions{ResourceVersion: api.FormatRV(tc.rv), ResourceVersionMatch: api.MatchExact})
 		if err != nil {
@@ -112,20 +106,20 @@ func TestList_B13_ExactFromSnapshot(t *testing.T) {
 		if l.RV != tc.rv {
 			t.Fatalf("exact list RV %d, want %d", l.RV, tc.rv)
 		}
-		equal(t, names(l), tc.want)
+		testkit.Equal(t, "items", names(l), tc.want)
 		// RVM="" with a limit is exact too.
 		l, err = e.c.List(ctx, api.ListOptions{ResourceVersion: api.FormatRV(tc.rv), Limit: 10})
 		if err != nil || l.RV != tc.rv {
 			t.Fatalf("limit list at %d: RV %v err %v", tc.rv, l, err)
 		}
-		equal(t, names(l), tc.want)
+		testkit.Equal(t, "items", names(l), tc.want)
 	}
 	// B12: NotOlderThan lists the latest state.
 	l, err := e.c.List(ctx, api.ListOptions{ResourceVersion: api.FormatRV(a1.RV), ResourceVersionMatch: api.MatchNotOlderThan})
 	if err != nil || l.RV < c1.RV {
 		t.Fatalf("not-older-than: %v %v", l, err)
 	}
-	equal(t, names(l), []string{nm(a2), nm(c1)})
+	testkit.Equal(t, "items", names(l), []string{testkit.Obj(a2), testkit.Obj(c1)})
 }
 
 func TestList_B15_NotReady(t *testing.T) {
@@ -142,7 +136,7 @@ func TestList_B15_NotReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, names(l), []string{nm(a)})
+	testkit.Equal(t, "items", names(l), []string{testkit.Obj(a)})
 }
 
 func TestList_B24_B25_SelectorsAndIndex(t *testing.T) {
@@ -154,7 +148,7 @@ func TestList_B24_B25_SelectorsAndIndex(t *testing.T) {
 	}
 	e.waitRV(last.RV)
 	for _, sel := range []string{"spec.nodeName=node-1", "spec.nodeName==node-2", "spec.nodeName!=node-1", "metadata.namespace=ns2,spec.nodeName=node-3"} {
-		p, err := api.ParsePredicate("", sel, podsResource().SelectableFields)
+		p, err := api.ParsePredicate("", sel, testkit.Pods().SelectableFields)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,13 +163,13 @@ func TestList_B24_B25_SelectorsAndIndex(t *testing.T) {
 		var scanned []string
 		for _, o := range full.Items {
 			if p.Matches(o) {
-				scanned = append(scanned, nm(o))
+				scanned = append(scanned, testkit.Obj(o))
 			}
 		}
 		if len(scanned) == 0 {
 			t.Fatalf("%s matches nothing", sel)
 		}
-		equal(t, names(indexed), scanned)
+		testkit.Equal(t, "items", names(indexed), scanned)
 		// The same through pages of 2.
 		var paged []string
 		for tok := ""; ; {
@@ -191,7 +185,7 @@ func TestList_B24_B25_SelectorsAndIndex(t *testing.T) {
 				break
 			}
 		}
-		equal(t, paged, scanned)
+		testkit.Equal(t, "events", paged, scanned)
 	}
 }
 
@@ -239,7 +233,7 @@ func TestList_B26_NamespaceListSizedByMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, names(l), []string{nm(s)})
+	testkit.Equal(t, "items", names(l), []string{testkit.Obj(s)})
 	if cap(l.Items) > 4 {
 		t.Fatalf("a one-item namespace list reserved %d slots", cap(l.Items))
 	}
@@ -284,5 +278,5 @@ func TestList_B23_CompactedTokenWhileSnapshotKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, names(next), []string{nm(objs[2]), nm(upd)})
+	testkit.Equal(t, "items", names(next), []string{testkit.Obj(objs[2]), testkit.Obj(upd)})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // TestReflector_B60_PagedStartup: the cache lists etcd in pages at one
@@ -17,7 +18,7 @@ func TestReflector_B60_PagedStartup(t *testing.T) {
 	var exp []string
 	for i := range 10 {
 		o := e.create(fmt.Sprintf("ns%d", i%2), fmt.Sprintf("p%d", i), "n1")
-		exp = append(exp, nm(o))
+		exp = append(exp, testkit.Obj(o))
 	}
 	e.del("ns0", "p0")
 	exp = exp[1:]
@@ -38,14 +39,14 @@ func TestReflector_B60_PagedStartup(t *testing.T) {
 			}
 		}
 	}
-	equal(t, names(l), wantSorted)
+	testkit.Equal(t, "items", names(l), wantSorted)
 	if l.RV != e.c.RV() || l.RV < 12 {
 		t.Fatalf("list RV %d, cache RV %d", l.RV, e.c.RV())
 	}
 	// The watch continues right after the list's revision.
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(l.RV)})
 	o := e.create("ns0", "after", "n1")
-	equal(t, next(t, w, 1), []string{want(api.Added, o)})
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), []string{testkit.Want(api.Added, o)})
 }
 
 // The reflector's retry delays double from the minimum up to the maximum,

@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // Tests of etcd revisions that change several keys at once: a transaction,
@@ -59,7 +60,7 @@ func TestRevision_PrefixDeleteReachesEveryWatcher(t *testing.T) {
 	e := newEnv(t, true, nil)
 	objs := e.threePods("ns1")
 	all := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(objs[2].RV)})
-	p, err := api.ParsePredicate("", "metadata.name=b", podsResource().SelectableFields)
+	p, err := api.ParsePredicate("", "metadata.name=b", testkit.Pods().SelectableFields)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func TestRevision_PrefixDeleteReachesEveryWatcher(t *testing.T) {
 		t.Fatalf("prefix delete: %v, %+v", err, resp)
 	}
 	rv := uint64(resp.Header.Revision)
-	equal(t, next(t, all, 3), deletedAt(objs, rv))
-	equal(t, next(t, onlyB, 1), deletedAt(objs[1:2], rv))
+	testkit.Equal(t, "events", testkit.Next(t, all, 3), deletedAt(objs, rv))
+	testkit.Equal(t, "events", testkit.Next(t, onlyB, 1), deletedAt(objs[1:2], rv))
 	e.checkGone(t, "ns1", objs, rv)
 }
 
@@ -79,16 +80,16 @@ func TestRevision_TransactionReachesEveryWatcher(t *testing.T) {
 	objs := e.threePods("ns1")
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(objs[2].RV)})
 	resp, err := e.etcd.Client.Txn(context.Background()).Then(
-		clientv3.OpPut(podKey("ns1", "d"), string(podJSON("ns1", "d", "n1", nil))),
+		clientv3.OpPut(podKey("ns1", "d"), string(testkit.PodJSON("ns1", "d", "n1", nil))),
 		clientv3.OpDelete(podKey("ns1", "a")),
-		clientv3.OpPut(podKey("ns1", "b"), string(podJSON("ns1", "b", "n2", nil))),
+		clientv3.OpPut(podKey("ns1", "b"), string(testkit.PodJSON("ns1", "b", "n2", nil))),
 	).Commit()
 	if err != nil || !resp.Succeeded {
 		t.Fatalf("txn: %v", err)
 	}
 	rv := uint64(resp.Header.Revision)
 	// etcd orders a transaction's events as its operations.
-	equal(t, next(t, w, 3), []string{
+	testkit.Equal(t, "events", testkit.Next(t, w, 3), []string{
 		fmt.Sprintf("ADDED ns1/d@%d", rv), fmt.Sprintf("DELETED ns1/a@%d", rv), fmt.Sprintf("MODIFIED ns1/b@%d", rv),
 	})
 	l, err := e.c.List(context.Background(), api.ListOptions{Namespace: "ns1"})
@@ -97,7 +98,7 @@ func TestRevision_TransactionReachesEveryWatcher(t *testing.T) {
 	}
 	// A watch from the revision itself starts after all of it.
 	after := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(rv)})
-	expectQuiet(t, after, 100*time.Millisecond)
+	testkit.ExpectQuiet(t, after, 100*time.Millisecond)
 }
 
 func TestRevision_LeaseExpiryReachesEveryWatcher(t *testing.T) {
@@ -108,7 +109,7 @@ func TestRevision_LeaseExpiryReachesEveryWatcher(t *testing.T) {
 	}
 	var objs []*api.Object
 	for _, n := range []string{"a", "b", "c"} {
-		resp, err := e.etcd.Client.Put(context.Background(), podKey("ns1", n), string(podJSON("ns1", n, "n1", nil)),
+		resp, err := e.etcd.Client.Put(context.Background(), podKey("ns1", n), string(testkit.PodJSON("ns1", n, "n1", nil)),
 			clientv3.WithLease(lease.ID))
 		if err != nil {
 			t.Fatal(err)
@@ -117,12 +118,12 @@ func TestRevision_LeaseExpiryReachesEveryWatcher(t *testing.T) {
 	}
 	e.waitRV(objs[2].RV)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(objs[2].RV)})
-	evs := next(t, w, 3) // etcd revokes the lease after its TTL: one revision
+	evs := testkit.Next(t, w, 3) // etcd revokes the lease after its TTL: one revision
 	var rv uint64
 	if _, err := fmt.Sscanf(evs[0], "DELETED ns1/a@%d", &rv); err != nil {
 		t.Fatalf("first event %q: %v", evs[0], err)
 	}
-	equal(t, evs, deletedAt(objs, rv))
+	testkit.Equal(t, "events", evs, deletedAt(objs, rv))
 	e.checkGone(t, "ns1", objs, rv)
 }
 
@@ -140,9 +141,9 @@ func TestRevision_StreamNeverEndsInsideARevision(t *testing.T) {
 	rv := uint64(resp.Header.Revision)
 	e.waitRV(rv)
 	want := deletedAt(objs, rv)
-	equal(t, next(t, w, 1), want[:1])
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), want[:1])
 	w.Close()
-	equal(t, next(t, w, 2), want[1:])
+	testkit.Equal(t, "events", testkit.Next(t, w, 2), want[1:])
 	if _, err := w.Next(context.Background()); err != io.EOF {
 		t.Fatalf("Next after the revision: %v, want io.EOF", err)
 	}
@@ -154,7 +155,7 @@ func TestNotifier_ClosedWatchersLeaveNothing(t *testing.T) {
 	e := newEnv(t, true, nil)
 	var ws []api.Watcher
 	for i := range 2000 {
-		p, err := api.ParsePredicate("", fmt.Sprintf("metadata.name=p%d", i%1000), podsResource().SelectableFields)
+		p, err := api.ParsePredicate("", fmt.Sprintf("metadata.name=p%d", i%1000), testkit.Pods().SelectableFields)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +188,7 @@ func TestRevision_BusyStreamEndsWithItsContext(t *testing.T) {
 	d := e.create("ns1", "d", "n1") // still in the backlog when the stream ends
 	e.waitRV(d.RV)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(from)})
-	equal(t, next(t, w, 4), append([]string{want(api.Added, objs[0]), want(api.Added, objs[1]), want(api.Added, objs[2])},
+	testkit.Equal(t, "events", testkit.Next(t, w, 4), append([]string{testkit.Want(api.Added, objs[0]), testkit.Want(api.Added, objs[1]), testkit.Want(api.Added, objs[2])},
 		deletedAt(objs[:1], rv)...))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -200,7 +201,7 @@ func TestRevision_BusyStreamEndsWithItsContext(t *testing.T) {
 			}
 			break
 		}
-		rest = append(rest, got(ev))
+		rest = append(rest, testkit.Event(ev))
 	}
-	equal(t, rest, deletedAt(objs[1:], rv))
+	testkit.Equal(t, "events", rest, deletedAt(objs[1:], rv))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // TestEtcdDown_StaleReadsServedOthersBounded_B63: with etcd gone, reads that may be stale keep working from
@@ -75,6 +76,6 @@ func TestEtcdDown_StaleReadsServedOthersBounded_B63(t *testing.T) {
 	unavailable("consistent get during the watch", <-getDone)
 	wctx, cancel2 := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel2()
-	_, err = e.c.Create(wctx, "default", podJSON("default", "b", "n1", nil))
+	_, err = e.c.Create(wctx, "default", testkit.PodJSON("default", "b", "n1", nil))
 	unavailable("create", err)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 	"github.com/watchcached/watchcached/watchcache"
 )
 
@@ -29,12 +30,12 @@ func TestWatch_B30_InitialThenLive(t *testing.T) {
 	e.waitRV(a.RV)
 	for _, rv := range []string{"", "0"} {
 		w := watch(t, e, api.WatchOptions{ResourceVersion: rv})
-		equal(t, next(t, w, 2), []string{want(api.Added, a), want(api.Added, b)})
+		testkit.Equal(t, "events", testkit.Next(t, w, 2), []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b)})
 	}
 	w := watch(t, e, api.WatchOptions{ResourceVersion: "0"})
-	next(t, w, 2)
+	testkit.Next(t, w, 2)
 	c := e.create("default", "c", "n1")
-	equal(t, next(t, w, 1), []string{want(api.Added, c)})
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), []string{testkit.Want(api.Added, c)})
 }
 
 func TestWatch_B31_FromResourceVersion(t *testing.T) {
@@ -45,8 +46,8 @@ func TestWatch_B31_FromResourceVersion(t *testing.T) {
 	bd := e.del("default", "b")
 	e.waitRV(b.RV + 1)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(a.RV)})
-	equal(t, next(t, w, 3), []string{
-		want(api.Modified, a2), want(api.Added, b),
+	testkit.Equal(t, "events", testkit.Next(t, w, 3), []string{
+		testkit.Want(api.Modified, a2), testkit.Want(api.Added, b),
 		fmt.Sprintf("DELETED default/b@%d", b.RV+1),
 	})
 	if bd.RV != b.RV+1 {
@@ -58,7 +59,7 @@ func TestWatch_B31_FromResourceVersion(t *testing.T) {
 	e.create("default", "skip1", "n1")
 	e.create("default", "skip2", "n1")
 	c := e.create("default", "c", "n1")
-	equal(t, next(t, wf, 1), []string{want(api.Added, c)})
+	testkit.Equal(t, "events", testkit.Next(t, wf, 1), []string{testkit.Want(api.Added, c)})
 }
 
 func TestWatch_B32_TooOld(t *testing.T) {
@@ -72,7 +73,7 @@ func TestWatch_B32_TooOld(t *testing.T) {
 	}
 	e.waitRV(last.RV)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(first.RV)})
-	evs, err := nextErr(t, w, 20)
+	evs, err := testkit.NextErr(t, w, 20)
 	if len(evs) != 0 {
 		t.Fatalf("events before the error: %v", evs)
 	}
@@ -92,27 +93,27 @@ func TestWatch_B33_SendInitialEventsWithEndBookmark(t *testing.T) {
 	opts := api.WatchOptions{SendInitialEvents: &yes, ResourceVersionMatch: api.MatchNotOlderThan, AllowWatchBookmarks: true}
 	// Empty collection: only the bookmark.
 	w := watch(t, e, opts)
-	evs := next(t, w, 1)
-	equal(t, evs, []string{fmt.Sprintf("BOOKMARK@%d end=true", e.c.RV())})
+	evs := testkit.Next(t, w, 1)
+	testkit.Equal(t, "events", evs, []string{fmt.Sprintf("BOOKMARK@%d end=true", e.c.RV())})
 
 	b := e.create("default", "b", "n1")
 	a := e.create("default", "a", "n1")
 	// Written straight to etcd just now: the consistent start must see both.
 	w = watch(t, e, opts)
-	evs = next(t, w, 3)
-	equal(t, evs[:2], []string{want(api.Added, a), want(api.Added, b)})
+	evs = testkit.Next(t, w, 3)
+	testkit.Equal(t, "events", evs[:2], []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b)})
 	var bm uint64
 	if _, err := fmt.Sscanf(evs[2], "BOOKMARK@%d end=true", &bm); err != nil || bm < a.RV {
 		t.Fatalf("end bookmark %q, want RV >= %d", evs[2], a.RV)
 	}
 	c := e.create("default", "c", "n1")
-	equal(t, next(t, w, 1), []string{want(api.Added, c)})
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), []string{testkit.Want(api.Added, c)})
 
 	// Without bookmarks allowed, no end bookmark.
 	opts.AllowWatchBookmarks = false
 	w = watch(t, e, opts)
-	equal(t, next(t, w, 3), []string{want(api.Added, a), want(api.Added, b), want(api.Added, c)})
-	expectQuiet(t, w, 100*time.Millisecond)
+	testkit.Equal(t, "events", testkit.Next(t, w, 3), []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b), testkit.Want(api.Added, c)})
+	testkit.ExpectQuiet(t, w, 100*time.Millisecond)
 }
 
 func TestWatch_B34_NoInitialEventsFromNow(t *testing.T) {
@@ -121,7 +122,7 @@ func TestWatch_B34_NoInitialEventsFromNow(t *testing.T) {
 	no := false
 	w := watch(t, e, api.WatchOptions{SendInitialEvents: &no, ResourceVersionMatch: api.MatchNotOlderThan})
 	b := e.create("default", "b", "n1")
-	equal(t, next(t, w, 1), []string{want(api.Added, b)})
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), []string{testkit.Want(api.Added, b)})
 }
 
 func TestWatch_B35_B36_Refusals(t *testing.T) {
@@ -144,7 +145,7 @@ func TestWatch_B35_B36_Refusals(t *testing.T) {
 
 func TestWatch_B40_SelectorTransforms(t *testing.T) {
 	e := newEnv(t, true, nil)
-	p, err := api.ParsePredicate("", "spec.nodeName=n1", podsResource().SelectableFields)
+	p, err := api.ParsePredicate("", "spec.nodeName=n1", testkit.Pods().SelectableFields)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,17 +156,17 @@ func TestWatch_B40_SelectorTransforms(t *testing.T) {
 	e.update("default", "a", "n3")       // matches neither: nothing
 	a5 := e.update("default", "a", "n1") // starts matching: ADDED
 	e.del("default", "a")                // real delete: DELETED at the delete's RV
-	equal(t, next(t, w, 5), []string{
-		want(api.Added, a), want(api.Modified, a2),
+	testkit.Equal(t, "events", testkit.Next(t, w, 5), []string{
+		testkit.Want(api.Added, a), testkit.Want(api.Modified, a2),
 		fmt.Sprintf("DELETED default/a@%d", a3.RV),
-		want(api.Added, a5),
+		testkit.Want(api.Added, a5),
 		fmt.Sprintf("DELETED default/a@%d", a5.RV+1),
 	})
 }
 
 func TestWatch_B40_DeletedCarriesPreviousStateAtEventRV(t *testing.T) {
 	e := newEnv(t, true, nil)
-	p, _ := api.ParsePredicate("", "spec.nodeName=n1", podsResource().SelectableFields)
+	p, _ := api.ParsePredicate("", "spec.nodeName=n1", testkit.Pods().SelectableFields)
 	a := e.create("default", "a", "n1")
 	e.waitRV(a.RV)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(a.RV), Predicate: p})
@@ -177,7 +178,7 @@ func TestWatch_B40_DeletedCarriesPreviousStateAtEventRV(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ev.Type != api.Deleted || ev.Object.RV != moved.RV || ev.Object.Fields["spec.nodeName"] != "n1" {
-		t.Fatalf("got %s with node %q", got(ev), ev.Object.Fields["spec.nodeName"])
+		t.Fatalf("got %s with node %q", testkit.Event(ev), ev.Object.Fields["spec.nodeName"])
 	}
 	wantRaw := a.WithRV(moved.RV).Raw
 	if string(ev.Object.Raw) != string(wantRaw) {
@@ -211,7 +212,7 @@ func TestWatch_B42_BookmarksAdvanceWhileIdle(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ev.Type != api.Bookmark || ev.Object != nil || ev.RV < last {
-			t.Fatalf("got %s after bookmark %d", got(ev), last)
+			t.Fatalf("got %s after bookmark %d", testkit.Event(ev), last)
 		}
 		last = ev.RV
 	}
@@ -220,7 +221,7 @@ func TestWatch_B42_BookmarksAdvanceWhileIdle(t *testing.T) {
 func TestWatch_B42_NoBookmarksUnlessAllowed(t *testing.T) {
 	e := newEnv(t, true, func(c *Config) { c.BookmarkInterval = 10 * time.Millisecond })
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(e.c.RV())})
-	expectQuiet(t, w, 200*time.Millisecond)
+	testkit.ExpectQuiet(t, w, 200*time.Millisecond)
 }
 
 func TestWatch_B42_BookmarkBeforeDeadline(t *testing.T) {
@@ -254,14 +255,14 @@ func TestWatch_B43_SlowWatcherDoesNotBlockOthers(t *testing.T) {
 	var fastGot, wantAll []string
 	for i := range n {
 		o := e.create("default", fmt.Sprintf("p%02d", i), "n1")
-		wantAll = append(wantAll, want(api.Added, o))
-		fastGot = append(fastGot, next(t, fast, 1)...)
+		wantAll = append(wantAll, testkit.Want(api.Added, o))
+		fastGot = append(fastGot, testkit.Next(t, fast, 1)...)
 	}
-	equal(t, fastGot, wantAll)
+	testkit.Equal(t, "events", fastGot, wantAll)
 	// The slow one never read; the ring (8 events) overwrote what it needs.
-	evs, err := nextErr(t, slow, n)
+	evs, err := testkit.NextErr(t, slow, n)
 	errIs(t, err, api.ErrExpired, "")
-	equal(t, evs, wantAll[:len(evs)]) // whatever it got before the error is a prefix: no gap
+	testkit.Equal(t, "events", evs, wantAll[:len(evs)]) // whatever it got before the error is a prefix: no gap
 }
 
 func TestWatch_B45_ObjectsSharedNotCopied(t *testing.T) {
@@ -320,16 +321,16 @@ func TestWatch_NotifyIdle(t *testing.T) {
 	w := watch(t, e, api.WatchOptions{ResourceVersion: "0"})
 	idle := 0
 	w.(api.IdleNotifier).NotifyIdle(func() { idle++ })
-	next(t, w, 3)
+	testkit.Next(t, w, 3)
 	if idle != 0 {
 		t.Fatalf("idle hook ran %d times during a burst", idle)
 	}
-	expectQuiet(t, w, 50*time.Millisecond)
+	testkit.ExpectQuiet(t, w, 50*time.Millisecond)
 	if idle != 1 {
 		t.Fatalf("idle hook ran %d times before blocking, want 1", idle)
 	}
 	d := e.create("default", "d", "n1")
-	equal(t, next(t, w, 1), []string{want(api.Added, d)})
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), []string{testkit.Want(api.Added, d)})
 }
 
 // TestWatch_B41_BacklogCostsNoWakeChannels: a watcher working through events
@@ -337,7 +338,7 @@ func TestWatch_NotifyIdle(t *testing.T) {
 // channel per event; it arms one only once it has caught up.
 func TestWatch_B41_BacklogCostsNoWakeChannels(t *testing.T) {
 	e := newEnv(t, true, nil)
-	p, err := api.ParsePredicate("", "spec.nodeName=n1", podsResource().SelectableFields)
+	p, err := api.ParsePredicate("", "spec.nodeName=n1", testkit.Pods().SelectableFields)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,15 +347,15 @@ func TestWatch_B41_BacklogCostsNoWakeChannels(t *testing.T) {
 	var last *api.Object
 	for _, name := range []string{"a", "b", "c", "d"} {
 		last = e.create("default", name, "n1")
-		wants = append(wants, want(api.Added, last))
+		wants = append(wants, testkit.Want(api.Added, last))
 	}
 	e.waitRV(last.RV)
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(from), Predicate: p})
-	equal(t, next(t, w, 3), wants[:3])
+	testkit.Equal(t, "events", testkit.Next(t, w, 3), wants[:3])
 	if _, armed := e.c.wake.size(); armed != 0 {
 		t.Fatalf("%d wake channels registered while the watcher still had a backlog", armed)
 	}
-	equal(t, next(t, w, 1), wants[3:])
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), wants[3:])
 	e2 := e.create("default", "e", "n1") // wakes the now idle watcher
-	equal(t, next(t, w, 1), []string{want(api.Added, e2)})
+	testkit.Equal(t, "events", testkit.Next(t, w, 1), []string{testkit.Want(api.Added, e2)})
 }

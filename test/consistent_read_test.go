@@ -8,6 +8,7 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
+	"github.com/watchcached/watchcached/internal/testkit"
 	"github.com/watchcached/watchcached/test/conformance"
 )
 
@@ -27,13 +28,13 @@ func TestConsistentRead_B1_B54_Coalesced(t *testing.T) {
 		name := fmt.Sprintf("p%d", round)
 		var rv uint64
 		if round%2 == 0 {
-			o, err := c.Create(ctx, "default", podBody("default", name, "n1"))
+			o, err := c.Create(ctx, "default", testkit.PodJSON("default", name, "n1", nil))
 			if err != nil {
 				t.Fatal(err)
 			}
 			rv = o.RV
 		} else { // behind the cache's back: it cannot know about this write
-			resp, err := srv.Client.Put(ctx, res.Key("/registry", "default", name), string(podBody("default", name, "n1")))
+			resp, err := srv.Client.Put(ctx, res.Key("/registry", "default", name), string(testkit.PodJSON("default", name, "n1", nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,8 +103,4 @@ func consistentRead(ctx context.Context, c *cacher.Cacher, get bool, name string
 		return fmt.Errorf("list at %d: %d items, want %s@%d", l.RV, len(l.Items), name, rv)
 	}
 	return nil
-}
-
-func podBody(ns, name, node string) []byte {
-	return fmt.Appendf(nil, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":%q,"namespace":%q},"spec":{"nodeName":%q}}`, name, ns, node)
 }

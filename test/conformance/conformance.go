@@ -6,6 +6,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // Fixture is one storage under test on its own etcd. It belongs to one
@@ -41,12 +42,7 @@ type Factory func(t *testing.T, res *api.Resource) Fixture
 
 // Pods is the resource the suite runs against: namespaced core pods with
 // spec.nodeName selectable and indexed.
-func Pods() *api.Resource {
-	return &api.Resource{
-		Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true,
-		SelectableFields: []string{"spec.nodeName"}, IndexedFields: []string{"spec.nodeName"},
-	}
-}
+func Pods() *api.Resource { return testkit.Pods() }
 
 // Run runs every scenario against the storages f builds, one fresh
 // Fixture per sub-test. Sub-tests are named by the behaviour they check,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func runGet(t *testing.T, f Factory) {
@@ -23,8 +24,8 @@ func runGet(t *testing.T, f Factory) {
 func getConsistent(e *env) {
 	a := e.create("default", "a", "n1", nil)
 	got, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{})
-	if err != nil || obj(got) != obj(a) || string(got.Raw) != string(a.Raw) {
-		e.t.Fatalf("got %v, %v; want %s", got, err, obj(a))
+	if err != nil || testkit.Obj(got) != testkit.Obj(a) || string(got.Raw) != string(a.Raw) {
+		e.t.Fatalf("got %v, %v; want %s", got, err, testkit.Obj(a))
 	}
 	// A write straight to etcd, behind the storage's back.
 	resp, err := e.Etcd.Put(e.ctx, e.res.Key(e.Prefix, "default", "a"), string(pod("default", "a", "n9", nil, 99)))
@@ -36,7 +37,7 @@ func getConsistent(e *env) {
 		e.t.Fatal(err)
 	}
 	if got.RV != uint64(resp.Header.Revision) || got.Fields["spec.nodeName"] != "n9" {
-		e.t.Fatalf("got %s node %q, want @%d node n9", obj(got), got.Fields["spec.nodeName"], resp.Header.Revision)
+		e.t.Fatalf("got %s node %q, want @%d node n9", testkit.Obj(got), got.Fields["spec.nodeName"], resp.Header.Revision)
 	}
 }
 
@@ -45,8 +46,8 @@ func getZero(e *env) {
 	a := e.create("default", "a", "n1", nil)
 	e.Sync(e.t, a.RV)
 	got, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{ResourceVersion: "0"})
-	if err != nil || obj(got) != obj(a) {
-		e.t.Fatalf("got %v, %v; want %s", got, err, obj(a))
+	if err != nil || testkit.Obj(got) != testkit.Obj(a) {
+		e.t.Fatalf("got %v, %v; want %s", got, err, testkit.Obj(a))
 	}
 }
 
@@ -57,8 +58,8 @@ func getNotOlderThan(e *env) {
 	e.Sync(e.t, a2.RV)
 	for _, rv := range []uint64{a.RV, a2.RV} {
 		got, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{ResourceVersion: rvs(rv)})
-		if err != nil || obj(got) != obj(a2) {
-			e.t.Fatalf("RV %d: got %v, %v; want %s", rv, got, err, obj(a2))
+		if err != nil || testkit.Obj(got) != testkit.Obj(a2) {
+			e.t.Fatalf("RV %d: got %v, %v; want %s", rv, got, err, testkit.Obj(a2))
 		}
 	}
 }
@@ -70,7 +71,7 @@ func getTooLarge(e *env) {
 	cur := e.sync()
 	future := cur + 100
 	_, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{ResourceVersion: rvs(future)})
-	ae := wantErr(e.t, err, api.ErrTooLargeRV, "", fmt.Sprintf("Too large resource version: %d, current: %d", future, cur))
+	ae := testkit.WantErr(e.t, err, api.ErrTooLargeRV, "", fmt.Sprintf("Too large resource version: %d, current: %d", future, cur))
 	if ae.Cause != "ResourceVersionTooLarge" || ae.RetryAfterSeconds != 1 {
 		e.t.Fatalf("cause %q retry-after %d", ae.Cause, ae.RetryAfterSeconds)
 	}
@@ -84,11 +85,11 @@ func getNotFound(e *env) {
 	cur := e.sync()
 	for _, rv := range []string{"", "0", rvs(cur)} {
 		_, err := e.Storage.Get(e.ctx, "default", "missing", api.GetOptions{ResourceVersion: rv})
-		wantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
+		testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
 	}
 	e.del("default", "a")
 	_, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{})
-	wantErr(e.t, err, api.ErrNotFound, "", `pods "a" not found`)
+	testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "a" not found`)
 }
 
 // B6: an RV that is not a non-negative integer is 400 naming the parameter.
@@ -96,6 +97,6 @@ func getBadRV(e *env) {
 	e.create("default", "a", "n1", nil)
 	for _, rv := range []string{"-1", "abc", "1.5", " 1", "01", "99999999999999999999"} {
 		_, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{ResourceVersion: rv})
-		wantErr(e.t, err, api.ErrBadRequest, "resourceVersion", "")
+		testkit.WantErr(e.t, err, api.ErrBadRequest, "resourceVersion", "")
 	}
 }

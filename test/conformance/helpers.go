@@ -2,20 +2,14 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
-
-// waitLimit bounds every wait of the suite (for an event, a revision).
-const waitLimit = 10 * time.Second
 
 // env is one scenario's fixture plus the helpers scenarios share. It is
 // used by the scenario's goroutine only.
@@ -36,18 +30,7 @@ func newEnv(t *testing.T, f Factory) *env {
 // pod is the JSON of a pod; gen > 0 adds an annotation so that updates
 // always write.
 func pod(ns, name, node string, labels map[string]string, gen int) []byte {
-	md := map[string]any{"name": name, "namespace": ns}
-	if labels != nil {
-		md["labels"] = labels
-	}
-	if gen > 0 {
-		md["annotations"] = map[string]string{"gen": fmt.Sprint(gen)}
-	}
-	b, _ := json.Marshal(map[string]any{
-		"apiVersion": "v1", "kind": "Pod", "metadata": md,
-		"spec": map[string]any{"nodeName": node},
-	})
-	return b
+	return testkit.Pod{Namespace: ns, Name: name, Node: node, Labels: labels, Gen: gen}.JSON()
 }
 
 func (e *env) create(ns, name, node string, labels map[string]string) *api.Object {
@@ -151,98 +134,6 @@ func (e *env) watch(opts api.WatchOptions) api.Watcher {
 }
 
 // ---- compact renderings for exact comparisons ----
-
-// obj renders an object as "ns/name@rv".
-func obj(o *api.Object) string { return fmt.Sprintf("%s/%s@%d", o.Namespace, o.Name, o.RV) }
-
-// objs renders a list's items.
-func objs(items []*api.Object) []string {
-	out := []string{}
-	for _, o := range items {
-		out = append(out, obj(o))
-	}
-	return out
-}
-
-// ev renders a watch event: "ADDED ns/name@rv" or "BOOKMARK@rv end=true".
-func ev(w api.WatchEvent) string {
-	if w.Type == api.Bookmark {
-		return fmt.Sprintf("BOOKMARK@%d end=%v", w.RV, w.InitialEventsEnd)
-	}
-	if w.Object == nil || w.Object.RV != w.RV {
-		return fmt.Sprintf("%s <object does not show the event RV %d>", w.Type, w.RV)
-	}
-	return fmt.Sprintf("%s %s", w.Type, obj(w.Object))
-}
-
-// want renders the event a watcher should get for o.
-func want(typ api.EventType, o *api.Object) string { return fmt.Sprintf("%s %s", typ, obj(o)) }
-
-// wantAt renders the event for o's state re-stamped at rv (a DELETED).
-func wantAt(typ api.EventType, o *api.Object, rv uint64) string {
-	return fmt.Sprintf("%s %s/%s@%d", typ, o.Namespace, o.Name, rv)
-}
-
-// next reads n events, failing on any error.
-func next(t *testing.T, w api.Watcher, n int) []string {
-	t.Helper()
-	var out []string
-	for range n {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		got, err := w.Next(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("after %q: Next: %v", out, err)
-		}
-		out = append(out, ev(got))
-	}
-	return out
-}
-
-// nextErr reads until an error (at most max events) and returns the
-// events before it.
-func nextErr(t *testing.T, w api.Watcher, max int) ([]string, error) {
-	t.Helper()
-	var out []string
-	for range max {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		got, err := w.Next(ctx)
-		cancel()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, ev(got))
-	}
-	t.Fatalf("no error after %d events: %q", max, out)
-	return nil, nil
-}
-
-func equal(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(got) != len(want) {
-		t.Fatalf("%s:\n got  %q\n want %q", what, got, want)
-	}
-}
-
-// wantErr fails unless err wraps sentinel and is an *api.Error with the
-// given field and message ("" skips a check); it returns the *api.Error.
-func wantErr(t *testing.T, err, sentinel error, field, msg string) *api.Error {
-	t.Helper()
-	if !errors.Is(err, sentinel) {
-		t.Fatalf("error %v, want %v", err, sentinel)
-	}
-	ae := api.AsError(err)
-	if ae == nil {
-		t.Fatalf("error %v is not an *api.Error", err)
-	}
-	if field != "" && ae.Field != field {
-		t.Fatalf("error %q: field %q, want %q", ae.Message, ae.Field, field)
-	}
-	if msg != "" && ae.Message != msg {
-		t.Fatalf("message %q, want %q", ae.Message, msg)
-	}
-	return ae
-}
 
 // wantPrefix fails unless s starts with prefix.
 func wantPrefix(t *testing.T, s, prefix string) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func runList(t *testing.T, f Factory) {
@@ -32,7 +33,7 @@ func listConsistent(e *env) {
 	}
 	rev := uint64(resp.Header.Revision)
 	l := e.list(api.ListOptions{})
-	equal(e.t, "items", objs(l.Items), []string{obj(a), fmt.Sprintf("default/b@%d", rev)})
+	testkit.Equal(e.t, "items", testkit.Objs(l.Items), []string{testkit.Obj(a), fmt.Sprintf("default/b@%d", rev)})
 	if l.RV != rev || l.Continue != "" || l.RemainingItemCount != nil {
 		e.t.Fatalf("list RV %d continue %q remaining %v; want RV %d, no continue", l.RV, l.Continue, l.RemainingItemCount, rev)
 	}
@@ -46,13 +47,13 @@ func listZeroLimit(e *env) {
 	c := e.create("default", "c", "n1", nil)
 	rev := e.sync()
 	l := e.list(api.ListOptions{ResourceVersion: "0", Limit: 2})
-	equal(e.t, "page 1", objs(l.Items), []string{obj(a), obj(b)})
+	testkit.Equal(e.t, "page 1", testkit.Objs(l.Items), []string{testkit.Obj(a), testkit.Obj(b)})
 	if l.RV != rev || l.Continue == "" || l.RemainingItemCount == nil || *l.RemainingItemCount != 1 {
 		e.t.Fatalf("list RV %d (want %d) continue %q remaining %v", l.RV, rev, l.Continue, l.RemainingItemCount)
 	}
 	e.update("default", "c", "n2", nil)
 	l = e.list(api.ListOptions{ResourceVersion: "0", Limit: 2, Continue: l.Continue})
-	equal(e.t, "page 2", objs(l.Items), []string{obj(c)})
+	testkit.Equal(e.t, "page 2", testkit.Objs(l.Items), []string{testkit.Obj(c)})
 	if l.RV != rev || l.Continue != "" {
 		e.t.Fatalf("page 2 RV %d (want %d) continue %q", l.RV, rev, l.Continue)
 	}
@@ -70,13 +71,13 @@ func listNotOlderThan(e *env) {
 		{ResourceVersion: rvs(rev), ResourceVersionMatch: api.MatchNotOlderThan},
 	} {
 		l := e.list(o)
-		equal(e.t, fmt.Sprintf("%+v", o), objs(l.Items), []string{obj(a2), obj(b)})
+		testkit.Equal(e.t, fmt.Sprintf("%+v", o), testkit.Objs(l.Items), []string{testkit.Obj(a2), testkit.Obj(b)})
 		if l.RV != rev {
 			e.t.Fatalf("%+v: list RV %d, want %d", o, l.RV, rev)
 		}
 	}
 	_, err := e.Storage.List(e.ctx, api.ListOptions{ResourceVersion: rvs(rev + 50)})
-	ae := wantErr(e.t, err, api.ErrTooLargeRV, "", fmt.Sprintf("Too large resource version: %d, current: %d", rev+50, rev))
+	ae := testkit.WantErr(e.t, err, api.ErrTooLargeRV, "", fmt.Sprintf("Too large resource version: %d, current: %d", rev+50, rev))
 	if ae.Cause != "ResourceVersionTooLarge" {
 		e.t.Fatalf("cause %q", ae.Cause)
 	}
@@ -95,29 +96,29 @@ func listExact(e *env) {
 		rv   uint64
 		want []string
 	}{
-		{a.RV, []string{obj(a)}},
-		{b.RV, []string{obj(a), obj(b)}},
-		{a2.RV, []string{obj(a2), obj(b)}},
-		{bd.RV, []string{obj(a2)}},
-		{c.RV, []string{obj(a2), obj(c)}},
+		{a.RV, []string{testkit.Obj(a)}},
+		{b.RV, []string{testkit.Obj(a), testkit.Obj(b)}},
+		{a2.RV, []string{testkit.Obj(a2), testkit.Obj(b)}},
+		{bd.RV, []string{testkit.Obj(a2)}},
+		{c.RV, []string{testkit.Obj(a2), testkit.Obj(c)}},
 	}
 	for _, s := range states {
 		l := e.list(api.ListOptions{ResourceVersion: rvs(s.rv), ResourceVersionMatch: api.MatchExact})
-		equal(e.t, fmt.Sprintf("exact at %d", s.rv), objs(l.Items), s.want)
+		testkit.Equal(e.t, fmt.Sprintf("exact at %d", s.rv), testkit.Objs(l.Items), s.want)
 		if l.RV != s.rv {
 			e.t.Fatalf("exact at %d: list RV %d", s.rv, l.RV)
 		}
 		l = e.list(api.ListOptions{ResourceVersion: rvs(s.rv), Limit: 10})
-		equal(e.t, fmt.Sprintf("limit at %d", s.rv), objs(l.Items), s.want)
+		testkit.Equal(e.t, fmt.Sprintf("limit at %d", s.rv), testkit.Objs(l.Items), s.want)
 		if l.RV != s.rv || l.Continue != "" {
 			e.t.Fatalf("limit at %d: list RV %d continue %q", s.rv, l.RV, l.Continue)
 		}
 	}
 	// Page 1 of an exact list at a past RV continues at that RV.
 	l := e.list(api.ListOptions{ResourceVersion: rvs(a2.RV), Limit: 1})
-	equal(e.t, "exact page 1", objs(l.Items), []string{obj(a2)})
+	testkit.Equal(e.t, "exact page 1", testkit.Objs(l.Items), []string{testkit.Obj(a2)})
 	l = e.list(api.ListOptions{Limit: 1, Continue: l.Continue})
-	equal(e.t, "exact page 2", objs(l.Items), []string{obj(b)})
+	testkit.Equal(e.t, "exact page 2", testkit.Objs(l.Items), []string{testkit.Obj(b)})
 	if l.RV != a2.RV || l.Continue != "" {
 		e.t.Fatalf("exact page 2: RV %d continue %q", l.RV, l.Continue)
 	}
@@ -128,7 +129,7 @@ func listExactCompacted(e *env) {
 	a := e.create("default", "a", "n1", nil)
 	e.forget()
 	_, err := e.Storage.List(e.ctx, api.ListOptions{ResourceVersion: rvs(a.RV), ResourceVersionMatch: api.MatchExact})
-	wantErr(e.t, err, api.ErrExpired, "", "The resourceVersion for the provided list is too old.")
+	testkit.WantErr(e.t, err, api.ErrExpired, "", "The resourceVersion for the provided list is too old.")
 }
 
 // B16: invalid option combinations, with the code and field
@@ -160,7 +161,7 @@ func listInvalid(e *env) {
 	}
 	for _, c := range cases {
 		_, err := e.Storage.List(e.ctx, c.opts)
-		wantErr(e.t, err, c.sentinel, c.field, c.msg)
+		testkit.WantErr(e.t, err, c.sentinel, c.field, c.msg)
 	}
 }
 
@@ -178,10 +179,10 @@ func listSorted(e *env) {
 	for _, o := range e.list(api.ListOptions{}).Items {
 		want = append(want, o.Namespace+"/"+o.Name)
 	}
-	equal(e.t, "order", want, []string{"a/a", "a/a-1", "a/b", "b/a", "b/z"})
+	testkit.Equal(e.t, "order", want, []string{"a/a", "a/a-1", "a/b", "b/a", "b/z"})
 	for _, rv := range []string{"0", rvs(e.rev())} {
 		got := e.list(api.ListOptions{ResourceVersion: rv})
-		if fmt.Sprint(objs(got.Items)) != fmt.Sprint(objs(e.list(api.ListOptions{}).Items)) {
+		if fmt.Sprint(testkit.Objs(got.Items)) != fmt.Sprint(testkit.Objs(e.list(api.ListOptions{}).Items)) {
 			e.t.Fatalf("RV %q: items differ from the consistent list", rv)
 		}
 	}
@@ -205,22 +206,22 @@ func listSelectors(e *env) {
 		{"app=web", "spec.nodeName=n1"}, {"app=web", "spec.nodeName!=n1"}, {"", "spec.nodeName=none"},
 	}
 	wants := [][]string{
-		{obj(a), obj(d)}, {obj(a), obj(d)}, {obj(b), obj(c)}, {obj(a), obj(b), obj(d)}, {obj(c)},
-		{obj(a), obj(b), obj(d)}, {obj(a)},
-		{obj(a), obj(c)}, {obj(a), obj(c)}, {obj(b), obj(d)},
-		{obj(b)}, {obj(c), obj(d)}, {obj(a), obj(b)},
-		{obj(a)}, {obj(d)}, {},
+		{testkit.Obj(a), testkit.Obj(d)}, {testkit.Obj(a), testkit.Obj(d)}, {testkit.Obj(b), testkit.Obj(c)}, {testkit.Obj(a), testkit.Obj(b), testkit.Obj(d)}, {testkit.Obj(c)},
+		{testkit.Obj(a), testkit.Obj(b), testkit.Obj(d)}, {testkit.Obj(a)},
+		{testkit.Obj(a), testkit.Obj(c)}, {testkit.Obj(a), testkit.Obj(c)}, {testkit.Obj(b), testkit.Obj(d)},
+		{testkit.Obj(b)}, {testkit.Obj(c), testkit.Obj(d)}, {testkit.Obj(a), testkit.Obj(b)},
+		{testkit.Obj(a)}, {testkit.Obj(d)}, {},
 	}
 	for i, c := range cases {
 		p := e.pred(c.label, c.field)
 		l := e.list(api.ListOptions{Predicate: p})
-		equal(e.t, fmt.Sprintf("%q %q", c.label, c.field), objs(l.Items), wants[i])
+		testkit.Equal(e.t, fmt.Sprintf("%q %q", c.label, c.field), testkit.Objs(l.Items), wants[i])
 		// The same through a page of one, to the end.
 		var paged []string
 		opts := api.ListOptions{Predicate: p, Limit: 1}
 		for {
 			l := e.list(opts)
-			paged = append(paged, objs(l.Items)...)
+			paged = append(paged, testkit.Objs(l.Items)...)
 			if l.RemainingItemCount != nil {
 				e.t.Fatalf("%q %q: remainingItemCount with a selector", c.label, c.field)
 			}
@@ -229,7 +230,7 @@ func listSelectors(e *env) {
 			}
 			opts.Continue = l.Continue
 		}
-		equal(e.t, fmt.Sprintf("paged %q %q", c.label, c.field), append([]string{}, paged...), wants[i])
+		testkit.Equal(e.t, fmt.Sprintf("paged %q %q", c.label, c.field), append([]string{}, paged...), wants[i])
 	}
 }
 
@@ -244,10 +245,10 @@ func listBadSelectors(e *env) {
 		{"", "spec.nodeName", "fieldSelector"},
 	} {
 		_, err := api.ParsePredicate(c.label, c.field, e.res.SelectableFields)
-		wantErr(e.t, err, api.ErrBadRequest, c.param, "")
+		testkit.WantErr(e.t, err, api.ErrBadRequest, c.param, "")
 	}
 	_, err := api.ParsePredicate("", "spec.foo=x", e.res.SelectableFields)
-	wantErr(e.t, err, api.ErrBadRequest, "fieldSelector", "field label not supported: spec.foo")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "fieldSelector", "field label not supported: spec.foo")
 }
 
 // B26: a namespaced list never shows another namespace (ns1 is not a
@@ -259,13 +260,13 @@ func listNamespaces(e *env) {
 	d := e.create("ns", "d", "n1", nil)
 	rev := e.sync()
 	for _, rv := range []string{"", "0", rvs(rev)} {
-		equal(e.t, "ns1", objs(e.list(api.ListOptions{Namespace: "ns1", ResourceVersion: rv}).Items), []string{obj(a)})
-		equal(e.t, "ns10", objs(e.list(api.ListOptions{Namespace: "ns10", ResourceVersion: rv}).Items), []string{obj(b)})
-		equal(e.t, "ns", objs(e.list(api.ListOptions{Namespace: "ns", ResourceVersion: rv}).Items), []string{obj(d)})
-		equal(e.t, "all", objs(e.list(api.ListOptions{ResourceVersion: rv}).Items), []string{obj(d), obj(c), obj(a), obj(b)}) // key order: "ns/" < "ns1-" < "ns1/" < "ns10"
+		testkit.Equal(e.t, "ns1", testkit.Objs(e.list(api.ListOptions{Namespace: "ns1", ResourceVersion: rv}).Items), []string{testkit.Obj(a)})
+		testkit.Equal(e.t, "ns10", testkit.Objs(e.list(api.ListOptions{Namespace: "ns10", ResourceVersion: rv}).Items), []string{testkit.Obj(b)})
+		testkit.Equal(e.t, "ns", testkit.Objs(e.list(api.ListOptions{Namespace: "ns", ResourceVersion: rv}).Items), []string{testkit.Obj(d)})
+		testkit.Equal(e.t, "all", testkit.Objs(e.list(api.ListOptions{ResourceVersion: rv}).Items), []string{testkit.Obj(d), testkit.Obj(c), testkit.Obj(a), testkit.Obj(b)}) // key order: "ns/" < "ns1-" < "ns1/" < "ns10"
 	}
 	l := e.list(api.ListOptions{Namespace: "ns1", Limit: 1})
 	if l.Continue != "" || len(l.Items) != 1 {
-		e.t.Fatalf("ns1 with limit 1: %q continue %q", objs(l.Items), l.Continue)
+		e.t.Fatalf("ns1 with limit 1: %q continue %q", testkit.Objs(l.Items), l.Continue)
 	}
 }

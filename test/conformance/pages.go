@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func runPages(t *testing.T, f Factory) {
@@ -26,7 +27,7 @@ func pagesConsistent(e *env) {
 	}
 	l := e.list(api.ListOptions{Limit: 3})
 	rv := l.RV
-	got := objs(l.Items)
+	got := testkit.Objs(l.Items)
 	for step := 0; l.Continue != ""; step++ {
 		// Between pages: create a key on a later page, update and delete
 		// keys not yet listed, recreate one.
@@ -44,9 +45,9 @@ func pagesConsistent(e *env) {
 		if l.RV != rv {
 			e.t.Fatalf("page %d: RV %d, want %d", step+2, l.RV, rv)
 		}
-		got = append(got, objs(l.Items)...)
+		got = append(got, testkit.Objs(l.Items)...)
 	}
-	equal(e.t, "all pages", got, objs(orig))
+	testkit.Equal(e.t, "all pages", got, testkit.Objs(orig))
 }
 
 // B21: at most limit items; continue while keys remain;
@@ -54,7 +55,7 @@ func pagesConsistent(e *env) {
 func pagesLimit(e *env) {
 	var all []string
 	for i := range 5 {
-		all = append(all, obj(e.create("default", fmt.Sprintf("p%d", i), fmt.Sprintf("n%d", i%2), nil)))
+		all = append(all, testkit.Obj(e.create("default", fmt.Sprintf("p%d", i), fmt.Sprintf("n%d", i%2), nil)))
 	}
 	for _, limit := range []int64{1, 2, 4, 5, 6} {
 		var got []string
@@ -64,7 +65,7 @@ func pagesLimit(e *env) {
 			if int64(len(l.Items)) > limit {
 				e.t.Fatalf("limit %d: %d items", limit, len(l.Items))
 			}
-			got = append(got, objs(l.Items)...)
+			got = append(got, testkit.Objs(l.Items)...)
 			left := int64(len(all) - len(got))
 			switch {
 			case left > 0 && (l.Continue == "" || l.RemainingItemCount == nil || *l.RemainingItemCount != left):
@@ -77,20 +78,20 @@ func pagesLimit(e *env) {
 			}
 			opts.Continue = l.Continue
 		}
-		equal(e.t, fmt.Sprintf("limit %d", limit), got, all)
+		testkit.Equal(e.t, fmt.Sprintf("limit %d", limit), got, all)
 	}
 	// With a selector: pages hold only matches, continue is set while keys
 	// remain after the last one examined, and no remainingItemCount.
 	p := e.pred("!app", "")
 	e.create("default", "p5", "n9", map[string]string{"app": "x"})
 	l := e.list(api.ListOptions{Limit: 5, Predicate: p})
-	equal(e.t, "!app page 1", objs(l.Items), all)
+	testkit.Equal(e.t, "!app page 1", testkit.Objs(l.Items), all)
 	if l.Continue == "" || l.RemainingItemCount != nil {
 		e.t.Fatalf("!app page 1: continue %q remaining %v", l.Continue, l.RemainingItemCount)
 	}
 	l = e.list(api.ListOptions{Limit: 5, Predicate: p, Continue: l.Continue})
 	if len(l.Items) != 0 || l.Continue != "" {
-		e.t.Fatalf("!app page 2: %q continue %q", objs(l.Items), l.Continue)
+		e.t.Fatalf("!app page 2: %q continue %q", testkit.Objs(l.Items), l.Continue)
 	}
 	// A selector on an indexed field: the cache walks only the index, so
 	// whether a last, empty page follows is not fixed (etcd examines every
@@ -99,13 +100,13 @@ func pagesLimit(e *env) {
 	opts := api.ListOptions{Limit: 2, Predicate: e.pred("", "spec.nodeName=n1")}
 	for {
 		l := e.list(opts)
-		got = append(got, objs(l.Items)...)
+		got = append(got, testkit.Objs(l.Items)...)
 		if l.Continue == "" {
 			break
 		}
 		opts.Continue = l.Continue
 	}
-	equal(e.t, "n1 pages", got, []string{all[1], all[3]})
+	testkit.Equal(e.t, "n1 pages", got, []string{all[1], all[3]})
 }
 
 // B22: a malformed token is 400 naming "continue".
@@ -124,7 +125,7 @@ func pagesMalformed(e *env) {
 		raw(`{"rv":5,"start":"default/a\u0000"}`),
 	} {
 		_, err := e.Storage.List(e.ctx, api.ListOptions{Limit: 1, Continue: tok})
-		ae := wantErr(e.t, err, api.ErrBadRequest, "continue", "")
+		ae := testkit.WantErr(e.t, err, api.ErrBadRequest, "continue", "")
 		wantPrefix(e.t, ae.Message, "invalid continue token")
 	}
 }
@@ -137,7 +138,7 @@ func pagesExpired(e *env) {
 		orig = append(orig, e.create("default", fmt.Sprintf("p%d", i), "n1", nil))
 	}
 	l := e.list(api.ListOptions{Namespace: "default", Limit: 2})
-	equal(e.t, "page 1", objs(l.Items), objs(orig[:2]))
+	testkit.Equal(e.t, "page 1", testkit.Objs(l.Items), testkit.Objs(orig[:2]))
 	_, start, err := api.DecodeContinue(l.Continue)
 	if err != nil {
 		e.t.Fatal(err)
@@ -145,14 +146,14 @@ func pagesExpired(e *env) {
 	p3 := e.update("default", "p3", "n2", nil)
 	e.forget()
 	_, err = e.Storage.List(e.ctx, api.ListOptions{Namespace: "default", Limit: 2, Continue: l.Continue})
-	ae := wantErr(e.t, err, api.ErrExpired, "", "")
+	ae := testkit.WantErr(e.t, err, api.ErrExpired, "", "")
 	wantPrefix(e.t, ae.Message, "The provided continue parameter is too old")
 	rv, start2, err := api.DecodeContinue(ae.Continue)
 	if err != nil || rv != -1 || start2 != start {
 		e.t.Fatalf("replacement token %q: rv %d start %q err %v; want rv -1 start %q", ae.Continue, rv, start2, err, start)
 	}
 	l = e.list(api.ListOptions{Namespace: "default", Limit: 2, Continue: ae.Continue})
-	equal(e.t, "page 2 from the latest state", objs(l.Items), []string{obj(orig[2]), obj(p3)})
+	testkit.Equal(e.t, "page 2 from the latest state", testkit.Objs(l.Items), []string{testkit.Obj(orig[2]), testkit.Obj(p3)})
 	if l.Continue != "" || l.RV < p3.RV {
 		e.t.Fatalf("page 2: continue %q RV %d", l.Continue, l.RV)
 	}

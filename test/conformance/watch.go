@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func runWatch(t *testing.T, f Factory) {
@@ -37,13 +38,13 @@ func watchInitial(e *env) {
 	var ws []api.Watcher
 	for _, rv := range []string{"", "0"} {
 		w := e.watch(api.WatchOptions{ResourceVersion: rv})
-		equal(e.t, "initial RV "+rv, next(e.t, w, 2), []string{want(api.Added, a), want(api.Added, b)})
+		testkit.Equal(e.t, "initial RV "+rv, testkit.Next(e.t, w, 2), []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b)})
 		ws = append(ws, w)
 	}
 	c := e.create("default", "c", "n1", nil)
 	b2 := e.update("default", "b", "n2", nil)
 	for _, w := range ws {
-		equal(e.t, "live", next(e.t, w, 2), []string{want(api.Added, c), want(api.Modified, b2)})
+		testkit.Equal(e.t, "live", testkit.Next(e.t, w, 2), []string{testkit.Want(api.Added, c), testkit.Want(api.Modified, b2)})
 	}
 }
 
@@ -55,13 +56,13 @@ func watchFromRV(e *env) {
 	b := e.create("default", "b", "n1", nil)
 	bd := e.del("default", "b")
 	if bd.RV != b.RV+1 || bd.Name != "b" {
-		e.t.Fatalf("delete returned %s, want default/b at the deletion's RV %d", obj(bd), b.RV+1)
+		e.t.Fatalf("delete returned %s, want default/b at the deletion's RV %d", testkit.Obj(bd), b.RV+1)
 	}
 	e.Sync(e.t, bd.RV)
 	w := e.watch(api.WatchOptions{ResourceVersion: rvs(a.RV)})
-	equal(e.t, "from a", next(e.t, w, 3), []string{want(api.Modified, a2), want(api.Added, b), want(api.Deleted, bd)})
+	testkit.Equal(e.t, "from a", testkit.Next(e.t, w, 3), []string{testkit.Want(api.Modified, a2), testkit.Want(api.Added, b), testkit.Want(api.Deleted, bd)})
 	w0 := e.watch(api.WatchOptions{ResourceVersion: rvs(a.RV - 1)})
-	equal(e.t, "from before a", next(e.t, w0, 4), []string{want(api.Added, a), want(api.Modified, a2), want(api.Added, b), want(api.Deleted, bd)})
+	testkit.Equal(e.t, "from before a", testkit.Next(e.t, w0, 4), []string{testkit.Want(api.Added, a), testkit.Want(api.Modified, a2), testkit.Want(api.Added, b), testkit.Want(api.Deleted, bd)})
 
 	future := e.rev() + 2
 	wf := e.watch(api.WatchOptions{ResourceVersion: rvs(future)})
@@ -69,10 +70,10 @@ func watchFromRV(e *env) {
 	e.create("default", "skip2", "n1", nil)
 	c := e.create("default", "c", "n1", nil)
 	a3 := e.update("default", "a", "n3", nil)
-	equal(e.t, "from the future", next(e.t, wf, 2), []string{want(api.Added, c), want(api.Modified, a3)})
-	equal(e.t, "live", next(e.t, w, 4), []string{
+	testkit.Equal(e.t, "from the future", testkit.Next(e.t, wf, 2), []string{testkit.Want(api.Added, c), testkit.Want(api.Modified, a3)})
+	testkit.Equal(e.t, "live", testkit.Next(e.t, w, 4), []string{
 		fmt.Sprintf("ADDED default/skip1@%d", future-1), fmt.Sprintf("ADDED default/skip2@%d", future),
-		want(api.Added, c), want(api.Modified, a3),
+		testkit.Want(api.Added, c), testkit.Want(api.Modified, a3),
 	})
 }
 
@@ -82,11 +83,11 @@ func watchTooOld(e *env) {
 	a := e.create("default", "a", "n1", nil)
 	e.forget()
 	w := e.watch(api.WatchOptions{ResourceVersion: rvs(a.RV)})
-	evs, err := nextErr(e.t, w, 1000)
+	evs, err := testkit.NextErr(e.t, w, 1000)
 	if len(evs) != 0 {
 		e.t.Fatalf("events before the error: %q", evs)
 	}
-	ae := wantErr(e.t, err, api.ErrExpired, "", "")
+	ae := testkit.WantErr(e.t, err, api.ErrExpired, "", "")
 	wantPrefix(e.t, ae.Message, fmt.Sprintf("too old resource version: %d (", a.RV))
 	if _, err := w.Next(e.ctx); err != io.EOF {
 		e.t.Fatalf("after the error: %v, want io.EOF", err)
@@ -99,15 +100,15 @@ func watchTooOld(e *env) {
 func watchSIE(e *env) {
 	sie := api.WatchOptions{SendInitialEvents: ptr(true), ResourceVersionMatch: api.MatchNotOlderThan, AllowWatchBookmarks: true}
 	w := e.watch(sie)
-	equal(e.t, "empty", next(e.t, w, 1), []string{fmt.Sprintf("BOOKMARK@%d end=true", e.rev())})
+	testkit.Equal(e.t, "empty", testkit.Next(e.t, w, 1), []string{fmt.Sprintf("BOOKMARK@%d end=true", e.rev())})
 
 	b := e.create("default", "b", "n1", nil)
 	a := e.create("default", "a", "n1", nil)
 	// RV "": no Sync, the watch itself must be fresh.
 	w = e.watch(sie)
-	equal(e.t, "SIE RV=\"\"", next(e.t, w, 3), []string{want(api.Added, a), want(api.Added, b), fmt.Sprintf("BOOKMARK@%d end=true", a.RV)})
+	testkit.Equal(e.t, "SIE RV=\"\"", testkit.Next(e.t, w, 3), []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b), fmt.Sprintf("BOOKMARK@%d end=true", a.RV)})
 	c := e.create("default", "c", "n1", nil)
-	equal(e.t, "live after the bookmark", next(e.t, w, 1), []string{want(api.Added, c)})
+	testkit.Equal(e.t, "live after the bookmark", testkit.Next(e.t, w, 1), []string{testkit.Want(api.Added, c)})
 
 	// RV n waits for n; RV "0" after Sync.
 	for _, rv := range []string{rvs(c.RV), "0"} {
@@ -115,8 +116,8 @@ func watchSIE(e *env) {
 		opts := sie
 		opts.ResourceVersion = rv
 		w = e.watch(opts)
-		evs := next(e.t, w, 4)
-		equal(e.t, "SIE RV="+rv, evs[:3], []string{want(api.Added, a), want(api.Added, b), want(api.Added, c)})
+		evs := testkit.Next(e.t, w, 4)
+		testkit.Equal(e.t, "SIE RV="+rv, evs[:3], []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b), testkit.Want(api.Added, c)})
 		var bm uint64
 		if _, err := fmt.Sscanf(evs[3], "BOOKMARK@%d end=true", &bm); err != nil || bm < c.RV {
 			e.t.Fatalf("RV %s: end bookmark %q, want RV >= %d", rv, evs[3], c.RV)
@@ -127,9 +128,9 @@ func watchSIE(e *env) {
 	opts := sie
 	opts.AllowWatchBookmarks = false
 	w = e.watch(opts)
-	equal(e.t, "initial", next(e.t, w, 3), []string{want(api.Added, a), want(api.Added, b), want(api.Added, c)})
+	testkit.Equal(e.t, "initial", testkit.Next(e.t, w, 3), []string{testkit.Want(api.Added, a), testkit.Want(api.Added, b), testkit.Want(api.Added, c)})
 	d := e.create("default", "d", "n1", nil)
-	equal(e.t, "no bookmark", next(e.t, w, 1), []string{want(api.Added, d)})
+	testkit.Equal(e.t, "no bookmark", testkit.Next(e.t, w, 1), []string{testkit.Want(api.Added, d)})
 }
 
 // B33: SIE with an RV the storage does not reach in time is a 504 (as the
@@ -142,12 +143,12 @@ func watchSIETooLarge(e *env) {
 	if err == nil {
 		defer w.Close()
 		var evs []string
-		evs, err = nextErr(e.t, w, 10)
+		evs, err = testkit.NextErr(e.t, w, 10)
 		if len(evs) != 0 {
 			e.t.Fatalf("events before the error: %q", evs)
 		}
 	}
-	ae := wantErr(e.t, err, api.ErrTooLargeRV, "", fmt.Sprintf("Too large resource version: %d, current: %d", cur+50, cur))
+	ae := testkit.WantErr(e.t, err, api.ErrTooLargeRV, "", fmt.Sprintf("Too large resource version: %d, current: %d", cur+50, cur))
 	if ae.Cause != "ResourceVersionTooLarge" {
 		e.t.Fatalf("cause %q", ae.Cause)
 	}
@@ -158,7 +159,7 @@ func watchNoInitial(e *env) {
 	e.create("default", "a", "n1", nil)
 	w := e.watch(api.WatchOptions{SendInitialEvents: ptr(false), ResourceVersionMatch: api.MatchNotOlderThan})
 	b := e.create("default", "b", "n1", nil)
-	equal(e.t, "live only", next(e.t, w, 1), []string{want(api.Added, b)})
+	testkit.Equal(e.t, "live only", testkit.Next(e.t, w, 1), []string{testkit.Want(api.Added, b)})
 }
 
 // B36: bad combinations are 422 naming resourceVersionMatch; a bad RV 400.
@@ -171,13 +172,13 @@ func watchInvalid(e *env) {
 		{ResourceVersionMatch: "Newest", ResourceVersion: "1"},
 	} {
 		_, err := e.Storage.Watch(e.ctx, o)
-		wantErr(e.t, err, api.ErrInvalid, "resourceVersionMatch", "")
+		testkit.WantErr(e.t, err, api.ErrInvalid, "resourceVersionMatch", "")
 	}
 	_, err := e.Storage.Watch(e.ctx, api.WatchOptions{SendInitialEvents: ptr(true)})
-	wantErr(e.t, err, api.ErrInvalid, "resourceVersionMatch",
+	testkit.WantErr(e.t, err, api.ErrInvalid, "resourceVersionMatch",
 		"resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
 	_, err = e.Storage.Watch(e.ctx, api.WatchOptions{ResourceVersion: "-5"})
-	wantErr(e.t, err, api.ErrBadRequest, "resourceVersion", "")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "resourceVersion", "")
 }
 
 // B40: ADDED when an object starts matching, MODIFIED while it matches,
@@ -196,13 +197,13 @@ func watchTransforms(e *env) {
 	e.create("default", "other", "n2", map[string]string{"app": "db"})    // neither
 	e.del("default", "other")
 	fence := e.create("default", "z", "n1", nil)
-	equal(e.t, "spec.nodeName=n1", next(e.t, byNode, 6), []string{
-		want(api.Added, a), want(api.Modified, a2), wantAt(api.Deleted, a2, a3.RV),
-		want(api.Added, a5), want(api.Deleted, ad), want(api.Added, fence),
+	testkit.Equal(e.t, "spec.nodeName=n1", testkit.Next(e.t, byNode, 6), []string{
+		testkit.Want(api.Added, a), testkit.Want(api.Modified, a2), testkit.WantAt(api.Deleted, a2, a3.RV),
+		testkit.Want(api.Added, a5), testkit.Want(api.Deleted, ad), testkit.Want(api.Added, fence),
 	})
-	equal(e.t, "app!=db", next(e.t, byLabel, 5), []string{
-		want(api.Added, a), wantAt(api.Deleted, a, a2.RV),
-		want(api.Added, a5), want(api.Deleted, ad), want(api.Added, fence),
+	testkit.Equal(e.t, "app!=db", testkit.Next(e.t, byLabel, 5), []string{
+		testkit.Want(api.Added, a), testkit.WantAt(api.Deleted, a, a2.RV),
+		testkit.Want(api.Added, a5), testkit.Want(api.Deleted, ad), testkit.Want(api.Added, fence),
 	})
 }
 
@@ -215,10 +216,10 @@ func watchNamespace(e *env) {
 	e.create("ns1-x", "a", "n1", nil)
 	e.create("ns", "a", "n1", nil)
 	ad := e.del("ns1", "a")
-	equal(e.t, "ns1", next(e.t, w, 2), []string{want(api.Added, a), want(api.Deleted, ad)})
+	testkit.Equal(e.t, "ns1", testkit.Next(e.t, w, 2), []string{testkit.Want(api.Added, a), testkit.Want(api.Deleted, ad)})
 	wi := e.watch(api.WatchOptions{Namespace: "ns1"})
 	b := e.create("ns1", "b", "n1", nil)
-	equal(e.t, "ns1 from now", next(e.t, wi, 1), []string{want(api.Added, b)})
+	testkit.Equal(e.t, "ns1 from now", testkit.Next(e.t, wi, 1), []string{testkit.Want(api.Added, b)})
 }
 
 // B41: RVs strictly increase, nothing is duplicated or skipped: a watcher
@@ -232,19 +233,19 @@ func watchOrdered(e *env) {
 		name := fmt.Sprintf("p%d", i%3)
 		switch {
 		case i < 3:
-			history = append(history, want(api.Added, e.create("default", name, "n1", nil)))
+			history = append(history, testkit.Want(api.Added, e.create("default", name, "n1", nil)))
 		case i%7 == 0:
-			history = append(history, want(api.Deleted, e.del("default", name)))
-			history = append(history, want(api.Added, e.create("default", name, "n1", nil)))
+			history = append(history, testkit.Want(api.Deleted, e.del("default", name)))
+			history = append(history, testkit.Want(api.Added, e.create("default", name, "n1", nil)))
 		default:
-			history = append(history, want(api.Modified, e.update("default", name, fmt.Sprintf("n%d", i%4), nil)))
+			history = append(history, testkit.Want(api.Modified, e.update("default", name, fmt.Sprintf("n%d", i%4), nil)))
 		}
 		if i == 8 {
 			mid = e.rev()
 		}
 	}
-	got := next(e.t, w, len(history))
-	equal(e.t, "from start", got, history)
+	got := testkit.Next(e.t, w, len(history))
+	testkit.Equal(e.t, "from start", got, history)
 	for i := 1; i < len(got); i++ {
 		if rvOf(got[i]) <= rvOf(got[i-1]) {
 			e.t.Fatalf("RVs do not increase: %q then %q", got[i-1], got[i])
@@ -255,7 +256,7 @@ func watchOrdered(e *env) {
 	for n < len(history) && rvOf(history[n]) <= mid {
 		n++
 	}
-	equal(e.t, "from the middle", next(e.t, wm, len(history)-n), history[n:])
+	testkit.Equal(e.t, "from the middle", testkit.Next(e.t, wm, len(history)-n), history[n:])
 }
 
 // rvOf is the RV of a rendered event ("... ns/name@rv").
@@ -291,7 +292,7 @@ func watchDeadlineClose(e *env) {
 		if err != io.EOF {
 			e.t.Fatalf("Next ended by Close: %v, want io.EOF", err)
 		}
-	case <-time.After(waitLimit):
+	case <-time.After(testkit.WaitLimit):
 		e.t.Fatal("Close did not end a blocked Next")
 	}
 	if _, err := w.Next(e.ctx); err != io.EOF {
@@ -305,12 +306,12 @@ func watchCloseWithPending(e *env) {
 	start := e.sync()
 	w := e.watch(api.WatchOptions{ResourceVersion: rvs(start)})
 	a := e.create("default", "a", "n1", nil)
-	equal(e.t, "first", next(e.t, w, 1), []string{want(api.Added, a)})
+	testkit.Equal(e.t, "first", testkit.Next(e.t, w, 1), []string{testkit.Want(api.Added, a)})
 	b := e.create("default", "b", "n1", nil)
 	e.update("default", "b", "n2", nil)
 	e.Sync(e.t, b.RV+1)
 	w.Close()
 	if got, err := w.Next(e.ctx); err != io.EOF {
-		e.t.Fatalf("Next after Close with events pending: %s, %v; want io.EOF", ev(got), err)
+		e.t.Fatalf("Next after Close with events pending: %s, %v; want io.EOF", testkit.Event(got), err)
 	}
 }

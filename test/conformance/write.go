@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func runWrite(t *testing.T, f Factory) {
@@ -27,16 +28,16 @@ func writeCreate(e *env) {
 	a := e.create("default", "a", "n1", map[string]string{"app": "web"})
 	if a.RV != before+1 || a.UID == "" || !strings.Contains(string(a.Raw), `"creationTimestamp":"`) ||
 		!strings.Contains(string(a.Raw), `"resourceVersion":"`+rvs(a.RV)+`"`) || a.Labels["app"] != "web" {
-		e.t.Fatalf("created %s uid %q: %s", obj(a), a.UID, a.Raw)
+		e.t.Fatalf("created %s uid %q: %s", testkit.Obj(a), a.UID, a.Raw)
 	}
 	_, err := e.Storage.Create(e.ctx, "default", pod("default", "a", "n2", nil, 0))
-	wantErr(e.t, err, api.ErrAlreadyExists, "", `pods "a" already exists`)
+	testkit.WantErr(e.t, err, api.ErrAlreadyExists, "", `pods "a" already exists`)
 	_, err = e.Storage.Create(e.ctx, "other", pod("default", "b", "n1", nil, 0))
-	wantErr(e.t, err, api.ErrBadRequest, "metadata.namespace", "")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "metadata.namespace", "")
 	_, err = e.Storage.Create(e.ctx, "default", []byte(`{"metadata":{"namespace":"default"}}`))
-	wantErr(e.t, err, api.ErrBadRequest, "metadata.name", "name or generateName is required")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "metadata.name", "name or generateName is required")
 	_, err = e.Storage.Create(e.ctx, "default", []byte(`{"metadata":`))
-	wantErr(e.t, err, api.ErrBadRequest, "", "")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "", "")
 	g, err := e.Storage.Create(e.ctx, "default", []byte(`{"metadata":{"generateName":"web-"}}`))
 	if err != nil || !strings.HasPrefix(g.Name, "web-") || len(g.Name) <= len("web-") {
 		e.t.Fatalf("generateName: %v, %v", g, err)
@@ -52,25 +53,25 @@ func writeUpdate(e *env) {
 	a := e.create("default", "a", "n1", nil)
 	a2 := e.update("default", "a", "n2", nil) // unconditional
 	if a2.RV <= a.RV || a2.UID != a.UID || a2.Fields["spec.nodeName"] != "n2" {
-		e.t.Fatalf("update: %s uid %q node %q", obj(a2), a2.UID, a2.Fields["spec.nodeName"])
+		e.t.Fatalf("update: %s uid %q node %q", testkit.Obj(a2), a2.UID, a2.Fields["spec.nodeName"])
 	}
 	withRV := func(rv uint64, node string) []byte {
 		s := strings.Replace(string(pod("default", "a", node, nil, 0)), `"metadata":{`, `"metadata":{"resourceVersion":"`+rvs(rv)+`",`, 1)
 		return []byte(s)
 	}
 	_, err := e.Storage.Update(e.ctx, "default", "a", withRV(a.RV, "n3"))
-	wantErr(e.t, err, api.ErrConflict, "", conflictMsg)
+	testkit.WantErr(e.t, err, api.ErrConflict, "", conflictMsg)
 	a3, err := e.Storage.Update(e.ctx, "default", "a", withRV(a2.RV, "n3"))
 	if err != nil || a3.RV <= a2.RV || a3.Fields["spec.nodeName"] != "n3" {
 		e.t.Fatalf("update at the current RV: %v, %v", a3, err)
 	}
 	_, err = e.Storage.Update(e.ctx, "default", "missing", pod("default", "missing", "n1", nil, 1))
-	wantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
+	testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
 	_, err = e.Storage.Update(e.ctx, "default", "a", pod("default", "b", "n1", nil, 1))
-	wantErr(e.t, err, api.ErrBadRequest, "metadata.name", "")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "metadata.name", "")
 	got, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{})
-	if err != nil || obj(got) != obj(a3) {
-		e.t.Fatalf("after the failed updates: %v, %v; want %s", got, err, obj(a3))
+	if err != nil || testkit.Obj(got) != testkit.Obj(a3) {
+		e.t.Fatalf("after the failed updates: %v, %v; want %s", got, err, testkit.Obj(a3))
 	}
 }
 
@@ -79,9 +80,9 @@ func writeUpdate(e *env) {
 func writeDelete(e *env) {
 	a := e.create("default", "a", "n1", nil)
 	_, err := e.Storage.Delete(e.ctx, "default", "a", api.Preconditions{UID: ptr("not-the-uid")})
-	wantErr(e.t, err, api.ErrConflict, "", "Precondition failed: UID in precondition: not-the-uid, UID in object meta: "+a.UID)
+	testkit.WantErr(e.t, err, api.ErrConflict, "", "Precondition failed: UID in precondition: not-the-uid, UID in object meta: "+a.UID)
 	_, err = e.Storage.Delete(e.ctx, "default", "a", api.Preconditions{ResourceVersion: ptr(rvs(a.RV + 100))})
-	wantErr(e.t, err, api.ErrConflict, "", "")
+	testkit.WantErr(e.t, err, api.ErrConflict, "", "")
 	d, err := e.Storage.Delete(e.ctx, "default", "a", api.Preconditions{UID: ptr(a.UID), ResourceVersion: ptr(rvs(a.RV))})
 	if err != nil {
 		e.t.Fatal(err)
@@ -90,9 +91,9 @@ func writeDelete(e *env) {
 		e.t.Fatalf("deleted %s, want %s at RV %d", d.Raw, a.Raw, a.RV+1)
 	}
 	_, err = e.Storage.Delete(e.ctx, "default", "a", api.Preconditions{})
-	wantErr(e.t, err, api.ErrNotFound, "", `pods "a" not found`)
+	testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "a" not found`)
 	_, err = e.Storage.Get(e.ctx, "default", "a", api.GetOptions{})
-	wantErr(e.t, err, api.ErrNotFound, "", `pods "a" not found`)
+	testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "a" not found`)
 }
 
 // B53: a JSON merge patch applies to the current object, also when the
@@ -112,17 +113,17 @@ func writePatch(e *env) {
 	}
 	if p.RV <= uint64(resp.Header.Revision) || p.Fields["spec.nodeName"] != "n7" ||
 		len(p.Labels) != 2 || p.Labels["app"] != "web" || p.Labels["x"] != "y" || p.UID != a.UID {
-		e.t.Fatalf("patched %s labels %v node %q: %s", obj(p), p.Labels, p.Fields["spec.nodeName"], p.Raw)
+		e.t.Fatalf("patched %s labels %v node %q: %s", testkit.Obj(p), p.Labels, p.Fields["spec.nodeName"], p.Raw)
 	}
 	_, err = e.Storage.Patch(e.ctx, "default", "a", []byte(`{"metadata":{"resourceVersion":"`+rvs(a.RV)+`"},"spec":{"nodeName":"n2"}}`))
-	wantErr(e.t, err, api.ErrConflict, "", "")
+	testkit.WantErr(e.t, err, api.ErrConflict, "", "")
 	_, err = e.Storage.Patch(e.ctx, "default", "missing", []byte(`{"spec":{"nodeName":"n2"}}`))
-	wantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
+	testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
 	_, err = e.Storage.Patch(e.ctx, "default", "a", []byte(`[1]`))
-	wantErr(e.t, err, api.ErrBadRequest, "", "")
+	testkit.WantErr(e.t, err, api.ErrBadRequest, "", "")
 	got, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{})
-	if err != nil || obj(got) != obj(p) {
-		e.t.Fatalf("after the failed patches: %v, %v; want %s", got, err, obj(p))
+	if err != nil || testkit.Obj(got) != testkit.Obj(p) {
+		e.t.Fatalf("after the failed patches: %v, %v; want %s", got, err, testkit.Obj(p))
 	}
 }
 
@@ -139,12 +140,12 @@ func writeReadYourWrites(e *env) {
 			o = e.update("default", name, "n"+rvs(uint64(i)), nil)
 		}
 		got, err := e.Storage.Get(e.ctx, "default", name, api.GetOptions{})
-		if err != nil || obj(got) != obj(o) {
-			e.t.Fatalf("get after write %d: %v, %v; want %s", i, got, err, obj(o))
+		if err != nil || testkit.Obj(got) != testkit.Obj(o) {
+			e.t.Fatalf("get after write %d: %v, %v; want %s", i, got, err, testkit.Obj(o))
 		}
 		l := e.list(api.ListOptions{Predicate: e.pred("", "metadata.name="+name)})
-		if len(l.Items) != 1 || obj(l.Items[0]) != obj(o) || l.RV < o.RV {
-			e.t.Fatalf("list after write %d: %q at %d; want %s", i, objs(l.Items), l.RV, obj(o))
+		if len(l.Items) != 1 || testkit.Obj(l.Items[0]) != testkit.Obj(o) || l.RV < o.RV {
+			e.t.Fatalf("list after write %d: %q at %d; want %s", i, testkit.Objs(l.Items), l.RV, testkit.Obj(o))
 		}
 	}
 	d := e.del("default", "p0")
@@ -152,6 +153,6 @@ func writeReadYourWrites(e *env) {
 		e.t.Fatalf("get after delete at %d: %v", d.RV, err)
 	}
 	if l := e.list(api.ListOptions{Namespace: "default"}); len(l.Items) != 2 || l.RV < d.RV {
-		e.t.Fatalf("list after delete: %q at %d", objs(l.Items), l.RV)
+		e.t.Fatalf("list after delete: %q at %d", testkit.Objs(l.Items), l.RV)
 	}
 }

@@ -10,14 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/api/client"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // TestDaemon_GRPCServesThenDrains_B64 starts the daemon with gRPC on 127.0.0.1:0: health
@@ -40,11 +39,7 @@ func TestDaemon_GRPCServesThenDrains_B64(t *testing.T) {
 	if err := d.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(d.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := testkit.DialGRPC(t, d.GRPCAddr)
 	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health: %v %v", h, err)
@@ -95,11 +90,7 @@ func TestDaemon_B64_FrontendsStopTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(d.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := testkit.DialGRPC(t, d.GRPCAddr)
 	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
 	if err != nil {
 		t.Fatal(err)
