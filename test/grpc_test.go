@@ -17,6 +17,7 @@ import (
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
 	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/internal/testkit"
 	"github.com/watchcached/watchcached/test/conformance"
 	"github.com/watchcached/watchcached/watchcache"
 )
@@ -77,8 +78,8 @@ func (f *stallFixture) write(t *testing.T, n int) uint64 {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 4 {
-				body := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p%05d","namespace":"default"},"spec":{"nodeName":"n1"}}`, i)
-				o, err := f.store.Create(context.Background(), "default", []byte(body))
+				body := testkit.PodJSON("default", fmt.Sprintf("p%05d", i), "n1", nil)
+				o, err := f.store.Create(context.Background(), "default", body)
 				if err != nil {
 					errs <- err
 					return

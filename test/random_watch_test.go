@@ -15,6 +15,7 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
+	"github.com/watchcached/watchcached/internal/testkit"
 	"github.com/watchcached/watchcached/test/conformance"
 	"github.com/watchcached/watchcached/watchcache"
 )
@@ -174,11 +175,7 @@ func (w *randomWriter) finish() { w.doneOnce.Do(func() { close(w.done) }) }
 
 func (w *randomWriter) body(ns, name, node, rv string) []byte {
 	w.gen++
-	md := fmt.Sprintf(`"name":%q,"namespace":%q,"annotations":{"gen":"%d"}`, name, ns, w.gen)
-	if rv != "" {
-		md += fmt.Sprintf(`,"resourceVersion":%q`, rv)
-	}
-	return fmt.Appendf(nil, `{"apiVersion":"v1","kind":"Pod","metadata":{%s},"spec":{"nodeName":%q}}`, md, node)
+	return testkit.Pod{Namespace: ns, Name: name, Node: node, Gen: w.gen, ResourceVersion: rv}.JSON()
 }
 
 // write does one successful write and returns its RV.

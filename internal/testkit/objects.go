@@ -23,6 +23,8 @@ type Pod struct {
 	// Gen > 0 sets the annotation gen=<Gen>, so that an update of an
 	// otherwise unchanged pod still changes it.
 	Gen int
+	// ResourceVersion, if set, is the update's precondition.
+	ResourceVersion string
 }
 
 // JSON is the pod's JSON as a client sends it (no resourceVersion). An
@@ -37,6 +39,9 @@ func (p Pod) JSON() []byte {
 	}
 	if p.Gen > 0 {
 		md["annotations"] = map[string]string{"gen": fmt.Sprint(p.Gen)}
+	}
+	if p.ResourceVersion != "" {
+		md["resourceVersion"] = p.ResourceVersion
 	}
 	b, err := json.Marshal(map[string]any{
 		"apiVersion": "v1", "kind": "Pod", "metadata": md,

@@ -22,8 +22,8 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
-	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
+	"github.com/watchcached/watchcached/internal/testkit"
 	"github.com/watchcached/watchcached/server"
 	"github.com/watchcached/watchcached/watchcache"
 )
@@ -39,13 +39,8 @@ func startSmallRing(t *testing.T) *env {
 	t.Helper()
 	etcd := etcdtest.Start(t)
 	log := slog.New(slog.DiscardHandler)
-	res := &api.Resource{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true,
-		SelectableFields: []string{"spec.nodeName"}}
-	store, err := etcdstore.New(etcdstore.Config{Client: etcd.Client, Resource: res, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	res := testkit.Pods()
+	store := testkit.Store(t, etcd, res, log)
 	c, err := cacher.New(cacher.Config{Source: store, Logger: log,
 		WatchCache: watchcache.Config{MinCapacity: ringSize, MaxCapacity: ringSize}})
 	if err != nil {
