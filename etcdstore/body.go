@@ -113,22 +113,6 @@ func (s *Store) setNamespace(d document, ns string) error {
 	return nil
 }
 
-// encode marshals the document for storage (never with a resourceVersion)
-// and checks that it decodes as an object of key, so that nothing is
-// written that the store would then refuse to serve.
-func (s *Store) encode(key string, d document) ([]byte, *api.Object, error) {
-	delete(d.md, "resourceVersion")
-	val, err := json.Marshal(d.obj)
-	if err != nil {
-		return nil, nil, api.Errorf(api.ErrBadRequest, "cannot encode the object: %v", err)
-	}
-	obj, err := s.Decode(key, val, 1)
-	if err != nil {
-		return nil, nil, api.Errorf(api.ErrBadRequest, "invalid object: %v", err)
-	}
-	return val, obj, nil
-}
-
 // newUID returns a random (version 4) UUID.
 func newUID() string {
 	var b [16]byte

@@ -20,7 +20,9 @@
 // The stored value carries no resourceVersion; Decode splices it in as the
 // first member of "metadata" and remembers where (api.Object.RVAt), so that
 // re-stamping an object with another revision never re-encodes it. The price
-// is a hand-written scanner over compact JSON instead of a generic decoder.
+// is hand-written scanning instead of a generic decoder: internal/jsonscan
+// validates and compacts each value in one pass, and the codec (codec.go)
+// walks the compact bytes by offset.
 //
 // Values under the prefix that do not decode (not JSON, no name, a name or
 // namespace that disagrees with the key) are corrupt: List skips them, a

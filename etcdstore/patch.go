@@ -97,7 +97,7 @@ func (s *Store) patchOnce(ctx context.Context, cur *api.Object, patch map[string
 	if oldTS != nil {
 		d.md["creationTimestamp"] = oldTS
 	}
-	val, obj, err := s.encode(cur.Key, d)
+	val, obj, err := s.codec.encode(cur.Key, d)
 	if err != nil {
 		return nil, false, err
 	}

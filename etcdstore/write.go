@@ -60,7 +60,7 @@ func (s *Store) Create(ctx context.Context, namespace string, body []byte) (*api
 			return nil, err
 		}
 		key := s.key(namespace, n)
-		val, obj, err := s.encode(key, d)
+		val, obj, err := s.codec.encode(key, d)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +130,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 		if err := keepSystemFields(d, cur, bodyUID); err != nil {
 			return nil, err
 		}
-		val, obj, err := s.encode(key, d)
+		val, obj, err := s.codec.encode(key, d)
 		if err != nil {
 			return nil, err
 		}
