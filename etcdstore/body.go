@@ -41,14 +41,19 @@ func parseObject(b []byte, what string) (map[string]any, error) {
 	return obj, nil
 }
 
-// parseBody parses an object body of a create or update and checks its
-// apiVersion and kind against the resource.
-func (s *Store) parseBody(b []byte) (document, error) {
+// parseBody parses an object body of a create or update into a document:
+// its apiVersion and kind are checked against the resource, and its
+// namespace against the request's (setNamespace).
+func (s *Store) parseBody(b []byte, namespace string) (document, error) {
 	obj, err := parseObject(b, "body of the request")
 	if err != nil {
 		return document{}, err
 	}
-	return s.toDocument(obj)
+	d, err := s.toDocument(obj)
+	if err != nil {
+		return document{}, err
+	}
+	return d, s.setNamespace(d, namespace)
 }
 
 func (s *Store) toDocument(obj map[string]any) (document, error) {
