@@ -41,14 +41,19 @@ func parseObject(b []byte, what string) (map[string]any, error) {
 	return obj, nil
 }
 
-// parseBody parses an object body of a create or update and checks its
-// apiVersion and kind against the resource.
-func (s *Store) parseBody(b []byte) (document, error) {
+// parseBody parses an object body of a create or update into a document:
+// its apiVersion and kind are checked against the resource, and its
+// namespace against the request's (setNamespace).
+func (s *Store) parseBody(b []byte, namespace string) (document, error) {
 	obj, err := parseObject(b, "body of the request")
 	if err != nil {
 		return document{}, err
 	}
-	return s.toDocument(obj)
+	d, err := s.toDocument(obj)
+	if err != nil {
+		return document{}, err
+	}
+	return d, s.setNamespace(d, namespace)
 }
 
 func (s *Store) toDocument(obj map[string]any) (document, error) {
@@ -111,22 +116,6 @@ func (s *Store) setNamespace(d document, ns string) error {
 	}
 	d.md["namespace"] = ns
 	return nil
-}
-
-// encode marshals the document for storage (never with a resourceVersion)
-// and checks that it decodes as an object of key, so that nothing is
-// written that the store would then refuse to serve.
-func (s *Store) encode(key string, d document) ([]byte, *api.Object, error) {
-	delete(d.md, "resourceVersion")
-	val, err := json.Marshal(d.obj)
-	if err != nil {
-		return nil, nil, api.Errorf(api.ErrBadRequest, "cannot encode the object: %v", err)
-	}
-	obj, err := s.Decode(key, val, 1)
-	if err != nil {
-		return nil, nil, api.Errorf(api.ErrBadRequest, "invalid object: %v", err)
-	}
-	return val, obj, nil
 }
 
 // newUID returns a random (version 4) UUID.

@@ -3,7 +3,6 @@ package etcdstore
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,12 +12,37 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/jsonscan"
 )
 
-// ErrUndecodable is wrapped by Decode's errors: the stored value is not an
-// object of this resource. Such values are treated as absent (B62); the
-// error never reaches a client.
-var ErrUndecodable = errors.New("etcdstore: value does not decode")
+// codec turns the stored values of one resource into api.Objects and
+// back. It is built once by newCodec and never changed, so it is safe for
+// concurrent use; Store.Decode is its public face.
+//
+// The main trade-off is written in the package doc: objects stay JSON
+// bytes, and only metadata, labels and the selectable fields are decoded
+// beside them, by byte offsets into the value compacted by jsonscan.
+type codec struct {
+	res    *api.Resource
+	prefix string // etcd prefix, e.g. "/registry"; a value's key must be res.Key(prefix, ...)
+
+	fieldPaths     []fieldPath // parallel to res.SelectableFields
+	headAPIVersion []byte      // `"apiVersion":"v1",`
+	headKind       []byte      // `"kind":"Pod",`
+}
+
+// newCodec derives what decoding needs from res and prefix.
+func newCodec(res *api.Resource, prefix string) codec {
+	cd := codec{res: res, prefix: prefix}
+	for _, f := range res.SelectableFields {
+		cd.fieldPaths = append(cd.fieldPaths, splitFieldPath(f))
+	}
+	gv, _ := json.Marshal(res.GroupVersion())
+	kind, _ := json.Marshal(res.Kind)
+	cd.headAPIVersion = append(append([]byte(`"apiVersion":`), gv...), ',')
+	cd.headKind = append(append([]byte(`"kind":`), kind...), ',')
+	return cd
+}
 
 // Decode builds the immutable object a stored value shows at modRevision.
 //
@@ -30,12 +54,17 @@ var ErrUndecodable = errors.New("etcdstore: value does not decode")
 // Only metadata, labels and the selectable fields are decoded; the rest of
 // the value is copied, never parsed into Go values. Safe for concurrent use.
 func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object, error) {
+	return s.codec.decode(key, value, modRevision)
+}
+
+// decode is Store.Decode.
+func (cd *codec) decode(key string, value []byte, modRevision int64) (*api.Object, error) {
 	if modRevision <= 0 {
 		return nil, undecodable(key, "mod revision %d is not positive", modRevision)
 	}
 	bp := compactPool.Get().(*[]byte)
 	defer compactPool.Put(bp)
-	c, err := compactJSON((*bp)[:0], value)
+	c, err := jsonscan.Compact((*bp)[:0], value)
 	*bp = c
 	if err != nil {
 		return nil, undecodable(key, "not JSON: %v", err)
@@ -54,7 +83,7 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 	if md.name == "" {
 		return nil, undecodable(key, "no metadata.name")
 	}
-	if want := s.res.Key(s.prefix, md.namespace, md.name); want != key {
+	if want := cd.res.Key(cd.prefix, md.namespace, md.name); want != key {
 		return nil, undecodable(key, "metadata (namespace %q, name %q) does not match the key", md.namespace, md.name)
 	}
 	obj := &api.Object{
@@ -65,14 +94,30 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 		Labels:    md.labels,
 		RV:        uint64(modRevision),
 	}
-	obj.Fields = make(fields.Set, 2+len(s.fieldPaths))
+	obj.Fields = make(fields.Set, 2+len(cd.fieldPaths))
 	obj.Fields["metadata.name"] = md.name
 	obj.Fields["metadata.namespace"] = md.namespace
-	for i, p := range s.fieldPaths {
-		obj.Fields[s.res.SelectableFields[i]] = lookupField(c, p)
+	for i, p := range cd.fieldPaths {
+		obj.Fields[cd.res.SelectableFields[i]] = lookupField(c, p)
 	}
-	obj.Raw, obj.RVAt = s.spliceRV(c, top, md, modRevision)
+	obj.Raw, obj.RVAt = cd.spliceRV(c, top, md, modRevision)
 	return obj, nil
+}
+
+// encode marshals a write's document for storage (never with a
+// resourceVersion) and checks that it decodes as an object of key, so that
+// nothing is written that the store would then refuse to serve.
+func (cd *codec) encode(key string, d document) ([]byte, *api.Object, error) {
+	delete(d.md, "resourceVersion")
+	val, err := json.Marshal(d.obj)
+	if err != nil {
+		return nil, nil, api.Errorf(api.ErrBadRequest, "cannot encode the object: %v", err)
+	}
+	obj, err := cd.decode(key, val, 1)
+	if err != nil {
+		return nil, nil, api.Errorf(api.ErrBadRequest, "invalid object: %v", err)
+	}
+	return val, obj, nil
 }
 
 // compactPool holds scratch buffers (*[]byte) for the compact value.
@@ -85,16 +130,16 @@ func undecodable(key, format string, args ...any) error {
 // spliceRV assembles Raw from the compact value c: "{", the missing
 // apiVersion/kind, everything up to metadata's "{", the resourceVersion,
 // metadata's other members, then the rest of c.
-func (s *Store) spliceRV(c []byte, top topInfo, md metaInfo, rev int64) ([]byte, int) {
+func (cd *codec) spliceRV(c []byte, top topInfo, md metaInfo, rev int64) ([]byte, int) {
 	var digits [20]byte
 	d := strconv.AppendInt(digits[:0], rev, 10)
-	raw := make([]byte, 0, len(c)+len(d)+len(s.headAPIVersion)+len(s.headKind)+32)
+	raw := make([]byte, 0, len(c)+len(d)+len(cd.headAPIVersion)+len(cd.headKind)+32)
 	raw = append(raw, '{')
 	if !top.hasAPIVersion {
-		raw = append(raw, s.headAPIVersion...)
+		raw = append(raw, cd.headAPIVersion...)
 	}
 	if !top.hasKind {
-		raw = append(raw, s.headKind...)
+		raw = append(raw, cd.headKind...)
 	}
 	raw = append(raw, c[1:top.mdStart+1]...)
 	raw = append(raw, `"resourceVersion":"`...)

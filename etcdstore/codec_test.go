@@ -1,7 +1,6 @@
 package etcdstore_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -164,22 +163,4 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// compactJSON must agree with encoding/json on validity and output.
-func FuzzCompactJSON(f *testing.F) {
-	for _, s := range []string{`{"a": [1, 2.5e-3, -0, true, false, null, "x\"y\u00e9"]}`, ` [ ] `, `{"a":}`, `01`, `"\x"`, `1.`, `{"a" 1}`, `[1,]`, "\"\t\""} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		got, err := etcdstore.CompactJSON(nil, src)
-		var want bytes.Buffer
-		werr := json.Compact(&want, src)
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("%q: compactJSON error %v, json.Compact error %v", src, err, werr)
-		}
-		if err == nil && string(got) != want.String() {
-			t.Fatalf("%q: got %q, want %q", src, got, want.String())
-		}
-	})
 }

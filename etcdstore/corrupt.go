@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/watchcached/watchcached/api"
 )
 
@@ -93,33 +91,21 @@ func (s *Store) DeleteCorrupt(ctx context.Context, namespace, name string) error
 		return err
 	}
 	key := s.key(namespace, name)
-	for i := range maxWriteRetries {
-		resp, err := s.client.Get(ctx, key)
-		if err != nil {
-			return mapErr(err)
+	tried := false // a delete lost the race: the key was read corrupt before
+	_, rev, err := s.casLoop(ctx, key, name, nil, func(cur seen) (decision, error) {
+		switch {
+		case cur.corrupt == nil && cur.obj == nil && tried:
+			return decision{}, nil // removed by another request meanwhile
+		case cur.corrupt == nil:
+			return decision{}, s.notCorrupt(name)
 		}
-		if len(resp.Kvs) == 0 {
-			if i > 0 {
-				return nil // removed by another request meanwhile
-			}
-			return s.notCorrupt(name)
-		}
-		kv := resp.Kvs[0]
-		if _, ok := s.decodeKV(kv.Key, kv.Value, kv.ModRevision); ok {
-			return s.notCorrupt(name)
-		}
-		txn, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
-			Then(clientv3.OpDelete(key)).
-			Commit()
-		if err != nil {
-			return mapErr(err)
-		}
-		if txn.Succeeded {
-			s.forgetCorrupt(key)
-			s.logger.Warn("etcdstore: removed a value that does not decode", "key", key, "revision", txn.Header.Revision)
-			return nil
-		}
+		tried = true
+		return decision{del: true}, nil
+	})
+	if err != nil || rev == 0 {
+		return err
 	}
-	return s.conflict(name)
+	s.forgetCorrupt(key)
+	s.logger.Warn("etcdstore: removed a value that does not decode", "key", key, "revision", int64(rev))
+	return nil
 }

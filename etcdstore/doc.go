@@ -6,9 +6,10 @@
 // value plus its mod_revision into an immutable api.Object, reads with
 // kube-apiserver's resourceVersion semantics (linearizable, serializable, at
 // an exact revision, paginated with continue tokens), writes as etcd
-// transactions on mod_revision (create, update, delete with preconditions,
-// JSON merge patch with retries), watches that turn etcd events into
-// api.Event, progress requests and compaction.
+// transactions (create on an absent key; update, delete with
+// preconditions, JSON merge patch and the removal of corrupt values through
+// one compare-and-swap loop on mod_revision, cas.go), watches that turn etcd
+// events into api.Event, progress requests and compaction.
 //
 // It is not a cache: every call is at least one etcd round trip, and a Watch
 // is one etcd watch. It does not know about HTTP, gRPC or Kubernetes Status
@@ -20,7 +21,9 @@
 // The stored value carries no resourceVersion; Decode splices it in as the
 // first member of "metadata" and remembers where (api.Object.RVAt), so that
 // re-stamping an object with another revision never re-encodes it. The price
-// is a hand-written scanner over compact JSON instead of a generic decoder.
+// is hand-written scanning instead of a generic decoder: internal/jsonscan
+// validates and compacts each value in one pass, and the codec (codec.go)
+// walks the compact bytes by offset.
 //
 // Values under the prefix that do not decode (not JSON, no name, a name or
 // namespace that disagrees with the key) are corrupt: List skips them, a

@@ -12,6 +12,11 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
+// ErrUndecodable is wrapped by Decode's errors: the stored value is not an
+// object of this resource. Such values are treated as absent (B62); the
+// error never reaches a client.
+var ErrUndecodable = errors.New("etcdstore: value does not decode")
+
 // mapErr turns an error of the etcd client into an *api.Error a client
 // can be shown: a request over etcd's size limit is ErrBadRequest ("request
 // is too large"), a deadline or cancellation is ErrTimeout, anything else

@@ -7,12 +7,10 @@ import "github.com/watchcached/watchcached/api"
 // etcdtest imports this package).
 func CodecOnly(res *api.Resource) *Store {
 	s := &Store{res: res, prefix: DefaultPrefix}
-	s.initCodec()
+	s.resPrefix = res.Prefix(s.prefix)
+	s.codec = newCodec(res, s.prefix)
 	return s
 }
 
 // MergeJSON exposes mergeJSON to tests.
 var MergeJSON = mergeJSON
-
-// CompactJSON exposes compactJSON to tests.
-var CompactJSON = compactJSON

@@ -104,14 +104,7 @@ func (s *Store) readList(ctx context.Context, plan listPlan, limit int64, pred a
 	l := &api.List{Items: []*api.Object{}}
 	rev, key, pageSize := plan.rev, plan.start, limit
 	for {
-		ops := []clientv3.OpOption{clientv3.WithRange(plan.end)}
-		if pageSize > 0 {
-			ops = append(ops, clientv3.WithLimit(pageSize))
-		}
-		if rev > 0 {
-			ops = append(ops, clientv3.WithRev(rev))
-		}
-		resp, err := s.client.Get(ctx, key, ops...)
+		resp, err := s.getPage(ctx, key, plan.end, pageSize, rev)
 		if err != nil {
 			return nil, err
 		}
@@ -137,10 +130,11 @@ func (s *Store) readList(ctx context.Context, plan listPlan, limit int64, pred a
 				return l, nil
 			}
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
+		next, more := nextPage(resp)
+		if !more {
 			return l, nil
 		}
-		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		key = next
 		if pageSize < maxPageSize {
 			pageSize = min(2*pageSize, maxPageSize)
 		}
@@ -157,14 +151,7 @@ func (s *Store) ListAll(ctx context.Context, pageSize int64) ([]*api.Object, uin
 	var rev int64
 	key := s.resPrefix
 	for {
-		ops := []clientv3.OpOption{clientv3.WithRange(end)}
-		if pageSize > 0 {
-			ops = append(ops, clientv3.WithLimit(pageSize))
-		}
-		if rev > 0 {
-			ops = append(ops, clientv3.WithRev(rev))
-		}
-		resp, err := s.client.Get(ctx, key, ops...)
+		resp, err := s.getPage(ctx, key, end, pageSize, rev)
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			return nil, 0, api.Errorf(api.ErrExpired, "revision %d was compacted while listing", rev)
 		}
@@ -180,9 +167,32 @@ func (s *Store) ListAll(ctx context.Context, pageSize int64) ([]*api.Object, uin
 				objs = append(objs, obj)
 			}
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
+		next, more := nextPage(resp)
+		if !more {
 			return objs, uint64(rev), nil
 		}
-		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		key = next
 	}
+}
+
+// getPage reads up to limit keys (0: no limit) of [key, end) at revision
+// rev (0: the latest). The error is the etcd client's, unmapped.
+func (s *Store) getPage(ctx context.Context, key, end string, limit, rev int64) (*clientv3.GetResponse, error) {
+	ops := []clientv3.OpOption{clientv3.WithRange(end)}
+	if limit > 0 {
+		ops = append(ops, clientv3.WithLimit(limit))
+	}
+	if rev > 0 {
+		ops = append(ops, clientv3.WithRev(rev))
+	}
+	return s.client.Get(ctx, key, ops...)
+}
+
+// nextPage returns the key the page after resp starts at, or more=false
+// when resp was the last page.
+func nextPage(resp *clientv3.GetResponse) (next string, more bool) {
+	if !resp.More || len(resp.Kvs) == 0 {
+		return "", false
+	}
+	return string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00", true
 }

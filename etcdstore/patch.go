@@ -34,84 +34,59 @@ func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, merge
 	if err != nil {
 		return nil, err
 	}
-	key := s.key(namespace, name)
-	cur := hint
-	if cur != nil && cur.Key != key {
-		cur = nil
-	}
-	for range maxWriteRetries {
-		fresh := cur == nil
-		if fresh {
-			if cur, _, err = s.getStored(ctx, key); err != nil {
-				return nil, err
-			}
-			if cur == nil {
-				return nil, s.notFound(name)
-			}
-		}
-		obj, done, err := s.patchOnce(ctx, cur, patch, fresh)
-		if err != nil || done {
-			return obj, err
-		}
-		cur = nil
-	}
-	return nil, s.conflict(name)
+	return s.casObject(ctx, s.key(namespace, name), name, hint, func(cur seen) (decision, error) {
+		return s.decidePatch(cur, patch)
+	})
 }
 
-// patchOnce patches cur and writes the result if cur is still current.
-// done is false when another write came first, and when cur is not fresh
-// (a hint) and the outcome would rest on it alone: a failed
-// resourceVersion precondition or a patch that changes nothing.
-func (s *Store) patchOnce(ctx context.Context, cur *api.Object, patch map[string]any, fresh bool) (*api.Object, bool, error) {
-	orig, err := parseObject(cur.Raw, "stored object")
+// decidePatch patches cur.obj and decides the write. When cur is a hint
+// and the outcome would rest on it alone (a failed resourceVersion
+// precondition, or a patch that changes nothing), it asks for a fresh
+// read instead.
+func (s *Store) decidePatch(cur seen, patch map[string]any) (decision, error) {
+	orig, err := parseObject(cur.obj.Raw, "stored object")
 	if err != nil {
-		return nil, false, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: %v", s.res.GroupResource(), cur.Name, err)
+		return decision{}, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: %v", s.res.GroupResource(), cur.obj.Name, err)
 	}
 	before, ok := orig["metadata"].(map[string]any)
 	if !ok {
-		return nil, false, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: no metadata", s.res.GroupResource(), cur.Name)
+		return decision{}, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: no metadata", s.res.GroupResource(), cur.obj.Name)
 	}
 	delete(before, "resourceVersion")
 	stored, _ := json.Marshal(orig)
-	before["resourceVersion"] = api.FormatRV(cur.RV)
+	before["resourceVersion"] = api.FormatRV(cur.obj.RV)
 	oldTS := before["creationTimestamp"]
 
 	merged, ok := mergeJSON(orig, patch).(map[string]any)
 	if !ok {
-		return nil, false, api.Errorf(api.ErrBadRequest, "the patched object is not a JSON object")
+		return decision{}, api.Errorf(api.ErrBadRequest, "the patched object is not a JSON object")
 	}
 	d, err := s.toDocument(merged)
 	if err != nil {
-		return nil, false, err
+		return decision{}, err
 	}
-	if err := s.checkPatched(d, cur); err != nil {
-		return nil, false, err
+	if err := s.checkPatched(d, cur.obj); err != nil {
+		return decision{}, err
 	}
-	rv, _ := d.md["resourceVersion"].(string)
-	if rv != "" && rv != api.FormatRV(cur.RV) {
-		if !fresh {
-			return nil, false, nil
+	if rv, _ := d.md["resourceVersion"].(string); rv != "" && rv != api.FormatRV(cur.obj.RV) {
+		if cur.hint {
+			return decision{again: true}, nil
 		}
-		return nil, false, s.conflict(cur.Name)
+		return decision{}, s.conflict(cur.obj.Name)
 	}
 	if oldTS != nil {
 		d.md["creationTimestamp"] = oldTS
 	}
-	val, obj, err := s.encode(cur.Key, d)
-	if err != nil {
-		return nil, false, err
+	val, obj, err := s.codec.encode(cur.obj.Key, d)
+	switch {
+	case err != nil:
+		return decision{}, err
+	case bytes.Equal(val, stored) && cur.hint:
+		return decision{again: true}, nil
+	case bytes.Equal(val, stored):
+		return decision{obj: cur.obj}, nil
 	}
-	if bytes.Equal(val, stored) {
-		if !fresh {
-			return nil, false, nil
-		}
-		return cur, true, nil
-	}
-	ok, rev, err := s.putIf(ctx, cur.Key, cur.RV, val)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	return obj.WithRV(rev), true, nil
+	return decision{put: val, obj: obj}, nil
 }
 
 // checkPatched refuses a patch that moved the object or changed its uid.

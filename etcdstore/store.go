@@ -1,15 +1,12 @@
 package etcdstore
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/watchcached/watchcached/api"
@@ -65,10 +62,7 @@ type Store struct {
 	resPrefix string
 	logger    *slog.Logger
 	onDecode  func(key string, err error)
-
-	fieldPaths     []fieldPath // parallel to res.SelectableFields
-	headAPIVersion []byte      // `"apiVersion":"v1",`
-	headKind       []byte      // `"kind":"Pod",`
+	codec     codec // immutable
 
 	// corrupt holds the keys whose last value read did not decode
 	// (key -> struct{}); corruptN counts them. See corrupt.go.
@@ -97,20 +91,9 @@ func New(cfg Config) (*Store, error) {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	s.initCodec()
-	return s, nil
-}
-
-// initCodec derives what Decode needs from res and prefix.
-func (s *Store) initCodec() {
 	s.resPrefix = s.res.Prefix(s.prefix)
-	for _, f := range s.res.SelectableFields {
-		s.fieldPaths = append(s.fieldPaths, splitFieldPath(f))
-	}
-	gv, _ := json.Marshal(s.res.GroupVersion())
-	kind, _ := json.Marshal(s.res.Kind)
-	s.headAPIVersion = append(append([]byte(`"apiVersion":`), gv...), ',')
-	s.headKind = append(append([]byte(`"kind":`), kind...), ',')
+	s.codec = newCodec(s.res, s.prefix)
+	return s, nil
 }
 
 // Close cancels every watch opened through this store (their channels
@@ -123,68 +106,6 @@ func (s *Store) Resource() *api.Resource { return s.res }
 // KeyPrefix is the etcd prefix of the resource's keys, e.g. "/registry/pods/".
 func (s *Store) KeyPrefix() string { return s.resPrefix }
 
-// CurrentRevision returns etcd's current revision with one linearizable
-// request.
-func (s *Store) CurrentRevision(ctx context.Context) (uint64, error) {
-	resp, err := s.client.Get(ctx, s.resPrefix, clientv3.WithCountOnly())
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	return uint64(resp.Header.Revision), nil
-}
-
-// Compacted reports whether etcd has compacted revision rev away, with one
-// small serializable request (a count of at most one key at rev). The cache
-// asks it before answering a continue token from its own snapshot, so a
-// token etcd can no longer serve gets 410 from every replica alike (B23).
-func (s *Store) Compacted(ctx context.Context, rev uint64) (bool, error) {
-	_, err := s.client.Get(ctx, s.resPrefix, clientv3.WithRev(int64(rev)), clientv3.WithCountOnly(),
-		clientv3.WithLimit(1), clientv3.WithSerializable())
-	switch {
-	case err == nil:
-		return false, nil
-	case errors.Is(err, rpctypes.ErrCompacted):
-		return true, nil
-	default:
-		return false, mapErr(err)
-	}
-}
-
-// CompactRevision returns etcd's compacted revision (revisions below it can
-// no longer be read), given one already known (0: none). While etcd has not
-// compacted past known it costs one small serializable request and returns
-// known; otherwise a short-lived watch from known, which etcd answers at
-// once with its compacted revision.
-func (s *Store) CompactRevision(ctx context.Context, known uint64) (uint64, error) {
-	compacted, err := s.Compacted(ctx, max(known, 1))
-	if err != nil || !compacted {
-		return known, err
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// The resource prefix itself is never a key: the watch sees no events.
-	for resp := range s.client.Watch(wctx, s.resPrefix, clientv3.WithRev(int64(max(known, 1)))) {
-		if resp.CompactRevision > 0 {
-			return uint64(resp.CompactRevision), nil
-		}
-		if err := resp.Err(); err != nil {
-			return known, mapErr(err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return known, mapErr(err)
-	}
-	return known, api.Errorf(api.ErrUnavailable, "etcd watch closed before it reported the compacted revision")
-}
-
-// Compact compacts etcd's history up to rev (physically, waiting for it).
-func (s *Store) Compact(ctx context.Context, rev uint64) error {
-	if _, err := s.client.Compact(ctx, int64(rev), clientv3.WithCompactPhysical()); err != nil {
-		return mapErr(err)
-	}
-	return nil
-}
-
 // decodeKV decodes a stored key-value, reporting a failure (B62).
 func (s *Store) decodeKV(key, value []byte, modRev int64) (*api.Object, bool) {
 	obj, err := s.decodeOne(key, value, modRev)
@@ -194,7 +115,7 @@ func (s *Store) decodeKV(key, value []byte, modRev int64) (*api.Object, bool) {
 // decodeOne decodes the value of one key as a read of that key needs it:
 // a failure is reported (B62) and returned as the ErrCorrupt a client sees.
 func (s *Store) decodeOne(key, value []byte, modRev int64) (*api.Object, error) {
-	obj, err := s.Decode(string(key), value, modRev)
+	obj, err := s.codec.decode(string(key), value, modRev)
 	if err != nil {
 		s.markCorrupt(string(key), err)
 		return nil, corruptError(string(key), modRev, err)

@@ -10,10 +10,6 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// maxWriteRetries bounds the read-compare-write loops of Update, Delete and
-// Patch when other writers keep winning the race.
-const maxWriteRetries = 16
-
 // generateNameAttempts is how many random names a create with
 // generateName tries before it reports AlreadyExists.
 const generateNameAttempts = 8
@@ -23,23 +19,40 @@ const generateNameAttempts = 8
 // are set when absent, and the write is a transaction that fails with
 // ErrAlreadyExists when the key exists.
 func (s *Store) Create(ctx context.Context, namespace string, body []byte) (*api.Object, error) {
-	d, err := s.parseBody(body)
+	d, name, gen, err := s.parseCreate(namespace, body)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.setNamespace(d, namespace); err != nil {
-		return nil, err
+	if name != "" {
+		obj, taken, err := s.createAs(ctx, namespace, name, d)
+		if taken {
+			return nil, api.Errorf(api.ErrAlreadyExists, "%s %q already exists", s.res.GroupResource(), name)
+		}
+		return obj, err
 	}
-	name, err := d.str("name")
-	if err != nil {
-		return nil, err
+	for range generateNameAttempts {
+		if obj, taken, err := s.createAs(ctx, namespace, gen+nameSuffix(5), d); !taken {
+			return obj, err
+		}
 	}
-	gen, err := d.str("generateName")
-	if err != nil {
-		return nil, err
+	return nil, api.Errorf(api.ErrAlreadyExists, "%s with generateName %q: no free name found", s.res.GroupResource(), gen)
+}
+
+// parseCreate parses a create's body: the document with its namespace
+// checked and set and uid and creationTimestamp filled in when absent, and
+// the name and generateName it gives (at least one).
+func (s *Store) parseCreate(namespace string, body []byte) (d document, name, gen string, err error) {
+	if d, err = s.parseBody(body, namespace); err != nil {
+		return d, "", "", err
+	}
+	if name, err = d.str("name"); err != nil {
+		return d, "", "", err
+	}
+	if gen, err = d.str("generateName"); err != nil {
+		return d, "", "", err
 	}
 	if name == "" && gen == "" {
-		return nil, api.BadParam("metadata.name", "name or generateName is required")
+		return d, "", "", api.BadParam("metadata.name", "name or generateName is required")
 	}
 	if uid, _ := d.md["uid"].(string); uid == "" {
 		d.md["uid"] = newUID()
@@ -47,38 +60,29 @@ func (s *Store) Create(ctx context.Context, namespace string, body []byte) (*api
 	if ts, _ := d.md["creationTimestamp"].(string); ts == "" {
 		d.md["creationTimestamp"] = nowTimestamp()
 	}
-	attempts := 1
-	if name == "" {
-		attempts = generateNameAttempts
+	return d, name, gen, nil
+}
+
+// createAs writes d as namespace/name if that key is free; taken reports
+// that it is not (and is the only outcome without an object or an error).
+func (s *Store) createAs(ctx context.Context, namespace, name string, d document) (obj *api.Object, taken bool, err error) {
+	d.md["name"] = name
+	if err := api.ValidateName("metadata.name", name); err != nil {
+		return nil, false, err
 	}
-	for range attempts {
-		if name == "" {
-			d.md["name"] = gen + nameSuffix(5)
-		}
-		n, _ := d.md["name"].(string)
-		if err := api.ValidateName("metadata.name", n); err != nil {
-			return nil, err
-		}
-		key := s.key(namespace, n)
-		val, obj, err := s.encode(key, d)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-			Then(clientv3.OpPut(key, string(val))).
-			Commit()
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		if resp.Succeeded {
-			return obj.WithRV(uint64(resp.Header.Revision)), nil
-		}
-		if attempts == 1 {
-			return nil, api.Errorf(api.ErrAlreadyExists, "%s %q already exists", s.res.GroupResource(), n)
-		}
+	key := s.key(namespace, name)
+	val, obj, err := s.codec.encode(key, d)
+	if err != nil {
+		return nil, false, err
 	}
-	return nil, api.Errorf(api.ErrAlreadyExists, "%s with generateName %q: no free name found", s.res.GroupResource(), gen)
+	rev, ok, err := s.txn(ctx, clientv3.Compare(clientv3.CreateRevision(key), "=", 0), clientv3.OpPut(key, string(val)))
+	switch {
+	case err != nil:
+		return nil, false, err
+	case !ok:
+		return nil, true, nil
+	}
+	return obj.WithRV(rev), false, nil
 }
 
 // Update replaces an object (B51). A metadata.resourceVersion in the body
@@ -91,64 +95,50 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
 	}
-	d, err := s.parseBody(body)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.setNamespace(d, namespace); err != nil {
-		return nil, err
-	}
-	if err := checkName(d, name); err != nil {
-		return nil, err
-	}
-	rvStr, err := d.str("resourceVersion")
-	if err != nil {
-		return nil, err
-	}
-	var pre uint64
-	if rvStr != "" {
-		if pre, err = api.ParseRV("metadata.resourceVersion", rvStr); err != nil {
-			return nil, err
-		}
-	}
-	bodyUID, err := d.str("uid")
+	d, pre, bodyUID, err := s.parseUpdate(namespace, name, body)
 	if err != nil {
 		return nil, err
 	}
 	key := s.key(namespace, name)
-	for range maxWriteRetries {
-		cur, stored, err := s.getStored(ctx, key)
-		if err != nil {
-			return nil, err
+	return s.casObject(ctx, key, name, nil, func(cur seen) (decision, error) {
+		if pre != 0 && pre != cur.obj.RV {
+			return decision{}, s.conflict(name)
 		}
-		if cur == nil {
-			return nil, s.notFound(name)
+		if err := keepSystemFields(d, cur.obj, bodyUID); err != nil {
+			return decision{}, err
 		}
-		if pre != 0 && pre != cur.RV {
-			return nil, s.conflict(name)
+		val, obj, err := s.codec.encode(key, d)
+		switch {
+		case err != nil:
+			return decision{}, err
+		case bytes.Equal(val, cur.value):
+			return decision{obj: cur.obj}, nil
 		}
-		if err := keepSystemFields(d, cur, bodyUID); err != nil {
-			return nil, err
-		}
-		val, obj, err := s.encode(key, d)
-		if err != nil {
-			return nil, err
-		}
-		if bytes.Equal(val, stored) {
-			return cur, nil
-		}
-		ok, rev, err := s.putIf(ctx, key, cur.RV, val)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return obj.WithRV(rev), nil
-		}
-		if pre != 0 {
-			return nil, s.conflict(name)
+		return decision{put: val, obj: obj, once: pre != 0}, nil
+	})
+}
+
+// parseUpdate parses an update's body: the document with its namespace and
+// name checked and set, the resourceVersion precondition (0: none) and the
+// uid it gives ("" for none).
+func (s *Store) parseUpdate(namespace, name string, body []byte) (d document, pre uint64, uid string, err error) {
+	if d, err = s.parseBody(body, namespace); err != nil {
+		return d, 0, "", err
+	}
+	if err = checkName(d, name); err != nil {
+		return d, 0, "", err
+	}
+	rv, err := d.str("resourceVersion")
+	if err != nil {
+		return d, 0, "", err
+	}
+	if rv != "" {
+		if pre, err = api.ParseRV("metadata.resourceVersion", rv); err != nil {
+			return d, 0, "", err
 		}
 	}
-	return nil, s.conflict(name)
+	uid, err = d.str("uid")
+	return d, pre, uid, err
 }
 
 // Delete removes an object and returns its last state stamped with the
@@ -159,72 +149,24 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, pre api.Prec
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
 	}
-	key := s.key(namespace, name)
-	for range maxWriteRetries {
-		cur, _, err := s.getStored(ctx, key)
-		if err != nil {
-			return nil, err
+	return s.casObject(ctx, s.key(namespace, name), name, nil, func(cur seen) (decision, error) {
+		if err := checkPreconditions(pre, cur.obj); err != nil {
+			return decision{}, err
 		}
-		if cur == nil {
-			return nil, s.notFound(name)
-		}
-		if pre.UID != nil && *pre.UID != cur.UID {
-			return nil, api.Errorf(api.ErrConflict, "Precondition failed: UID in precondition: %s, UID in object meta: %s", *pre.UID, cur.UID)
-		}
-		if pre.ResourceVersion != nil && *pre.ResourceVersion != api.FormatRV(cur.RV) {
-			return nil, api.Errorf(api.ErrConflict, "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %d", *pre.ResourceVersion, cur.RV)
-		}
-		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", int64(cur.RV))).
-			Then(clientv3.OpDelete(key)).
-			Commit()
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		if resp.Succeeded {
-			return cur.WithRV(uint64(resp.Header.Revision)), nil
-		}
-	}
-	return nil, s.conflict(name)
+		return decision{del: true, obj: cur.obj}, nil
+	})
 }
 
-// putIf writes val at key if its mod_revision is still rev.
-func (s *Store) putIf(ctx context.Context, key string, rev uint64, val []byte) (bool, uint64, error) {
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", int64(rev))).
-		Then(clientv3.OpPut(key, string(val))).
-		Commit()
-	if err != nil {
-		return false, 0, mapErr(err)
+// checkPreconditions is kube-apiserver's check of a delete's
+// preconditions against the stored object.
+func checkPreconditions(pre api.Preconditions, cur *api.Object) error {
+	if pre.UID != nil && *pre.UID != cur.UID {
+		return api.Errorf(api.ErrConflict, "Precondition failed: UID in precondition: %s, UID in object meta: %s", *pre.UID, cur.UID)
 	}
-	return resp.Succeeded, uint64(resp.Header.Revision), nil
-}
-
-// getStored reads one key linearizably: the decoded object and the stored
-// bytes, nil when absent, or ErrCorrupt naming the key when the value does
-// not decode (B62: an update, patch or delete of it fails with 500 as in
-// kube-apiserver, and only DeleteCorrupt removes it).
-func (s *Store) getStored(ctx context.Context, key string) (*api.Object, []byte, error) {
-	resp, err := s.client.Get(ctx, key)
-	if err != nil {
-		return nil, nil, mapErr(err)
+	if pre.ResourceVersion != nil && *pre.ResourceVersion != api.FormatRV(cur.RV) {
+		return api.Errorf(api.ErrConflict, "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %d", *pre.ResourceVersion, cur.RV)
 	}
-	if len(resp.Kvs) == 0 {
-		s.forgetCorrupt(key)
-		return nil, nil, nil
-	}
-	kv := resp.Kvs[0]
-	obj, err := s.decodeOne(kv.Key, kv.Value, kv.ModRevision)
-	if err != nil {
-		return nil, nil, err
-	}
-	return obj, kv.Value, nil
-}
-
-func (s *Store) conflict(name string) error {
-	return api.Errorf(api.ErrConflict,
-		"Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again",
-		s.res.GroupResource(), name)
+	return nil
 }
 
 // checkName sets the body's name from the path, or checks it matches.

@@ -184,16 +184,7 @@ func (c *Cluster) NewClient(t testing.TB, endpoints ...string) *clientv3.Client 
 	if len(endpoints) == 0 {
 		endpoints = c.Endpoints()
 	}
-	cl, err := clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 10 * time.Second,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		t.Fatalf("etcdtest: client: %v", err)
-	}
-	t.Cleanup(func() { _ = cl.Close() })
-	return cl
+	return newClient(t, endpoints...)
 }
 
 func (m *Member) start(initial string) error {

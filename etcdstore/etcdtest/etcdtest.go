@@ -47,8 +47,15 @@ func (s *Server) Stop() { s.stop.Do(s.e.Close) }
 // the server stops.
 func (s *Server) NewClient(t testing.TB) *clientv3.Client {
 	t.Helper()
+	return newClient(t, s.Endpoint)
+}
+
+// newClient returns a client of endpoints, closed by t.Cleanup (so before
+// whatever the test started earlier stops).
+func newClient(t testing.TB, endpoints ...string) *clientv3.Client {
+	t.Helper()
 	c, err := clientv3.New(clientv3.Config{
-		Endpoints:   []string{s.Endpoint},
+		Endpoints:   endpoints,
 		DialTimeout: 10 * time.Second,
 		Logger:      zap.NewNop(),
 	})

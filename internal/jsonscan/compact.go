@@ -1,13 +1,13 @@
-package etcdstore
+package jsonscan
 
 import "errors"
 
-// compactJSON appends src without insignificant whitespace to dst, and
-// fails unless src is exactly one valid JSON value (RFC 8259 grammar, as
-// encoding/json.Valid accepts it). It is the first pass of Decode: a
-// hand-written single pass is several times faster than json.Compact, and
-// every stored value goes through it once per event.
-func compactJSON(dst, src []byte) ([]byte, error) {
+// Compact appends src without insignificant whitespace to dst, and fails
+// unless src is exactly one valid JSON value (RFC 8259 grammar, as
+// encoding/json.Valid accepts it). On failure it returns dst unchanged in
+// length (bytes past it may have been written) and one of three errors:
+// "invalid JSON", "data after the JSON value" or "JSON nested too deeply".
+func Compact(dst, src []byte) ([]byte, error) {
 	c := compactor{src: src, dst: dst}
 	c.space()
 	if err := c.value(0); err != nil {
@@ -25,6 +25,8 @@ const maxDepth = 10000
 
 var errSyntax = errors.New("invalid JSON")
 
+// compactor is the state of one Compact call: src is read from i on, and
+// what was read is appended to dst without whitespace.
 type compactor struct {
 	src, dst []byte
 	i        int
