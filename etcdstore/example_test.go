@@ -29,7 +29,7 @@ func ExampleStore_Decode() {
 
 // B63: with etcd unreachable, reads and writes fail with a clear
 // ErrTimeout (or ErrUnavailable), never hang past their context.
-func TestUnreachable_B63(t *testing.T) {
+func TestUnreachable_CallsFailWithinTheirContext_B63(t *testing.T) {
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://127.0.0.1:1"}, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)

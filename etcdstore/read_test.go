@@ -7,7 +7,7 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-func TestGet_B1_B5(t *testing.T) {
+func TestGet_ConsistentAndNotFound_B1_B5(t *testing.T) {
 	e := newEnv(t, nil)
 	created := e.create("ns1", "p1", "n1", nil)
 	e.create("ns1", "other", "n1", nil) // moves the revision past p1's

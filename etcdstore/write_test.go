@@ -23,7 +23,7 @@ func meta(t *testing.T, o *api.Object) map[string]any {
 	return m.Metadata
 }
 
-func TestCreate_B50(t *testing.T) {
+func TestCreate_StoresAndValidates_B50(t *testing.T) {
 	e := newEnv(t, nil)
 	before := e.rev()
 	obj, err := e.s.Create(e.ctx, "ns", []byte(`{"metadata":{"name":"p","resourceVersion":"77","labels":{"a":"b"}},"spec":{"nodeName":"n"}}`))
@@ -98,7 +98,7 @@ func TestCreate_ClusterScoped(t *testing.T) {
 	}
 }
 
-func TestUpdate_B51(t *testing.T) {
+func TestUpdate_PreconditionsAndValidation_B51(t *testing.T) {
 	e := newEnv(t, nil)
 	orig := e.create("ns", "p", "n1", nil)
 	md := meta(t, orig)
@@ -142,7 +142,7 @@ func TestUpdate_B51(t *testing.T) {
 	wantErr(t, err, api.ErrBadRequest)
 }
 
-func TestDelete_B52(t *testing.T) {
+func TestDelete_ReturnsLastStateWithPreconditions_B52(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.create("ns", "p", "", nil)
 	wrong, rv := "nope", api.FormatRV(p.RV+100)
@@ -164,7 +164,7 @@ func TestDelete_B52(t *testing.T) {
 	}
 }
 
-func TestPatch_B53(t *testing.T) {
+func TestPatch_MergePatchWithStaleAndCurrentHints_B53(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.create("ns", "p", "n1", map[string]string{"a": "1", "b": "2"})
 	got, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":null,"c":"3"}},"spec":{"nodeName":"n2"}}`))
