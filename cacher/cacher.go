@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/watchcache"
 )
@@ -43,6 +45,10 @@ type Config struct {
 	// disables it (compactions are then learned only from ObserveCompaction and
 	// from etcd's answers).
 	CompactionPollInterval time.Duration
+	// Clock times bookmarks; nil means the real clock. Tests inject a fake
+	// one (k8s.io/utils/clock/testing) so that bookmark timing is checked
+	// without waiting.
+	Clock clock.Clock
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics; nil means none are recorded.
@@ -87,6 +93,9 @@ func (c *Config) Validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
 	return nil
 }
 
@@ -101,6 +110,7 @@ type Cacher struct {
 	store      Source
 	wc         *watchcache.WatchCache
 	log        *slog.Logger
+	clock      clock.Clock
 	m          *resourceMetrics
 
 	ready  *readiness
@@ -143,6 +153,7 @@ func New(cfg Config) (*Cacher, error) {
 		store:      cfg.Source,
 		wc:         wc,
 		log:        cfg.Logger.With("resource", res.GroupResource()),
+		clock:      cfg.Clock,
 		m:          cfg.Metrics.forResource(res.GroupResource()),
 		ready:      newReadiness(time.Now()),
 		wake:       newNotifier(res.IndexedFields),

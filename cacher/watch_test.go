@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	testingclock "k8s.io/utils/clock/testing"
+
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/internal/testkit"
 	"github.com/watchcached/watchcached/watchcache"
@@ -219,26 +221,61 @@ func TestWatch_B42_BookmarksAdvanceWhileIdle(t *testing.T) {
 }
 
 func TestWatch_B42_NoBookmarksUnlessAllowed(t *testing.T) {
-	e := newEnv(t, true, func(c *Config) { c.BookmarkInterval = 10 * time.Millisecond })
+	clk := testingclock.NewFakeClock(time.Now())
+	e := newEnv(t, true, func(c *Config) { c.BookmarkInterval = 10 * time.Millisecond; c.Clock = clk })
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(e.c.RV())})
-	testkit.ExpectQuiet(t, w, 200*time.Millisecond)
+	clk.Step(time.Hour) // a hundred thousand intervals
+	testkit.ExpectQuiet(t, w, 50*time.Millisecond)
 }
 
+// With periodic bookmarks far off, the only bookmark comes 2 s before the
+// stream's deadline, on the cache's clock (a fake one here: nothing waits).
 func TestWatch_B42_BookmarkBeforeDeadline(t *testing.T) {
-	e := newEnv(t, true, nil) // periodic bookmarks every 60 s: only the deadline one can come
+	clk := testingclock.NewFakeClock(time.Now())
+	e := newEnv(t, true, func(c *Config) { c.BookmarkInterval = 24 * time.Hour; c.Clock = clk })
 	w := watch(t, e, api.WatchOptions{ResourceVersion: api.FormatRV(e.c.RV()), AllowWatchBookmarks: true})
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	deadline := clk.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	ev, err := w.Next(ctx)
-	if err != nil || ev.Type != api.Bookmark {
-		t.Fatalf("got %v %v, want a bookmark before the deadline", ev, err)
+	got := make(chan api.WatchEvent, 1)
+	go func() {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			t.Errorf("Next: %v", err)
+		}
+		got <- ev
+	}()
+	waitFor(t, "the watcher to arm its bookmark timer", clk.HasWaiters)
+	clk.Step(time.Hour - preDeadlineBookmark - time.Millisecond)
+	select {
+	case ev := <-got:
+		t.Fatalf("%s more than 2 s before the deadline", testkit.Event(ev))
+	default:
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("bookmark after %v, want about 0.5 s (2 s before the deadline)", d)
+	clk.Step(time.Millisecond)
+	select {
+	case ev := <-got:
+		if ev.Type != api.Bookmark || ev.RV != e.c.RV() {
+			t.Fatalf("got %s, want a bookmark at %d", testkit.Event(ev), e.c.RV())
+		}
+	case <-time.After(testkit.WaitLimit):
+		t.Fatal("no bookmark 2 s before the deadline")
 	}
-	if _, err := w.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("at the deadline: %v", err)
+	cancel()
+	if _, err := w.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("after the bookmark: %v", err)
+	}
+}
+
+// waitFor polls cond (an outcome, not a timing) until it holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testkit.WaitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/interval"
 )
@@ -39,7 +41,7 @@ type watcher struct {
 	sentRV       uint64 // every matching event <= sentRV has been handed out
 	lastBookmark time.Time
 	preDeadline  bool // the bookmark before the deadline was sent
-	timer        *time.Timer
+	timer        clock.Timer
 	onIdle       func() // called before Next blocks (api.IdleNotifier)
 	done         bool
 
@@ -58,7 +60,7 @@ func (c *Cacher) newWatcher(opts api.WatchOptions) *watcher {
 		pred:         opts.Predicate,
 		prefix:       c.res.NamespacePrefix(c.etcdPrefix, opts.Namespace),
 		bookmark:     opts.AllowWatchBookmarks,
-		lastBookmark: c.now(),
+		lastBookmark: c.clock.Now(),
 		closed:       make(chan struct{}),
 	}
 	w.wakeBy, w.wakeVal = c.wakeKeyFor(opts)
@@ -88,7 +90,7 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		w.initial = nil
 		if w.endBookmark {
 			w.endBookmark = false
-			w.lastBookmark = w.c.now()
+			w.lastBookmark = w.c.clock.Now()
 			return api.WatchEvent{Type: api.Bookmark, RV: w.sentRV, InitialEventsEnd: true}, nil
 		}
 	}
@@ -217,9 +219,9 @@ func (w *watcher) matches(o *api.Object) bool {
 // every BookmarkInterval, and once about 2 s before the stream's deadline
 // (B42).
 func (w *watcher) bookmarkDue(ctx context.Context) bool {
-	now := w.c.now()
+	now := w.c.clock.Now()
 	due := now.Sub(w.lastBookmark) >= w.c.cfg.BookmarkInterval
-	if d, ok := ctx.Deadline(); ok && !w.preDeadline && now.After(d.Add(-preDeadlineBookmark)) {
+	if d, ok := ctx.Deadline(); ok && !w.preDeadline && !now.Before(d.Add(-preDeadlineBookmark)) {
 		w.preDeadline, due = true, true
 	}
 	if due {
@@ -242,13 +244,13 @@ func (w *watcher) bookmarkTimer(ctx context.Context) <-chan time.Time {
 	if d, ok := ctx.Deadline(); ok && !w.preDeadline {
 		next = minTime(next, d.Add(-preDeadlineBookmark))
 	}
-	wait := max(next.Sub(w.c.now()), time.Millisecond)
+	wait := max(next.Sub(w.c.clock.Now()), time.Millisecond)
 	if w.timer == nil {
-		w.timer = time.NewTimer(wait)
+		w.timer = w.c.clock.NewTimer(wait)
 	} else {
 		w.timer.Reset(wait)
 	}
-	return w.timer.C
+	return w.timer.C()
 }
 
 func minTime(a, b time.Time) time.Time {
