@@ -40,7 +40,7 @@ func TestUnreachable_CallsFailWithinTheirContext_B63(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err = s.Get(ctx, "ns", "p", api.GetOptions{})
 	checkDown(t, err)

@@ -355,7 +355,7 @@ func TestWatch_B31_MaxRVStartsInTheFuture(t *testing.T) {
 	}
 	defer w.Close()
 	e.create("ns", "p", "n1", nil)
-	ctx, cancel := context.WithTimeout(e.ctx, 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(e.ctx, 100*time.Millisecond)
 	defer cancel()
 	if ev, err := w.Next(ctx); err != context.DeadlineExceeded {
 		t.Fatalf("got %+v, %v; want no event", ev, err)
