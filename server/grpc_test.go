@@ -75,6 +75,7 @@ func bg(t *testing.T) context.Context {
 // RetryInfo where a client should wait, and that api/client maps the
 // status back to the same sentinel and details.
 func TestGRPCStatusTable(t *testing.T) {
+	t.Parallel()
 	want := map[error]codes.Code{
 		api.ErrNotFound: codes.NotFound, api.ErrAlreadyExists: codes.AlreadyExists, api.ErrConflict: codes.Aborted,
 		api.ErrExpired: codes.OutOfRange, api.ErrTooLargeRV: codes.Unavailable, api.ErrNotReady: codes.Unavailable,
@@ -139,6 +140,7 @@ func TestGRPCStatusTable(t *testing.T) {
 // TestGRPCHealthAndReflection: the health service follows readiness, and
 // reflection lists the services.
 func TestGRPCHealthAndReflection(t *testing.T) {
+	t.Parallel()
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	h := healthpb.NewHealthClient(f.conn)
@@ -198,6 +200,7 @@ func TestGRPCHealthAndReflection(t *testing.T) {
 // flow with bookmarks only when allowed; a watch error ends the stream
 // with the mapped status; CloseWatches ends streams cleanly.
 func TestGRPCWatchStream_B36_B43(t *testing.T) {
+	t.Parallel()
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	_, err := f.client.Watch(ctx, &pb.WatchRequest{Resource: podsPB, SendInitialEvents: ptrTo(true)})
@@ -209,7 +212,7 @@ func TestGRPCWatchStream_B36_B43(t *testing.T) {
 		t.Fatalf("unknown resource: %v", err)
 	}
 
-	a := f.pods.add("default", "a", nil)
+	a := add(t, f.pods, "default", "a", nil)
 	f.pods.setWatch(func(context.Context, api.WatchOptions) (api.Watcher, error) {
 		return newScriptWatcher([]api.WatchEvent{
 			{Type: api.Added, Object: a, RV: a.RV},
@@ -242,10 +245,13 @@ func TestGRPCWatchStream_B36_B43(t *testing.T) {
 		w.Close()
 	}
 
-	f.pods.setWatch(nil) // blocks until closed
+	f.pods.setWatch(nil) // the real store's watch: a's initial ADDED, then nothing
 	w, err := f.client.Watch(ctx, &pb.WatchRequest{Resource: podsPB})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ev, err := w.Next(); err != nil || ev.Type != "ADDED" || string(ev.Object) != string(a.Raw) {
+		t.Fatalf("initial event: %v %v", ev, err)
 	}
 	f.srv.CloseWatches()
 	if _, err := w.Next(); err != io.EOF {
@@ -259,6 +265,7 @@ func TestGRPCWatchStream_B36_B43(t *testing.T) {
 // TestGRPCWrites_B50: request checks, the size limit, and a round trip
 // (body checks are the storage's: see the conformance suite over gRPC).
 func TestGRPCWrites_B50(t *testing.T) {
+	t.Parallel()
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	_, err := f.client.Create(ctx, &pb.CreateRequest{Resource: podsPB, Json: []byte(`{"metadata":{"name":"a"}}`)})

@@ -1,114 +1,51 @@
 package server
 
 import (
-	"math"
 	"net/url"
 	"strconv"
-	"time"
-
-	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/watchcached/watchcached/api"
 )
 
-// Query parameter parsing. Each malformed value gives an error wrapping
-// api.ErrBadRequest that names the parameter (400); option combinations
-// are then checked by the options' own Validate (422 or 400), so the rules
-// live in one place for HTTP and gRPC.
+// The URL query of a read, parsed into the frontends' neutral query
+// (core_query.go). Each malformed value gives an error wrapping
+// api.ErrBadRequest that names the parameter (400); the query's methods
+// then check what the values mean, for HTTP and gRPC alike.
 
-// listOptions parses the query of a list.
-func listOptions(q url.Values, req *request) (api.ListOptions, error) {
-	o := api.ListOptions{
-		Namespace:            req.namespace,
-		ResourceVersion:      q.Get("resourceVersion"),
-		ResourceVersionMatch: q.Get("resourceVersionMatch"),
-		Continue:             q.Get("continue"),
+// httpQuery parses the parameters that a request of verb reads. A list
+// and a watch refuse a malformed limit (which a watch checks but does not
+// use), sendInitialEvents and timeoutSeconds (a watch also
+// allowWatchBookmarks); any other request
+// reads timeoutSeconds leniently, as kube-apiserver does, ignoring a value
+// that does not parse.
+func httpQuery(v url.Values, verb string) (*query, error) {
+	q := &query{
+		resourceVersion:      v.Get("resourceVersion"),
+		resourceVersionMatch: v.Get("resourceVersionMatch"),
+		labelSelector:        v.Get("labelSelector"),
+		fieldSelector:        v.Get("fieldSelector"),
+		continueToken:        v.Get("continue"),
+	}
+	if verb != verbList && verb != verbWatch {
+		q.timeoutSeconds, _ = intParam(v, "timeoutSeconds")
+		return q, nil
 	}
 	var err error
-	if o.Limit, err = intParam(q, "limit"); err != nil {
-		return o, err
+	if q.limit, err = intParam(v, "limit"); err != nil {
+		return nil, err
 	}
-	if o.Continue != "" {
-		if _, _, err := api.DecodeContinue(o.Continue); err != nil {
-			return o, err
+	if verb == verbWatch {
+		if q.allowWatchBookmarks, err = boolParam(v, "allowWatchBookmarks"); err != nil {
+			return nil, err
 		}
 	}
-	if o.Predicate, err = predicate(q, req); err != nil {
-		return o, err
+	if q.sendInitialEvents, err = optionalBoolParam(v, "sendInitialEvents"); err != nil {
+		return nil, err
 	}
-	if o.SendInitialEvents, err = optionalBoolParam(q, "sendInitialEvents"); err != nil {
-		return o, err
+	if q.timeoutSeconds, err = intParam(v, "timeoutSeconds"); err != nil {
+		return nil, err
 	}
-	if _, err := timeoutParam(q); err != nil {
-		return o, err
-	}
-	return o, o.Validate()
-}
-
-// watchOptions parses the query of a watch. A watch of one object (a GET
-// of a name with watch=true) selects the name with a field selector.
-func watchOptions(q url.Values, req *request) (api.WatchOptions, error) {
-	o := api.WatchOptions{
-		Namespace:            req.namespace,
-		ResourceVersion:      q.Get("resourceVersion"),
-		ResourceVersionMatch: q.Get("resourceVersionMatch"),
-	}
-	var err error
-	if o.Predicate, err = predicate(q, req); err != nil {
-		return o, err
-	}
-	if req.name != "" {
-		name := fields.OneTermEqualSelector("metadata.name", req.name)
-		if o.Predicate.Field == nil {
-			o.Predicate.Field = name
-		} else {
-			o.Predicate.Field = fields.AndSelectors(o.Predicate.Field, name)
-		}
-	}
-	if o.AllowWatchBookmarks, err = boolParam(q, "allowWatchBookmarks"); err != nil {
-		return o, err
-	}
-	if o.SendInitialEvents, err = optionalBoolParam(q, "sendInitialEvents"); err != nil {
-		return o, err
-	}
-	if _, err := intParam(q, "limit"); err != nil {
-		return o, err
-	}
-	if _, err := timeoutParam(q); err != nil {
-		return o, err
-	}
-	return o, o.Validate()
-}
-
-func getOptions(q url.Values) (api.GetOptions, error) {
-	o := api.GetOptions{ResourceVersion: q.Get("resourceVersion")}
-	return o, o.Validate()
-}
-
-func predicate(q url.Values, req *request) (api.Predicate, error) {
-	return api.ParsePredicate(q.Get("labelSelector"), q.Get("fieldSelector"), req.entry.res.SelectableFields)
-}
-
-// timeoutParam parses timeoutSeconds; 0 when absent.
-func timeoutParam(q url.Values) (time.Duration, error) {
-	n, err := intParam(q, "timeoutSeconds")
-	if err != nil {
-		return 0, err
-	}
-	if n < 0 {
-		return 0, api.BadParam("timeoutSeconds", "invalid timeoutSeconds: %d must not be negative", n)
-	}
-	return secondsDuration(n), nil
-}
-
-// secondsDuration converts a non-negative count of seconds to a Duration, capped
-// at the largest Duration instead of overflowing into a negative one
-// (which would end a watch or a request at once).
-func secondsDuration(n int64) time.Duration {
-	if n > int64(math.MaxInt64/time.Second) {
-		return math.MaxInt64
-	}
-	return time.Duration(n) * time.Second
+	return q, nil
 }
 
 func intParam(q url.Values, name string) (int64, error) {

@@ -1,102 +1,79 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
 )
 
-// serveWatch streams a watch. The handler's goroutine is the watcher's
-// reader: it pulls events with Next and writes each one framed around the
-// event object's Raw bytes, flushing per event, so an event is never
-// encoded per watcher (B45).
+// serveWatch streams a watch through the one stream loop (core_stream.go)
+// with an httpEncoder. The handler's goroutine is the watcher's reader: it
+// pulls events with Next and writes each one framed around the event
+// object's Raw bytes, so an event is never encoded per watcher (B45).
 //
 // The stream ends cleanly (no ERROR) at the watch's deadline (B44), when
 // the storage ends it (io.EOF), when the client goes away (the watcher is
 // closed at once) and at CloseWatches. An error from Next that wraps an api
 // sentinel becomes one ERROR event carrying its Status, then the end.
 // Errors before the stream starts are ordinary Status responses.
-func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request) {
-	q := r.URL.Query()
-	opts, err := watchOptions(q, req)
-	if err != nil {
-		writeError(w, s.log, err, req)
-		return
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log}
+	m := streamMetrics{watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())}
+	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
+		writeError(w, s.log, rejected, req)
 	}
-	if s.stopCtx.Err() != nil {
-		writeStatus(w, newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "the server is shutting down"))
-		return
-	}
-	timeout, _ := timeoutParam(q) // validated by watchOptions
-	if timeout == 0 {
-		timeout = s.randomWatchTimeout()
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	defer context.AfterFunc(s.stopCtx, cancel)()
-
-	watcher, err := req.entry.storage.Watch(ctx, opts)
-	if err != nil {
-		writeError(w, s.log, err, req)
-		return
-	}
-	defer watcher.Close()
-	gauge := s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())
-	gauge.Inc()
-	defer gauge.Dec()
-
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	if rc.Flush() != nil {
-		return
-	}
-	s.streamEvents(ctx, w, rc, watcher, req, opts.AllowWatchBookmarks)
 }
 
-// streamEvents copies events from watcher to w until the stream ends.
-//
-// An idle watcher holds no buffer of its own: each event is written in
-// pieces straight into the response's own buffered writer (the object's
-// shared Raw bytes are never copied into a per-watcher frame).
-func (s *Server) streamEvents(ctx context.Context, w io.Writer, rc *http.ResponseController, watcher api.Watcher, req *request, bookmarks bool) {
-	// A watcher that says when it runs dry is flushed then, once per burst
-	// (e.g. once for thousands of initial events); any other after each event.
-	flushEach := true
+// httpEncoder is the HTTP side of a watch stream. An idle stream holds no
+// buffer of its own: each event is written in pieces straight into the
+// response's own buffered writer (the object's shared Raw bytes are never
+// copied into a per-watcher frame). A watcher that says when it runs dry
+// (api.IdleNotifier) is flushed then, once per burst (e.g. once for
+// thousands of initial events); any other after each event. Used by the
+// stream's goroutine only (the idle callback runs on it too, inside Next).
+type httpEncoder struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	req       *request
+	log       *slog.Logger
+	flushEach bool
+}
+
+func (e *httpEncoder) start(watcher api.Watcher) error {
+	e.w.Header().Set("Content-Type", "application/json")
+	e.w.WriteHeader(http.StatusOK)
+	if err := e.rc.Flush(); err != nil {
+		return err
+	}
+	e.flushEach = true
 	if n, ok := watcher.(api.IdleNotifier); ok {
-		n.NotifyIdle(func() { _ = rc.Flush() })
-		flushEach = false
+		n.NotifyIdle(func() { _ = e.rc.Flush() })
+		e.flushEach = false
 	}
-	for {
-		ev, err := watcher.Next(ctx)
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) ||
-				errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-				return
-			}
-			_, _ = w.Write(appendErrorEvent(nil, errorStatus(s.log, err, req)))
-			_ = rc.Flush()
-			return
-		}
-		if ev.Type == api.Bookmark && !bookmarks || ev.Type != api.Bookmark && ev.Object == nil {
-			continue
-		}
-		if writeEvent(w, req.entry, ev) != nil {
-			return
-		}
-		if flushEach && rc.Flush() != nil {
-			return
-		}
+	return nil
+}
+
+func (e *httpEncoder) send(ev api.WatchEvent) error {
+	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
+		return err
 	}
+	if e.flushEach {
+		return e.rc.Flush()
+	}
+	return nil
+}
+
+// fail writes the ERROR event of err and ends the stream.
+func (e *httpEncoder) fail(err error) error {
+	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
+	_ = e.rc.Flush()
+	return nil
 }
 
 // writeEvent writes one event frame, {"type":"ADDED","object":<Raw>}\n, or
@@ -153,12 +130,4 @@ func appendErrorEvent(buf []byte, st *metav1.Status) []byte {
 	buf = append(buf, `{"type":"ERROR","object":`...)
 	buf = append(buf, b...)
 	return append(buf, "}\n"...)
-}
-
-// randomWatchTimeout is the duration of a watch whose client set no
-// timeoutSeconds: uniform in [max/2, max], so that many clients that
-// connected together do not all reconnect together (B44).
-func (s *Server) randomWatchTimeout() time.Duration {
-	half := s.cfg.MaxWatchTimeout / 2
-	return half + time.Duration(rand.Int64N(int64(s.cfg.MaxWatchTimeout-half)+1))
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +13,12 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// Writes pass through to the storage (B50-B53). The server checks what it
-// can see without the storage: the body's size, that it is a JSON object,
-// its media type, and that its kind, apiVersion, namespace and name agree
-// with the path. Everything else (preconditions, defaulting, conflicts) is
-// the storage's.
+// Writes pass through to the storage (B50-B53), which alone checks the
+// object (that the body is a JSON object whose kind, apiVersion, namespace
+// and name agree with the request, preconditions, defaulting, conflicts),
+// so HTTP and gRPC answer a bad body alike. The HTTP frontend checks only
+// what belongs to HTTP: the body's size and its media type (a protobuf
+// body is translated to JSON first, http_protobody.go).
 
 const (
 	mediaJSON       = "application/json"
@@ -42,59 +41,30 @@ func queryDryRun(q url.Values) bool {
 	return ok
 }
 
-func isWrite(verb string) bool {
-	return verb == verbCreate || verb == verbUpdate || verb == verbPatch || verb == verbDelete
-}
-
-func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req *request) {
-	s.serveWrite(w, r, req, mediaJSON, http.StatusCreated, func(ctx context.Context, body []byte) (*api.Object, error) {
-		return req.entry.storage.Create(ctx, req.namespace, body)
-	})
-}
-
-func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req *request) {
-	s.serveWrite(w, r, req, mediaJSON, http.StatusOK, func(ctx context.Context, body []byte) (*api.Object, error) {
-		return req.entry.storage.Update(ctx, req.namespace, req.name, body)
-	})
-}
-
-func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req *request) {
-	s.serveWrite(w, r, req, mediaMergePatch, http.StatusOK, func(ctx context.Context, body []byte) (*api.Object, error) {
-		return req.entry.storage.Patch(ctx, req.namespace, req.name, body)
-	})
-}
-
-// serveWrite reads a body of the given media type, runs write under the
-// request timeout and answers the written object with code.
-func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, media string, code int,
-	write func(context.Context, []byte) (*api.Object, error)) {
-	body, ok := s.readObject(w, r, req, media)
+// serveWrite reads a body of the given media type, runs the create,
+// update or patch under the request timeout and answers the written
+// object: 201 for a create, else 200.
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, media string, q *query) {
+	body, ok := s.readObject(w, r, media)
 	if !ok {
 		return
 	}
-	ctx, cancel := requestContext(r, r.URL.Query())
-	defer cancel()
-	obj, err := write(ctx, body)
+	obj, err := req.write(r.Context(), body, q.timeoutSeconds)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
 	}
+	code := http.StatusOK
+	if req.verb == verbCreate {
+		code = http.StatusCreated
+	}
 	writeBody(w, r, code, obj.Raw)
 }
 
-// objectHeader is what the server reads of a written object.
-type objectHeader struct {
-	Kind       string `json:"kind"`
-	APIVersion string `json:"apiVersion"`
-	Metadata   struct {
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
-	} `json:"metadata"`
-}
-
-// readObject reads and checks the body of a create, update or patch. It
-// writes the error response itself and reports whether to go on.
-func (s *Server) readObject(w http.ResponseWriter, r *http.Request, req *request, media string) ([]byte, bool) {
+// readObject reads the body of a create, update or patch in JSON (or, for
+// a create or update, in protobuf, translated to JSON). It writes the
+// error response itself and reports whether to go on.
+func (s *Server) readObject(w http.ResponseWriter, r *http.Request, media string) ([]byte, bool) {
 	proto := media == mediaJSON && isProtobufBody(r)
 	if !proto && !mediaTypeIs(r, media) {
 		writeStatus(w, newStatus(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
@@ -102,48 +72,15 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, req *request
 		return nil, false
 	}
 	body, ok := s.readBody(w, r)
-	if !ok {
-		return nil, false
+	if !ok || !proto {
+		return body, ok
 	}
-	if proto {
-		var st *metav1.Status
-		if body, st = protobufToJSON(body); st != nil {
-			writeStatus(w, st)
-			return nil, false
-		}
-	}
-	if err := checkObject(body, req); err != nil {
-		writeError(w, s.log, err, req)
+	body, st := protobufToJSON(body)
+	if st != nil {
+		writeStatus(w, st)
 		return nil, false
 	}
 	return body, true
-}
-
-// checkObject checks that body is a JSON object whose kind, apiVersion,
-// namespace and name (those that are set) agree with the request.
-func checkObject(body []byte, req *request) error {
-	var h objectHeader
-	if err := json.Unmarshal(body, &h); err != nil {
-		return api.Errorf(api.ErrBadRequest, "the body of the request is not a valid JSON object: %v", err)
-	}
-	res := req.entry.res
-	if (h.Kind != "" && h.Kind != res.Kind) || (h.APIVersion != "" && h.APIVersion != res.GroupVersion()) {
-		return api.Errorf(api.ErrBadRequest, "the object provided is unrecognized (must be of type %s): %s, Kind=%s",
-			res.Kind, h.APIVersion, h.Kind)
-	}
-	if res.Namespaced && h.Metadata.Namespace != "" && h.Metadata.Namespace != req.namespace {
-		return api.Errorf(api.ErrBadRequest, "the namespace of the provided object does not match the namespace sent on the request")
-	}
-	if h.Metadata.Name != "" {
-		if err := api.ValidateName("metadata.name", h.Metadata.Name); err != nil {
-			return err
-		}
-		if req.name != "" && h.Metadata.Name != req.name {
-			return api.Errorf(api.ErrBadRequest, "the name of the object (%s) does not match the name on the URL (%s)",
-				h.Metadata.Name, req.name)
-		}
-	}
-	return nil
 }
 
 // readBody reads the request body up to MaxBodyBytes; beyond that it
@@ -154,7 +91,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 	switch {
 	case errors.As(err, &tooLarge):
 		writeStatus(w, newStatus(http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
-			fmt.Sprintf("Request entity too large: limit is %d", s.cfg.MaxBodyBytes)))
+			tooLargeMessage(s.cfg.MaxBodyBytes)))
 		return nil, false
 	case err != nil:
 		writeError(w, s.log, api.Errorf(api.ErrBadRequest, "reading the request body: %v", err), nil)
