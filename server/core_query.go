@@ -33,65 +33,49 @@ func (q *query) getOptions() (api.GetOptions, error) {
 
 // listOptions checks the query of a list of req.
 func (q *query) listOptions(req *request) (api.ListOptions, error) {
-	o := api.ListOptions{
-		Namespace:            req.namespace,
-		ResourceVersion:      q.resourceVersion,
-		ResourceVersionMatch: q.resourceVersionMatch,
-		Limit:                q.limit,
-		Continue:             q.continueToken,
-		SendInitialEvents:    q.sendInitialEvents,
-	}
-	if o.Continue != "" {
-		if _, _, err := api.DecodeContinue(o.Continue); err != nil {
-			return o, err
+	if q.continueToken != "" {
+		if _, _, err := api.DecodeContinue(q.continueToken); err != nil {
+			return api.ListOptions{}, err
 		}
 	}
-	var err error
-	if o.Predicate, err = q.predicate(req); err != nil {
-		return o, err
+	pred, err := q.selection(req)
+	if err != nil {
+		return api.ListOptions{}, err
 	}
-	if err := q.checkTimeout(); err != nil {
-		return o, err
-	}
+	o := api.ListOptions{Namespace: req.namespace, Limit: q.limit, Continue: q.continueToken, Predicate: pred,
+		ResourceVersion: q.resourceVersion, ResourceVersionMatch: q.resourceVersionMatch, SendInitialEvents: q.sendInitialEvents}
 	return o, o.Validate()
 }
 
-// watchOptions checks the query of a watch of req. A watch of one object
-// (over HTTP, a GET of a name with watch=true) selects the name with a
-// field selector.
+// watchOptions checks the query of a watch of req.
 func (q *query) watchOptions(req *request) (api.WatchOptions, error) {
-	o := api.WatchOptions{
-		Namespace:            req.namespace,
-		ResourceVersion:      q.resourceVersion,
-		ResourceVersionMatch: q.resourceVersionMatch,
-		SendInitialEvents:    q.sendInitialEvents,
-		AllowWatchBookmarks:  q.allowWatchBookmarks,
+	pred, err := q.selection(req)
+	if err != nil {
+		return api.WatchOptions{}, err
 	}
-	var err error
-	if o.Predicate, err = q.predicate(req); err != nil {
-		return o, err
+	o := api.WatchOptions{Namespace: req.namespace, AllowWatchBookmarks: q.allowWatchBookmarks, Predicate: pred,
+		ResourceVersion: q.resourceVersion, ResourceVersionMatch: q.resourceVersionMatch, SendInitialEvents: q.sendInitialEvents}
+	return o, o.Validate()
+}
+
+// selection parses the selectors of a list or watch of req and checks its
+// timeoutSeconds. A request about one object (over HTTP, a GET of a name
+// with watch=true) selects the name with a field selector.
+func (q *query) selection(req *request) (api.Predicate, error) {
+	p, err := api.ParsePredicate(q.labelSelector, q.fieldSelector, req.entry.res.SelectableFields)
+	if err != nil {
+		return p, err
 	}
 	if req.name != "" {
 		name := fields.OneTermEqualSelector("metadata.name", req.name)
-		if o.Predicate.Field == nil {
-			o.Predicate.Field = name
+		if p.Field == nil {
+			p.Field = name
 		} else {
-			o.Predicate.Field = fields.AndSelectors(o.Predicate.Field, name)
+			p.Field = fields.AndSelectors(p.Field, name)
 		}
 	}
-	if err := q.checkTimeout(); err != nil {
-		return o, err
-	}
-	return o, o.Validate()
-}
-
-func (q *query) predicate(req *request) (api.Predicate, error) {
-	return api.ParsePredicate(q.labelSelector, q.fieldSelector, req.entry.res.SelectableFields)
-}
-
-func (q *query) checkTimeout() error {
 	if q.timeoutSeconds < 0 {
-		return api.NegativeParam("timeoutSeconds", q.timeoutSeconds)
+		return p, api.NegativeParam("timeoutSeconds", q.timeoutSeconds)
 	}
-	return nil
+	return p, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -294,3 +295,40 @@ func TestGRPCWrites_B50(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestWrites_SameMessageOverHTTPAndGRPC: the storage alone checks a
+// written object, so a bad body gets the same code and message over both
+// frontends.
+func TestWrites_SameMessageOverHTTPAndGRPC(t *testing.T) {
+	t.Parallel()
+	f := newGRPCFixture(t)
+	ctx := bg(t)
+	add(t, f.pods, "ns1", "web", nil)
+	const pods = "/api/v1/namespaces/ns1/pods"
+	for _, c := range []struct{ name, method, body, msg string }{
+		{"NotJSON", http.MethodPost, `not json`, "the body of the request is not valid JSON: invalid character 'o' in literal null (expecting 'u')"},
+		{"OtherKind", http.MethodPost, `{"kind":"ConfigMap","metadata":{"name":"x"}}`, "the kind in the data (ConfigMap) does not match the expected kind (Pod)"},
+		{"OtherNamespace", http.MethodPost, `{"metadata":{"name":"x","namespace":"ns2"}}`, "the namespace of the provided object does not match the namespace sent on the request"},
+		{"OtherName", http.MethodPut, `{"metadata":{"name":"other"}}`, "the name of the object (other) does not match the name on the URL (web)"},
+		{"PatchMovesName", http.MethodPatch, `{"metadata":{"name":"other"}}`, "the name of the object (other) does not match the name on the URL (web)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path, hdr, res := pods, []string{}, podsPB
+			var err error
+			switch c.method {
+			case http.MethodPost:
+				_, err = f.client.Create(ctx, &pb.CreateRequest{Resource: res, Namespace: "ns1", Json: []byte(c.body)})
+			case http.MethodPut:
+				path += "/web"
+				_, err = f.client.Update(ctx, &pb.UpdateRequest{Resource: res, Namespace: "ns1", Name: "web", Json: []byte(c.body)})
+			case http.MethodPatch:
+				path, hdr = path+"/web", []string{"Content-Type", mediaMergePatch}
+				_, err = f.client.Patch(ctx, &pb.PatchRequest{Resource: res, Namespace: "ns1", Name: "web", MergePatch: []byte(c.body)})
+			}
+			f.do(t, c.method, path, c.body, hdr...).expect(t, 400, status(400, "BadRequest", c.msg, ""))
+			if !errors.Is(err, api.ErrBadRequest) || err.Error() != c.msg {
+				t.Errorf("gRPC: %v, want ErrBadRequest %q", err, c.msg)
+			}
+		})
+	}
+}
