@@ -58,7 +58,7 @@ func (o ListOptions) Validate() error {
 // own revision is decoded separately (DecodeContinue).
 func (o ListOptions) Parse() (RVRequest, error) {
 	if o.Limit < 0 {
-		return RVRequest{}, BadParam("limit", "invalid limit: %d must not be negative", o.Limit)
+		return RVRequest{}, NegativeParam("limit", o.Limit)
 	}
 	rv, err := parseRV(o.ResourceVersion)
 	if err != nil {

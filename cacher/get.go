@@ -69,5 +69,5 @@ func (c *Cacher) getCorrupt(ctx context.Context, namespace, name string) (*api.O
 }
 
 func (c *Cacher) notFound(name string) *api.Error {
-	return api.Errorf(api.ErrNotFound, "%s %q not found", c.res.GroupResource(), name)
+	return api.ObjectNotFound(c.res, name)
 }

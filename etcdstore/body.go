@@ -77,10 +77,10 @@ func (s *Store) toDocument(obj map[string]any) (document, error) {
 
 func (s *Store) checkTypeMeta(obj map[string]any) error {
 	if v, ok := obj["apiVersion"]; ok && v != s.res.GroupVersion() {
-		return api.BadParam("apiVersion", "the API version in the data (%v) does not match the expected API version (%s)", v, s.res.GroupVersion())
+		return api.APIVersionMismatch(v, s.res.GroupVersion())
 	}
 	if v, ok := obj["kind"]; ok && v != s.res.Kind {
-		return api.BadParam("kind", "the kind in the data (%v) does not match the expected kind (%s)", v, s.res.Kind)
+		return api.KindMismatch(v, s.res.Kind)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (s *Store) setNamespace(d document, ns string) error {
 		return err
 	}
 	if got != "" && got != ns {
-		return api.BadParam("metadata.namespace", "the namespace of the provided object does not match the namespace sent on the request")
+		return api.NamespaceMismatch()
 	}
 	if ns == "" {
 		return api.BadParam("metadata.namespace", "a namespace is required for %s", s.res.GroupResource())

@@ -96,14 +96,14 @@ func (s *Store) checkPatched(d document, cur *api.Object) error {
 		return err
 	}
 	if name != cur.Name {
-		return api.BadParam("metadata.name", "the name of the object (%s) does not match the name on the URL (%s)", name, cur.Name)
+		return api.NameMismatch(name, cur.Name)
 	}
 	ns, err := d.str("namespace")
 	if err != nil {
 		return err
 	}
 	if ns != cur.Namespace {
-		return api.BadParam("metadata.namespace", "the namespace of the provided object does not match the namespace sent on the request")
+		return api.NamespaceMismatch()
 	}
 	uid, err := d.str("uid")
 	if err != nil {

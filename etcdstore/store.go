@@ -125,5 +125,5 @@ func (s *Store) decodeOne(key, value []byte, modRev int64) (*api.Object, error) 
 }
 
 func (s *Store) notFound(name string) error {
-	return api.Errorf(api.ErrNotFound, "%s %q not found", s.res.GroupResource(), name)
+	return api.ObjectNotFound(s.res, name)
 }

@@ -176,7 +176,7 @@ func checkName(d document, name string) error {
 		return err
 	}
 	if got != "" && got != name {
-		return api.BadParam("metadata.name", "the name of the object (%s) does not match the name on the URL (%s)", got, name)
+		return api.NameMismatch(got, name)
 	}
 	d.md["name"] = name
 	return nil

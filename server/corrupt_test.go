@@ -15,6 +15,7 @@ import (
 // name can then be created. The option is refused with 422 on a healthy or
 // absent object and together with the options kube-apiserver refuses.
 func TestCorrupt_B62_HTTP(t *testing.T) {
+	t.Parallel()
 	f := newEtcdFixture(t)
 	const coll = "/api/v1/namespaces/ns1/configmaps"
 	f.do(t, http.MethodPost, coll, `{"metadata":{"name":"ok"}}`).expectCode(t, 201)
@@ -90,8 +91,9 @@ func TestCorrupt_B62_HTTP(t *testing.T) {
 // TestCorrupt_B62_NoDeleter: a storage that cannot remove corrupt values
 // answers the option with kube-apiserver's 500 and deletes nothing.
 func TestCorrupt_B62_NoDeleter(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
-	f.pods.add("ns1", "web", nil)
+	add(t, f.pods, "ns1", "web", nil)
 	f.do(t, http.MethodDelete, "/api/v1/namespaces/ns1/pods/web", `{"ignoreStoreReadErrorWithClusterBreakingPotential":true}`).
 		expect(t, 500, status(500, "InternalError",
 			"Internal error occurred: no unsafe deleter provided, can not honor ignoreStoreReadErrorWithClusterBreakingPotential", ""))

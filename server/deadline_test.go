@@ -12,12 +12,13 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
+	"github.com/watchcached/watchcached/etcdstore/etcdtest"
 )
 
-// deadlineStore records, per verb, whether the context a storage call got
-// had a deadline. Safe for concurrent use.
+// deadlineStore records, per verb, whether the context a call of the real
+// storage got had a deadline. Safe for concurrent use.
 type deadlineStore struct {
-	*memStore
+	api.Storage
 	mu   sync.Mutex
 	seen map[string]bool // guarded by mu; verb -> had a deadline
 }
@@ -38,39 +39,46 @@ func (d *deadlineStore) had(verb string) (deadline, called bool) {
 
 func (d *deadlineStore) Get(ctx context.Context, ns, name string, o api.GetOptions) (*api.Object, error) {
 	d.record(ctx, verbGet)
-	return d.memStore.Get(ctx, ns, name, o)
+	return d.Storage.Get(ctx, ns, name, o)
 }
 
 func (d *deadlineStore) List(ctx context.Context, o api.ListOptions) (*api.List, error) {
 	d.record(ctx, verbList)
-	return d.memStore.List(ctx, o)
+	return d.Storage.List(ctx, o)
 }
 
 func (d *deadlineStore) Create(ctx context.Context, ns string, body []byte) (*api.Object, error) {
 	d.record(ctx, verbCreate)
-	return d.memStore.Create(ctx, ns, body)
+	return d.Storage.Create(ctx, ns, body)
 }
 
 func (d *deadlineStore) Update(ctx context.Context, ns, name string, body []byte) (*api.Object, error) {
 	d.record(ctx, verbUpdate)
-	return d.memStore.Update(ctx, ns, name, body)
+	return d.Storage.Update(ctx, ns, name, body)
 }
 
 func (d *deadlineStore) Patch(ctx context.Context, ns, name string, patch []byte) (*api.Object, error) {
 	d.record(ctx, verbPatch)
-	return d.memStore.Patch(ctx, ns, name, patch)
+	return d.Storage.Patch(ctx, ns, name, patch)
 }
 
 func (d *deadlineStore) Delete(ctx context.Context, ns, name string, pre api.Preconditions) (*api.Object, error) {
 	d.record(ctx, verbDelete)
-	return d.memStore.Delete(ctx, ns, name, pre)
+	return d.Storage.Delete(ctx, ns, name, pre)
 }
 
 // TestDeadlines_EveryCallIsBounded_B63: every non-watch storage call, over HTTP and over gRPC,
 // runs under a deadline even when the client sets none, so that a request
 // to an unreachable etcd ends (504) instead of hanging.
 func TestDeadlines_EveryCallIsBounded_B63(t *testing.T) {
-	newStore := func() *deadlineStore { return &deadlineStore{memStore: newMemStore(podsRes), seen: map[string]bool{}} }
+	t.Parallel()
+	// The server over one deadlineStore around the real store of pods.
+	newDeadlineFixture := func(t *testing.T) (*fixture, *deadlineStore) {
+		st := &deadlineStore{Storage: newStore(t, etcdtest.Start(t), podsRes), seen: map[string]bool{}}
+		f := &fixture{}
+		f.srv, f.ts = serve(t, Config{Storages: []api.Storage{st}, Logger: quietLog})
+		return f, st
+	}
 	check := func(t *testing.T, st *deadlineStore) {
 		t.Helper()
 		for _, verb := range []string{verbGet, verbList, verbCreate, verbUpdate, verbPatch, verbDelete} {
@@ -80,8 +88,7 @@ func TestDeadlines_EveryCallIsBounded_B63(t *testing.T) {
 		}
 	}
 	t.Run("HTTP", func(t *testing.T) {
-		st := newStore()
-		f := newFixture(t, func(c *Config) { c.Storages = []api.Storage{st} })
+		f, st := newDeadlineFixture(t)
 		const pods = "/api/v1/namespaces/ns1/pods"
 		f.do(t, http.MethodPost, pods, podBody).expectCode(t, 201)
 		f.do(t, http.MethodGet, pods+"/web", "").expectCode(t, 200)
@@ -92,8 +99,7 @@ func TestDeadlines_EveryCallIsBounded_B63(t *testing.T) {
 		check(t, st)
 	})
 	t.Run("GRPC", func(t *testing.T) {
-		st := newStore()
-		f := newFixture(t, func(c *Config) { c.Storages = []api.Storage{st} })
+		f, st := newDeadlineFixture(t)
 		gs, err := f.srv.NewGRPCServer()
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -10,37 +9,23 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
-	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
 )
 
 var configMapsRes = &api.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}
 
-// etcdFixture is a server over the real etcdstore of configmaps on an
-// embedded etcd, with a raw client to look behind it.
+// etcdFixture is a server over the bare etcdstore of configmaps (a
+// CorruptDeleter) on an embedded etcd, whose raw client looks behind it.
 type etcdFixture struct {
 	*fixture
-	etcd *etcdtest.Server
 }
 
 func newEtcdFixture(t *testing.T) *etcdFixture {
 	t.Helper()
 	e := etcdtest.Start(t)
-	st, err := etcdstore.New(etcdstore.Config{Client: e.Client, Resource: configMapsRes, Logger: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	srv, err := New(Config{Storages: []api.Storage{st}, Logger: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.CloseWatches()
-		ts.Close()
-	})
-	return &etcdFixture{fixture: &fixture{srv: srv, ts: ts}, etcd: e}
+	f := &fixture{etcd: e}
+	f.srv, f.ts = serve(t, Config{Storages: []api.Storage{newStore(t, e, configMapsRes)}, Logger: quietLog})
+	return &etcdFixture{fixture: f}
 }
 
 // raw returns the stored value of key and etcd's current revision.
@@ -64,6 +49,7 @@ const dryRunMsg = "dryRun is not supported by this server: the request was not c
 // sends it); etcd is not written at all (its revision stays), and the
 // object is still there as it was.
 func TestDryRun_B55_EveryVerbAndSource(t *testing.T) {
+	t.Parallel()
 	f := newEtcdFixture(t)
 	const coll = "/api/v1/namespaces/ns1/configmaps"
 	const path = coll + "/keep"
@@ -120,6 +106,7 @@ func TestDryRun_B55_EveryVerbAndSource(t *testing.T) {
 // write can be one. A field added to carry one must be refused by the
 // server first; this test names the fields to look at.
 func TestDryRun_B55_GRPCCannotAskForOne(t *testing.T) {
+	t.Parallel()
 	for _, m := range []protoreflect.ProtoMessage{&pb.CreateRequest{}, &pb.UpdateRequest{}, &pb.PatchRequest{}, &pb.DeleteRequest{}} {
 		fields := m.ProtoReflect().Descriptor().Fields()
 		for i := range fields.Len() {

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/watchcached/watchcached/api"
-	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
 )
 
@@ -23,22 +21,9 @@ import (
 // embedded etcd: create, list, get, watch from an RV, update, delete, with
 // the exact lines of the watch stream (B31, B50-B52).
 func TestEtcd_RoundTrip(t *testing.T) {
-	e := etcdtest.Start(t)
-	st, err := etcdstore.New(etcdstore.Config{Client: e.Client, Resource: podsRes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	srv, err := New(Config{Storages: []api.Storage{st}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.CloseWatches()
-		ts.Close()
-	})
-	f := &fixture{srv: srv, ts: ts}
+	t.Parallel()
+	f := &fixture{}
+	f.srv, f.ts = serve(t, Config{Storages: []api.Storage{newStore(t, etcdtest.Start(t), podsRes)}})
 
 	created := f.do(t, http.MethodPost, "/api/v1/namespaces/ns1/pods",
 		`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a"},"spec":{"nodeName":"n1"}}`, "Content-Type", "application/json")
@@ -100,22 +85,8 @@ func trimNL(s string) string {
 // deletes through the server over the real etcdstore, decoding our lists,
 // watch frames and Status errors with its own codecs.
 func TestEtcd_ClientGo(t *testing.T) {
-	e := etcdtest.Start(t)
-	cmRes := &api.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}
-	st, err := etcdstore.New(etcdstore.Config{Client: e.Client, Resource: cmRes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	srv, err := New(Config{Storages: []api.Storage{st}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.CloseWatches()
-		ts.Close()
-	})
+	t.Parallel()
+	_, ts := serve(t, Config{Storages: []api.Storage{newStore(t, etcdtest.Start(t), configMapsRes)}})
 	// Typed clients of built-in types send protobuf bodies unless told to
 	// use JSON; the server takes JSON only.
 	cs, err := kubernetes.NewForConfig(&rest.Config{Host: ts.URL, ContentConfig: rest.ContentConfig{ContentType: "application/json"}})

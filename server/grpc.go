@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -62,52 +60,51 @@ func (g *grpcService) entry(r *pb.Resource) (*resourceEntry, error) {
 	if r.GetVersion() == "" || r.GetResource() == "" {
 		return nil, api.BadParam("resource", "resource: version and resource are required")
 	}
-	gv := r.GetVersion()
-	if r.GetGroup() != "" {
-		gv = r.GetGroup() + "/" + gv
-	}
+	gv := groupVersion(r.GetGroup(), r.GetVersion())
 	e := g.s.resources.lookup(gv, r.GetResource())
 	if e == nil {
-		return nil, api.Errorf(api.ErrNotFound, "the server could not find the requested resource (%s %s)", gv, r.GetResource())
+		return nil, api.Errorf(api.ErrNotFound, "%s (%s %s)", msgNoSuchResource, gv, r.GetResource())
 	}
 	return e, nil
 }
 
 // objectRequest resolves the resource, namespace and name of a request
-// about one object, checked as the HTTP paths are.
+// about one object (a create names none), checked as the HTTP paths are.
 func (g *grpcService) objectRequest(r *pb.Resource, namespace, name string, verb string) (*request, error) {
-	req, err := g.collectionRequest(r, namespace, verb)
+	e, err := g.scoped(r, namespace)
 	if err != nil {
 		return nil, err
 	}
-	if req.entry.res.Namespaced && namespace == "" {
-		return nil, api.BadParam("namespace", "namespace is required for the namespaced resource %s", req.entry.res.GroupResource())
+	if e.res.Namespaced && namespace == "" {
+		return nil, api.BadParam("namespace", "namespace is required for the namespaced resource %s", e.res.GroupResource())
 	}
-	if verb != verbCreate {
-		if err := api.ValidateName("name", name); err != nil {
-			return nil, err
-		}
-		req.name = name
+	if verb == verbCreate {
+		name = ""
 	}
-	return req, nil
+	return newRequest(e, verb, namespace, name, namespace != "", verb != verbCreate)
 }
 
 // collectionRequest resolves the resource and namespace of a request
 // about a collection; namespace "" means all namespaces.
 func (g *grpcService) collectionRequest(r *pb.Resource, namespace, verb string) (*request, error) {
+	e, err := g.scoped(r, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return newRequest(e, verb, namespace, "", namespace != "", false)
+}
+
+// scoped finds the resource of a request and refuses a namespace for a
+// cluster-scoped one.
+func (g *grpcService) scoped(r *pb.Resource, namespace string) (*resourceEntry, error) {
 	e, err := g.entry(r)
 	if err != nil {
 		return nil, err
 	}
-	if namespace != "" {
-		if !e.res.Namespaced {
-			return nil, api.BadParam("namespace", "the resource %s is not namespaced", e.res.GroupResource())
-		}
-		if err := api.ValidateName("namespace", namespace); err != nil {
-			return nil, err
-		}
+	if namespace != "" && !e.res.Namespaced {
+		return nil, api.BadParam("namespace", "the resource %s is not namespaced", e.res.GroupResource())
 	}
-	return &request{entry: e, namespace: namespace, verb: verb}, nil
+	return e, nil
 }
 
 // fail turns err into the gRPC error of req (req may be nil when the
@@ -117,19 +114,4 @@ func (g *grpcService) fail(err error, req *request) error {
 		return grpcError(g.s.log, err, nil, "")
 	}
 	return grpcError(g.s.log, err, req.entry.res, req.name)
-}
-
-// timeoutContext bounds a unary request by its timeout_seconds, capped at
-// DefaultRequestTimeout, and by DefaultRequestTimeout when it gives none
-// (as over HTTP; the client's own RPC deadline applies as well).
-func timeoutContext(ctx context.Context, seconds int64) (context.Context, context.CancelFunc, error) {
-	if seconds < 0 {
-		return ctx, func() {}, api.BadParam("timeoutSeconds", "invalid timeoutSeconds: %d must not be negative", seconds)
-	}
-	d := DefaultRequestTimeout
-	if seconds > 0 {
-		d = min(d, secondsDuration(seconds))
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	return ctx, cancel, nil
 }

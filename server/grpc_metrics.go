@@ -11,19 +11,11 @@ type grpcMetrics struct {
 
 func newGRPCMetrics(reg prometheus.Registerer) (*grpcMetrics, error) {
 	m := &grpcMetrics{
-		watchers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "watchcached_grpc_watchers",
-			Help: "Open gRPC watch streams by resource.",
-		}, []string{"resource"}),
+		watchers: watchersGauge("grpc", "gRPC"),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "watchcached_grpc_watch_events_sent_total",
 			Help: "Watch events handed to gRPC streams (Send returned) by resource; bookmarks included.",
 		}, []string{"resource"}),
 	}
-	for _, c := range []prometheus.Collector{m.watchers, m.sent} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return m, registerAll(reg, m.watchers, m.sent)
 }

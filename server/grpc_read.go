@@ -2,13 +2,9 @@ package server
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
@@ -26,13 +22,7 @@ func (g *grpcService) Get(ctx context.Context, in *pb.GetRequest) (*pb.Object, e
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	opts := api.GetOptions{ResourceVersion: in.GetResourceVersion()}
-	if err := opts.Validate(); err != nil {
-		return nil, g.fail(err, req)
-	}
-	ctx, cancel, _ := timeoutContext(ctx, 0)
-	defer cancel()
-	obj, err := req.entry.storage.Get(ctx, req.namespace, req.name, opts)
+	obj, err := req.get(ctx, &query{resourceVersion: in.GetResourceVersion()})
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
@@ -46,16 +36,9 @@ func (g *grpcService) List(ctx context.Context, in *pb.ListRequest) (*pb.ListRes
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	opts, err := grpcListOptions(in, req)
-	if err != nil {
-		return nil, g.fail(err, req)
-	}
-	ctx, cancel, err := timeoutContext(ctx, in.GetTimeoutSeconds())
-	defer cancel()
-	if err != nil {
-		return nil, g.fail(err, req)
-	}
-	list, err := req.entry.storage.List(ctx, opts)
+	q := grpcQuery(in)
+	q.limit, q.continueToken, q.sendInitialEvents = in.GetLimit(), in.GetContinue(), in.SendInitialEvents
+	list, err := req.list(ctx, q)
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
@@ -71,63 +54,63 @@ func (g *grpcService) List(ctx context.Context, in *pb.ListRequest) (*pb.ListRes
 	return out, nil
 }
 
-// Watch streams events until the watch's deadline (clean end, OK), the
-// storage's end, the client's cancellation, or CloseWatches; a watch
-// error ends the RPC with the mapped status (B32, B43: OUT_OF_RANGE,
-// reason Expired).
+// Watch streams events through the one stream loop (core_stream.go) until
+// the watch's deadline (clean end, OK), the storage's end, the client's
+// cancellation, or CloseWatches; a watch error ends the RPC with the
+// mapped status (B32, B43: OUT_OF_RANGE, reason Expired).
 func (g *grpcService) Watch(in *pb.WatchRequest, stream grpc.ServerStreamingServer[pb.WatchEvent]) error {
 	req, err := g.collectionRequest(in.GetResource(), in.GetNamespace(), verbWatch)
 	if err != nil {
 		return g.fail(err, req)
 	}
-	opts, err := grpcWatchOptions(in, req)
-	if err != nil {
-		return g.fail(err, req)
-	}
-	if g.s.stopCtx.Err() != nil {
-		return grpcstatus.Error(codes.Unavailable, "the server is shutting down")
-	}
-	timeout := secondsDuration(in.GetTimeoutSeconds())
-	if timeout == 0 {
-		timeout = g.s.randomWatchTimeout()
-	}
-	ctx, cancel := context.WithTimeout(stream.Context(), timeout)
-	defer cancel()
-	defer context.AfterFunc(g.s.stopCtx, cancel)()
-
-	watcher, err := req.entry.storage.Watch(ctx, opts)
-	if err != nil {
-		return g.fail(err, req)
-	}
-	defer watcher.Close()
+	q := grpcQuery(in)
+	q.sendInitialEvents, q.allowWatchBookmarks = in.SendInitialEvents, in.GetAllowWatchBookmarks()
 	resource := req.entry.res.GroupResource()
-	g.metrics.watchers.WithLabelValues(resource).Inc()
-	defer g.metrics.watchers.WithLabelValues(resource).Dec()
-	if err := stream.SendHeader(metadata.Pairs(WatchStartedHeader, "true")); err != nil {
-		return err
+	m := streamMetrics{watchers: g.metrics.watchers.WithLabelValues(resource), sent: g.metrics.sent.WithLabelValues(resource)}
+	rejected, ended := g.s.watch(stream.Context(), req, q, &grpcSender{g: g, stream: stream, req: req}, m)
+	if rejected != nil {
+		return g.fail(rejected, req)
 	}
-	return g.streamEvents(ctx, stream, watcher, req, opts.AllowWatchBookmarks)
+	return ended
 }
 
-// streamEvents sends events from watcher until the stream ends.
-func (g *grpcService) streamEvents(ctx context.Context, stream grpc.ServerStreamingServer[pb.WatchEvent], watcher api.Watcher, req *request, bookmarks bool) error {
-	sent := g.metrics.sent.WithLabelValues(req.entry.res.GroupResource())
-	for {
-		ev, err := watcher.Next(ctx)
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) ||
-				errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-				return nil
-			}
-			return g.fail(err, req)
-		}
-		if ev.Type == api.Bookmark && !bookmarks || ev.Type != api.Bookmark && ev.Object == nil {
-			continue
-		}
-		if err := stream.Send(pbEvent(ev)); err != nil {
-			return err
-		}
-		sent.Inc()
+// grpcSender is the gRPC side of a watch stream: one message per event,
+// whose object is the event's shared JSON (never copied). Send blocks
+// while the stream's flow-control window is full. Used by the stream's
+// goroutine only.
+type grpcSender struct {
+	g      *grpcService
+	stream grpc.ServerStreamingServer[pb.WatchEvent]
+	req    *request
+}
+
+func (s *grpcSender) start(api.Watcher) error {
+	return s.stream.SendHeader(metadata.Pairs(WatchStartedHeader, "true"))
+}
+
+func (s *grpcSender) send(ev api.WatchEvent) error { return s.stream.Send(pbEvent(ev)) }
+
+// fail ends the RPC with the status of err.
+func (s *grpcSender) fail(err error) error { return s.g.fail(err, s.req) }
+
+// readRequest is what a ListRequest and a WatchRequest share.
+type readRequest interface {
+	GetResourceVersion() string
+	GetResourceVersionMatch() string
+	GetLabelSelector() string
+	GetFieldSelector() string
+	GetTimeoutSeconds() int64
+}
+
+// grpcQuery fills the neutral query (core_query.go) with the fields every
+// read request has; the caller adds its own.
+func grpcQuery(in readRequest) *query {
+	return &query{
+		resourceVersion:      in.GetResourceVersion(),
+		resourceVersionMatch: in.GetResourceVersionMatch(),
+		labelSelector:        in.GetLabelSelector(),
+		fieldSelector:        in.GetFieldSelector(),
+		timeoutSeconds:       in.GetTimeoutSeconds(),
 	}
 }
 
@@ -150,45 +133,4 @@ func pbEvent(ev api.WatchEvent) *pb.WatchEvent {
 
 func pbObject(o *api.Object) *pb.Object {
 	return &pb.Object{Json: o.Raw, ResourceVersion: o.RV}
-}
-
-// grpcListOptions checks a ListRequest as listOptions checks a query.
-func grpcListOptions(in *pb.ListRequest, req *request) (api.ListOptions, error) {
-	o := api.ListOptions{
-		Namespace:            req.namespace,
-		ResourceVersion:      in.GetResourceVersion(),
-		ResourceVersionMatch: in.GetResourceVersionMatch(),
-		Limit:                in.GetLimit(),
-		Continue:             in.GetContinue(),
-		SendInitialEvents:    in.SendInitialEvents,
-	}
-	if o.Continue != "" {
-		if _, _, err := api.DecodeContinue(o.Continue); err != nil {
-			return o, err
-		}
-	}
-	var err error
-	if o.Predicate, err = api.ParsePredicate(in.GetLabelSelector(), in.GetFieldSelector(), req.entry.res.SelectableFields); err != nil {
-		return o, err
-	}
-	return o, o.Validate()
-}
-
-// grpcWatchOptions checks a WatchRequest as watchOptions checks a query.
-func grpcWatchOptions(in *pb.WatchRequest, req *request) (api.WatchOptions, error) {
-	o := api.WatchOptions{
-		Namespace:            req.namespace,
-		ResourceVersion:      in.GetResourceVersion(),
-		ResourceVersionMatch: in.GetResourceVersionMatch(),
-		SendInitialEvents:    in.SendInitialEvents,
-		AllowWatchBookmarks:  in.GetAllowWatchBookmarks(),
-	}
-	if in.GetTimeoutSeconds() < 0 {
-		return o, api.BadParam("timeoutSeconds", "invalid timeoutSeconds: %d must not be negative", in.GetTimeoutSeconds())
-	}
-	var err error
-	if o.Predicate, err = api.ParsePredicate(in.GetLabelSelector(), in.GetFieldSelector(), req.entry.res.SelectableFields); err != nil {
-		return o, err
-	}
-	return o, o.Validate()
 }

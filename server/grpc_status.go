@@ -37,10 +37,13 @@ const (
 // naming the field of an invalid request. An error that wraps no api
 // sentinel is logged and answered INTERNAL with a generic message.
 func grpcStatus(log *slog.Logger, err error, res *api.Resource, name string) *grpcstatus.Status {
+	if err == errWatchesClosed {
+		return grpcstatus.New(codes.Unavailable, err.Error())
+	}
 	rule, ok := findRule(err)
 	if !ok {
 		log.Error("internal error", "err", err)
-		return grpcstatus.New(codes.Internal, "Internal error occurred: the server could not serve the request")
+		return grpcstatus.New(codes.Internal, msgInternal)
 	}
 	e := api.AsError(err)
 	if e == nil {

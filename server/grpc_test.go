@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -75,6 +76,7 @@ func bg(t *testing.T) context.Context {
 // RetryInfo where a client should wait, and that api/client maps the
 // status back to the same sentinel and details.
 func TestGRPCStatusTable(t *testing.T) {
+	t.Parallel()
 	want := map[error]codes.Code{
 		api.ErrNotFound: codes.NotFound, api.ErrAlreadyExists: codes.AlreadyExists, api.ErrConflict: codes.Aborted,
 		api.ErrExpired: codes.OutOfRange, api.ErrTooLargeRV: codes.Unavailable, api.ErrNotReady: codes.Unavailable,
@@ -139,6 +141,7 @@ func TestGRPCStatusTable(t *testing.T) {
 // TestGRPCHealthAndReflection: the health service follows readiness, and
 // reflection lists the services.
 func TestGRPCHealthAndReflection(t *testing.T) {
+	t.Parallel()
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	h := healthpb.NewHealthClient(f.conn)
@@ -198,6 +201,7 @@ func TestGRPCHealthAndReflection(t *testing.T) {
 // flow with bookmarks only when allowed; a watch error ends the stream
 // with the mapped status; CloseWatches ends streams cleanly.
 func TestGRPCWatchStream_RefusalsBookmarksAndEnd_B36_B43(t *testing.T) {
+	t.Parallel()
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	_, err := f.client.Watch(ctx, &pb.WatchRequest{Resource: podsPB, SendInitialEvents: ptrTo(true)})
@@ -209,7 +213,7 @@ func TestGRPCWatchStream_RefusalsBookmarksAndEnd_B36_B43(t *testing.T) {
 		t.Fatalf("unknown resource: %v", err)
 	}
 
-	a := f.pods.add("default", "a", nil)
+	a := add(t, f.pods, "default", "a", nil)
 	f.pods.setWatch(func(context.Context, api.WatchOptions) (api.Watcher, error) {
 		return newScriptWatcher([]api.WatchEvent{
 			{Type: api.Added, Object: a, RV: a.RV},
@@ -242,10 +246,13 @@ func TestGRPCWatchStream_RefusalsBookmarksAndEnd_B36_B43(t *testing.T) {
 		w.Close()
 	}
 
-	f.pods.setWatch(nil) // blocks until closed
+	f.pods.setWatch(nil) // the real store's watch: a's initial ADDED, then nothing
 	w, err := f.client.Watch(ctx, &pb.WatchRequest{Resource: podsPB})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ev, err := w.Next(); err != nil || ev.Type != "ADDED" || string(ev.Object) != string(a.Raw) {
+		t.Fatalf("initial event: %v %v", ev, err)
 	}
 	f.srv.CloseWatches()
 	if _, err := w.Next(); err != io.EOF {
@@ -259,6 +266,7 @@ func TestGRPCWatchStream_RefusalsBookmarksAndEnd_B36_B43(t *testing.T) {
 // TestGRPCWrites_RequestChecksAndRoundTrip_B50: request checks, the size limit, and a round trip
 // (body checks are the storage's: see the conformance suite over gRPC).
 func TestGRPCWrites_RequestChecksAndRoundTrip_B50(t *testing.T) {
+	t.Parallel()
 	f := newGRPCFixture(t)
 	ctx := bg(t)
 	_, err := f.client.Create(ctx, &pb.CreateRequest{Resource: podsPB, Json: []byte(`{"metadata":{"name":"a"}}`)})
@@ -287,3 +295,40 @@ func TestGRPCWrites_RequestChecksAndRoundTrip_B50(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestWrites_SameMessageOverHTTPAndGRPC: the storage alone checks a
+// written object, so a bad body gets the same code and message over both
+// frontends.
+func TestWrites_SameMessageOverHTTPAndGRPC(t *testing.T) {
+	t.Parallel()
+	f := newGRPCFixture(t)
+	ctx := bg(t)
+	add(t, f.pods, "ns1", "web", nil)
+	const pods = "/api/v1/namespaces/ns1/pods"
+	for _, c := range []struct{ name, method, body, msg string }{
+		{"NotJSON", http.MethodPost, `not json`, "the body of the request is not valid JSON: invalid character 'o' in literal null (expecting 'u')"},
+		{"OtherKind", http.MethodPost, `{"kind":"ConfigMap","metadata":{"name":"x"}}`, "the kind in the data (ConfigMap) does not match the expected kind (Pod)"},
+		{"OtherNamespace", http.MethodPost, `{"metadata":{"name":"x","namespace":"ns2"}}`, "the namespace of the provided object does not match the namespace sent on the request"},
+		{"OtherName", http.MethodPut, `{"metadata":{"name":"other"}}`, "the name of the object (other) does not match the name on the URL (web)"},
+		{"PatchMovesName", http.MethodPatch, `{"metadata":{"name":"other"}}`, "the name of the object (other) does not match the name on the URL (web)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path, hdr, res := pods, []string{}, podsPB
+			var err error
+			switch c.method {
+			case http.MethodPost:
+				_, err = f.client.Create(ctx, &pb.CreateRequest{Resource: res, Namespace: "ns1", Json: []byte(c.body)})
+			case http.MethodPut:
+				path += "/web"
+				_, err = f.client.Update(ctx, &pb.UpdateRequest{Resource: res, Namespace: "ns1", Name: "web", Json: []byte(c.body)})
+			case http.MethodPatch:
+				path, hdr = path+"/web", []string{"Content-Type", mediaMergePatch}
+				_, err = f.client.Patch(ctx, &pb.PatchRequest{Resource: res, Namespace: "ns1", Name: "web", MergePatch: []byte(c.body)})
+			}
+			f.do(t, c.method, path, c.body, hdr...).expect(t, 400, status(400, "BadRequest", c.msg, ""))
+			if !errors.Is(err, api.ErrBadRequest) || err.Error() != c.msg {
+				t.Errorf("gRPC: %v, want ErrBadRequest %q", err, c.msg)
+			}
+		})
+	}
+}

@@ -2,54 +2,44 @@ package server
 
 import (
 	"context"
-	"fmt"
+	"net/http"
 	"strconv"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
 )
 
-// Writes pass through to the storage (B50-B53), bounded by
-// DefaultRequestTimeout as over HTTP (B63). The frontend checks only
-// the request (resource, namespace, name) and the body's size; the body
-// itself (a JSON object whose kind, apiVersion, namespace and name agree
-// with the request) is the storage's to check, which names the offending
-// field in the error (Error.Field, gRPC BadRequest details). The HTTP
-// frontend checks some of this before the storage, wording it as
-// kube-apiserver does, so a few messages differ between the two.
+// Writes pass through to the storage (B50-B53), bounded by the one
+// request-timeout rule as over HTTP (B63). The frontend checks only the
+// request (resource, namespace, name) and the body's size; the body itself
+// (a JSON object whose kind, apiVersion, namespace and name agree with the
+// request) is the storage's to check, for HTTP and gRPC alike, and the
+// storage names the offending field in the error (Error.Field, gRPC
+// BadRequest details).
 
 // Create stores a new object (B50).
 func (g *grpcService) Create(ctx context.Context, in *pb.CreateRequest) (*pb.Object, error) {
-	return g.write(ctx, in.GetResource(), in.GetNamespace(), "", verbCreate, in.GetJson(),
-		func(ctx context.Context, req *request, body []byte) (*api.Object, error) {
-			return req.entry.storage.Create(ctx, req.namespace, body)
-		})
+	return g.write(ctx, in.GetResource(), in.GetNamespace(), "", verbCreate, in.GetJson())
 }
 
 // Update replaces an object (B51).
 func (g *grpcService) Update(ctx context.Context, in *pb.UpdateRequest) (*pb.Object, error) {
-	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbUpdate, in.GetJson(),
-		func(ctx context.Context, req *request, body []byte) (*api.Object, error) {
-			return req.entry.storage.Update(ctx, req.namespace, req.name, body)
-		})
+	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbUpdate, in.GetJson())
 }
 
 // Patch applies a JSON merge patch (B53).
 func (g *grpcService) Patch(ctx context.Context, in *pb.PatchRequest) (*pb.Object, error) {
-	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbPatch, in.GetMergePatch(),
-		func(ctx context.Context, req *request, body []byte) (*api.Object, error) {
-			return req.entry.storage.Patch(ctx, req.namespace, req.name, body)
-		})
+	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbPatch, in.GetMergePatch())
 }
 
-// write resolves the request, bounds the body's size and runs do under the
-// request timeout.
-func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, name, verb string, body []byte,
-	do func(context.Context, *request, []byte) (*api.Object, error)) (*pb.Object, error) {
+// write resolves the request, bounds the body's size and runs the write.
+func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, name, verb string, body []byte) (*pb.Object, error) {
 	req, err := g.objectRequest(res, namespace, name, verb)
 	if err != nil {
 		return nil, g.fail(err, req)
@@ -57,9 +47,7 @@ func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, na
 	if err := g.checkSize(body); err != nil {
 		return nil, err
 	}
-	ctx, cancel, _ := timeoutContext(ctx, 0)
-	defer cancel()
-	obj, err := do(ctx, req, body)
+	obj, err := req.write(ctx, body, 0)
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
@@ -73,9 +61,7 @@ func (g *grpcService) Delete(ctx context.Context, in *pb.DeleteRequest) (*pb.Obj
 		return nil, g.fail(err, req)
 	}
 	pre := api.Preconditions{UID: in.PreconditionUid, ResourceVersion: in.PreconditionResourceVersion}
-	ctx, cancel, _ := timeoutContext(ctx, 0)
-	defer cancel()
-	obj, err := req.entry.storage.Delete(ctx, req.namespace, req.name, pre)
+	obj, err := req.delete(ctx, pre, 0)
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
@@ -88,10 +74,7 @@ func (g *grpcService) checkSize(body []byte) error {
 	if int64(len(body)) <= g.s.cfg.MaxBodyBytes {
 		return nil
 	}
-	st := grpcstatus.New(codes.ResourceExhausted, fmt.Sprintf("Request entity too large: limit is %d", g.s.cfg.MaxBodyBytes))
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "RequestEntityTooLarge", Domain: GRPCErrorDomain,
-		Metadata: map[string]string{GRPCMetaCode: strconv.Itoa(413)}}); err == nil {
-		st = d
-	}
-	return st.Err()
+	st := grpcstatus.New(codes.ResourceExhausted, tooLargeMessage(g.s.cfg.MaxBodyBytes))
+	return withDetails(st, []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: string(metav1.StatusReasonRequestEntityTooLarge),
+		Domain: GRPCErrorDomain, Metadata: map[string]string{GRPCMetaCode: strconv.Itoa(http.StatusRequestEntityTooLarge)}}}).Err()
 }

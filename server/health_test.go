@@ -37,6 +37,7 @@ func (c *switchCheck) set(err error) {
 // failed" and 500; /readyz/<check> shows the reason; ?exclude skips a
 // check. /livez and /healthz never run the configured checks.
 func TestHealthChecks_Format(t *testing.T) {
+	t.Parallel()
 	etcd, cache := &switchCheck{name: "etcd"}, &switchCheck{name: "cache:pods"}
 	f := newFixture(t, func(c *Config) { c.HealthChecks = []api.HealthChecker{etcd, cache} })
 
@@ -84,6 +85,7 @@ func TestHealthChecks_Format(t *testing.T) {
 
 // TestHealthChecks_Validate: every check has its own, non-reserved name.
 func TestHealthChecks_Validate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		checks []api.HealthChecker
 		want   string
@@ -93,7 +95,7 @@ func TestHealthChecks_Validate(t *testing.T) {
 		{[]api.HealthChecker{&switchCheck{name: ""}}, `server: health check 0 has an invalid name ""`},
 		{[]api.HealthChecker{nil}, `server: health check 0 is nil`},
 	} {
-		_, err := New(Config{Storages: []api.Storage{newMemStore(podsRes)}, HealthChecks: tc.checks})
+		_, err := New(Config{Storages: []api.Storage{&replayStorage{res: podsRes}}, HealthChecks: tc.checks})
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("New with %d checks: %v, want %s", len(tc.checks), err, tc.want)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/etcdstore/etcdtest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,34 +26,75 @@ var (
 	deploymentsRes = &api.Resource{Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment", Namespaced: true}
 )
 
-// fixture is a server over in-memory storages behind a loopback httptest
-// server.
+// fixture is a server over the real etcdstore of pods, nodes and
+// deployments on one embedded etcd (each store behind a testStore), behind
+// a loopback httptest server.
 type fixture struct {
 	srv         *Server
 	ts          *httptest.Server
-	pods        *memStore
-	nodes       *memStore
-	deployments *memStore
+	etcd        *etcdtest.Server
+	pods        *testStore
+	nodes       *testStore
+	deployments *testStore
 }
 
 func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{pods: newMemStore(podsRes), nodes: newMemStore(nodesRes), deployments: newMemStore(deploymentsRes)}
-	cfg := Config{Storages: []api.Storage{f.pods, f.nodes, f.deployments}, Version: "test"}
+	e := etcdtest.Start(t)
+	f := &fixture{etcd: e, pods: newTestStore(t, e, podsRes), nodes: newTestStore(t, e, nodesRes),
+		deployments: newTestStore(t, e, deploymentsRes)}
+	cfg := Config{Storages: []api.Storage{f.pods, f.nodes, f.deployments}, Version: "test", Logger: quietLog}
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	f.srv, f.ts = serve(t, cfg)
+	return f
+}
+
+// serve builds a Server of cfg behind a loopback httptest server; both
+// are closed by t.Cleanup.
+func serve(t *testing.T, cfg Config) (*Server, *httptest.Server) {
+	t.Helper()
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	f.srv = srv
-	f.ts = httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		srv.CloseWatches()
-		f.ts.Close()
+		ts.Close()
 	})
-	return f
+	return srv, ts
+}
+
+// newStore is the real etcdstore of res on e, closed by t.Cleanup.
+func newStore(t *testing.T, e *etcdtest.Server, res *api.Resource) *etcdstore.Store {
+	t.Helper()
+	st, err := etcdstore.New(etcdstore.Config{Client: e.Client, Resource: res, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// add creates an object of st named ns/name with labels (none when nil)
+// through the storage and returns it as stored.
+func add(t *testing.T, st api.Storage, ns, name string, labels map[string]string) *api.Object {
+	t.Helper()
+	md := map[string]any{"name": name}
+	if len(labels) > 0 {
+		md["labels"] = labels
+	}
+	body, err := json.Marshal(map[string]any{"metadata": md})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := st.Create(t.Context(), ns, body)
+	if err != nil {
+		t.Fatalf("create %s/%s: %v", ns, name, err)
+	}
+	return o
 }
 
 // response is what a test request got back.

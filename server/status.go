@@ -51,6 +51,9 @@ const causeResourceVersionTooLarge = metav1.CauseTypeResourceVersionTooLarge
 // of a failed request. An error that wraps no api sentinel is an internal
 // error: it is logged and answered with a generic message.
 func errorStatus(log *slog.Logger, err error, req *request) *metav1.Status {
+	if err == errWatchesClosed {
+		return newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, err.Error())
+	}
 	rule, ok := findRule(err)
 	if !ok {
 		log.Error("internal error", "err", err)
@@ -110,6 +113,15 @@ func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDe
 // internalErrorPrefix starts the message of every 500 InternalError.
 const internalErrorPrefix = "Internal error occurred: "
 
+// Messages of the server's own answers, over HTTP and gRPC.
+const (
+	// msgInternal answers an error that wraps no api sentinel; its
+	// details go to the log only.
+	msgInternal = internalErrorPrefix + "the server could not serve the request"
+	// msgNoSuchResource answers a request for a resource not served.
+	msgNoSuchResource = "the server could not find the requested resource"
+)
+
 // namelessCode reports whether a Status with code does not name the
 // request's object in its details, as in kube-apiserver: a bad request or
 // option, and an internal error.
@@ -161,8 +173,7 @@ func newStatus(code int, reason metav1.StatusReason, msg string) *metav1.Status 
 }
 
 func internalErrorStatus() *metav1.Status {
-	return newStatus(http.StatusInternalServerError, metav1.StatusReasonInternalError,
-		internalErrorPrefix+"the server could not serve the request")
+	return newStatus(http.StatusInternalServerError, metav1.StatusReasonInternalError, msgInternal)
 }
 
 // writeError writes the Status for err as the whole response.
@@ -180,8 +191,7 @@ func writeStatus(w http.ResponseWriter, st *metav1.Status) {
 }
 
 func writeNotFound(w http.ResponseWriter) {
-	writeStatus(w, newStatus(http.StatusNotFound, metav1.StatusReasonNotFound,
-		"the server could not find the requested resource"))
+	writeStatus(w, newStatus(http.StatusNotFound, metav1.StatusReasonNotFound, msgNoSuchResource))
 }
 
 func writeMethodNotAllowed(w http.ResponseWriter) {

@@ -12,6 +12,7 @@ import (
 // TestStatus_Table: every api sentinel becomes the code, reason and details
 // kube-apiserver gives (B4, B5, B15, B23, B32, B50-B52, B63).
 func TestStatus_Table(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	tooLarge := &api.Error{Err: api.ErrTooLargeRV, Message: "Too large resource version: 20, current: 10", RetryAfterSeconds: 1}
 	notReady := &api.Error{Err: api.ErrNotReady, Message: "storage is (re)initializing", RetryAfterSeconds: 4}
@@ -75,6 +76,7 @@ func TestStatus_Table(t *testing.T) {
 // TestStatus_PanicIs500: a panicking handler answers 500 and the server
 // keeps serving.
 func TestStatus_PanicIs500(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.pods.setErr(panicErr{})
 	f.do(t, http.MethodGet, "/api/v1/pods", "").expect(t, 500,

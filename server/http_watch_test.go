@@ -52,9 +52,10 @@ func expectLines(t *testing.T, r *bufio.Reader, end bool, lines ...string) {
 // (B33) the initial-events-end annotation; an error wrapping a sentinel
 // becomes one ERROR event with its Status, then the stream ends (B32).
 func TestWatch_Framing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
-	a := f.pods.add("ns1", "a", nil)
-	b := f.pods.add("ns1", "b", nil)
+	a := add(t, f.pods, "ns1", "a", nil)
+	b := add(t, f.pods, "ns1", "b", nil)
 	bDel := b.WithRV(9)
 	w := newScriptWatcher([]api.WatchEvent{
 		{Type: api.Added, Object: a, RV: a.RV},
@@ -89,8 +90,9 @@ func TestWatch_Framing(t *testing.T) {
 // TestWatch_BookmarksOnlyWhenAllowed (B42): a bookmark the storage hands
 // out is not sent to a client that did not allow them.
 func TestWatch_BookmarksOnlyWhenAllowed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
-	n := f.nodes.add("", "n1", nil)
+	n := add(t, f.nodes, "", "n1", nil)
 	f.nodes.setWatch(func(context.Context, api.WatchOptions) (api.Watcher, error) {
 		return newScriptWatcher([]api.WatchEvent{{Type: api.Bookmark, RV: 3}, {Type: api.Added, Object: n, RV: n.RV}}, io.EOF), nil
 	})
@@ -101,6 +103,7 @@ func TestWatch_BookmarksOnlyWhenAllowed(t *testing.T) {
 // TestWatch_ErrorBeforeStream (B32, B35): an error from Watch itself is an
 // ordinary Status response.
 func TestWatch_ErrorBeforeStream(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.pods.setErr(&api.Error{Err: api.ErrNotReady, Message: "storage is (re)initializing", RetryAfterSeconds: 2})
 	got := f.do(t, http.MethodGet, "/api/v1/pods?watch=true", "")
@@ -114,6 +117,7 @@ func TestWatch_ErrorBeforeStream(t *testing.T) {
 // and the stream ends cleanly at it; without it the server sets a deadline
 // in [max/2, max].
 func TestWatch_B44_Timeout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(c *Config) { c.MaxWatchTimeout = time.Hour })
 	w := newScriptWatcher(nil, nil)
 	f.pods.setWatch(func(context.Context, api.WatchOptions) (api.Watcher, error) { return w, nil })
@@ -131,7 +135,7 @@ func TestWatch_B44_Timeout(t *testing.T) {
 		t.Errorf("Next saw no deadline")
 	}
 	for range 100 {
-		d := f.srv.randomWatchTimeout()
+		d := f.srv.watchTimeout(0)
 		if d < 30*time.Minute || d > time.Hour {
 			t.Fatalf("random watch timeout %v outside [30m, 60m]", d)
 		}
@@ -141,6 +145,7 @@ func TestWatch_B44_Timeout(t *testing.T) {
 // TestWatch_B44_ClientGone: a client that goes away closes its watcher at
 // once and frees its gauge slot.
 func TestWatch_B44_ClientGone(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	w := newScriptWatcher(nil, nil)
 	opened := make(chan struct{})
@@ -163,6 +168,7 @@ func TestWatch_B44_ClientGone(t *testing.T) {
 // TestWatch_CloseWatches (B64): CloseWatches ends open streams cleanly and
 // refuses new ones with 503.
 func TestWatch_CloseWatches(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	w := newScriptWatcher(nil, nil)
 	f.pods.setWatch(func(context.Context, api.WatchOptions) (api.Watcher, error) { return w, nil })
@@ -182,6 +188,7 @@ func TestWatch_CloseWatches(t *testing.T) {
 
 // TestWatch_OneObject: GET of a name with watch=true watches that name.
 func TestWatch_OneObject(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.pods.setWatch(func(context.Context, api.WatchOptions) (api.Watcher, error) {
 		return newScriptWatcher(nil, io.EOF), nil
@@ -206,7 +213,7 @@ func waitClosed(t *testing.T, w *scriptWatcher) {
 // shared Raw bytes is written from constant pieces, so writing an event to
 // a watcher costs no allocation, however many watchers there are.
 func TestWriteEvent_FramesWithoutAllocating(t *testing.T) {
-	e := newResourceTable([]api.Storage{newMemStore(podsRes)}).lookup("v1", "pods")
+	e := newResourceTable([]api.Storage{&replayStorage{res: podsRes}}).lookup("v1", "pods")
 	obj := &api.Object{Raw: []byte(`{"kind":"Pod"}`), RV: 7}
 	var sb strings.Builder
 	for _, typ := range []api.EventType{api.Added, api.Modified, api.Deleted} {

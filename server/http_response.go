@@ -111,10 +111,16 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// Flush flushes the underlying writer (watch streams flush per event).
+// Flush flushes the underlying writer (a watch stream flushes once per
+// burst or per event): directly when it is an http.Flusher, as net/http's
+// own writer is, so that a flush allocates nothing.
 func (s *statusRecorder) Flush() {
 	if s.code == 0 {
 		s.code = http.StatusOK
+	}
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+		return
 	}
 	_ = http.NewResponseController(s.ResponseWriter).Flush()
 }

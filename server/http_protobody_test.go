@@ -43,6 +43,7 @@ func protoEnvelope(t *testing.T, apiVersion, kind string, raw []byte) string {
 // stale RV (409) and a current one (200), a delete whose DeleteOptions
 // precondition fails (409) and one that holds (200).
 func TestProtobufBody_WritesGoTheJSONWay_B50_B51_B52(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const pods = "/api/v1/namespaces/ns1/pods"
 	pod := &corev1.Pod{
@@ -80,7 +81,8 @@ func TestProtobufBody_WritesGoTheJSONWay_B50_B51_B52(t *testing.T) {
 	del := &metav1.DeleteOptions{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "DeleteOptions"},
 		Preconditions: &metav1.Preconditions{ResourceVersion: &bad}}
 	f.do(t, http.MethodDelete, pods+"/web", protoEncode(t, del), "Content-Type", mediaProtobuf).expect(t, 409,
-		status(409, "Conflict", `Operation cannot be fulfilled on pods "web": precondition failed`, `{"name":"web","kind":"pods"}`))
+		status(409, "Conflict", "Precondition failed: ResourceVersion in precondition: nope, ResourceVersion in object meta: "+metaRV(t, got.body),
+			`{"name":"web","kind":"pods"}`))
 	del.Preconditions = &metav1.Preconditions{UID: &back.UID}
 	f.do(t, http.MethodDelete, pods+"/web", protoEncode(t, del), "Content-Type", mediaProtobuf).expectCode(t, 200)
 }
@@ -91,6 +93,7 @@ func api2s(rv uint64) string { return itoa(int(rv)) }
 // unknown kind and a body that does not decode are 415 with a message that
 // says why; a known kind posted to another resource is the JSON path's 400.
 func TestProtobufBody_Rejected(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const pods = "/api/v1/namespaces/ns1/pods"
 	prefix := "the body of the request was in application/vnd.kubernetes.protobuf, which is accepted only for kinds built into client-go: "
@@ -103,7 +106,7 @@ func TestProtobufBody_Rejected(t *testing.T) {
 			status(415, "UnsupportedMediaType", prefix+"the body does not decode: provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]", "")},
 		{"OtherKind", pods, protoEncode(t, &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 			ObjectMeta: metav1.ObjectMeta{Name: "x"}}),
-			status(400, "BadRequest", "the object provided is unrecognized (must be of type Pod): v1, Kind=ConfigMap", "")},
+			status(400, "BadRequest", "the kind in the data (ConfigMap) does not match the expected kind (Pod)", "")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f.do(t, http.MethodPost, c.path, c.body, "Content-Type", mediaProtobuf).expect(t, codeOf(c.want), c.want)
@@ -122,6 +125,7 @@ func TestProtobufBody_Rejected(t *testing.T) {
 // creates, reads, updates, lists and deletes through the server, which
 // answers JSON.
 func TestProtobufBody_TypedClientset(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	var mu sync.Mutex
 	var ctypes []string // guarded by mu

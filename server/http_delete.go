@@ -38,7 +38,7 @@ type deleteOptions struct {
 	OrphanDependents     *bool   `json:"orphanDependents"`
 }
 
-func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *request) {
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *request, q *query) {
 	opts, ok := s.readDeleteOptions(w, r, req)
 	if !ok {
 		return
@@ -52,16 +52,14 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 		return
 	}
 	if opts.ignoreReadError() {
-		s.serveDeleteCorrupt(w, r, req)
+		s.serveDeleteCorrupt(w, r, req, q)
 		return
 	}
 	var pre api.Preconditions
 	if p := opts.Preconditions; p != nil {
 		pre.UID, pre.ResourceVersion = p.UID, p.ResourceVersion
 	}
-	ctx, cancel := requestContext(r, r.URL.Query())
-	defer cancel()
-	obj, err := req.entry.storage.Delete(ctx, req.namespace, req.name, pre)
+	obj, err := req.delete(r.Context(), pre, q.timeoutSeconds)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -161,14 +159,14 @@ func (o *deleteOptions) validate() error {
 // serveDeleteCorrupt removes a value that does not decode (B62) and
 // answers as kube-apiserver does for it: a Success Status naming the
 // object, since there is no object to return.
-func (s *Server) serveDeleteCorrupt(w http.ResponseWriter, r *http.Request, req *request) {
+func (s *Server) serveDeleteCorrupt(w http.ResponseWriter, r *http.Request, req *request, q *query) {
 	cd, ok := req.entry.storage.(api.CorruptDeleter)
 	if !ok {
 		writeStatus(w, newStatus(http.StatusInternalServerError, metav1.StatusReasonInternalError,
 			internalErrorPrefix+"no unsafe deleter provided, can not honor "+ignoreReadErrorOption))
 		return
 	}
-	ctx, cancel := requestContext(r, r.URL.Query())
+	ctx, cancel := requestContext(r.Context(), q.timeoutSeconds)
 	defer cancel()
 	if err := cd.DeleteCorrupt(ctx, req.namespace, req.name); err != nil {
 		writeError(w, s.log, err, req)

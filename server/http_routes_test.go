@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,6 +14,7 @@ const (
 )
 
 func TestRoutes_NotFound(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, p := range []string{
 		"/", "/foo", "/api/v2/pods", "/api/v1/widgets", "/apis/batch/v1/jobs", "/apis/apps/v2/deployments",
@@ -31,6 +33,7 @@ func TestRoutes_NotFound(t *testing.T) {
 }
 
 func TestRoutes_MethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, c := range []struct{ method, path string }{
 		{http.MethodPost, "/api/v1/namespaces/ns1/pods/p1"},
@@ -50,6 +53,7 @@ func TestRoutes_MethodNotAllowed(t *testing.T) {
 }
 
 func TestRoutes_BadNames(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, c := range []struct{ method, path, msg string }{
 		{http.MethodGet, "/api/v1/namespaces/ns1/pods/..", `name may not be ".."`},
@@ -69,6 +73,7 @@ func TestRoutes_BadNames(t *testing.T) {
 // every malformed parameter names itself in a 400, every bad combination
 // gives kube-apiserver's 422.
 func TestParams_BadValues(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, c := range []struct{ path, body string }{
 		{"/api/v1/pods?resourceVersion=abc", status(400, "BadRequest", `invalid resourceVersion: "abc" is not a non-negative integer`, "")},
@@ -107,9 +112,9 @@ func TestParams_BadValues(t *testing.T) {
 	} {
 		t.Run(c.path, func(t *testing.T) {
 			got := f.do(t, http.MethodGet, c.path, "")
-			if indexOf(c.body, `"message":""`) >= 0 {
+			if strings.Contains(c.body, `"message":""`) {
 				// Messages from the selector parsers are theirs; check the rest.
-				if got.code != http.StatusBadRequest || indexOf(got.body, `"reason":"BadRequest"`) < 0 {
+				if got.code != http.StatusBadRequest || !strings.Contains(got.body, `"reason":"BadRequest"`) {
 					t.Errorf("got %d %s, want 400 BadRequest", got.code, got.body)
 				}
 				return
@@ -123,7 +128,7 @@ const validToken = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6Mywic3RhcnQiOiJuczEvYVx1
 
 func codeOf(statusBody string) int {
 	for _, c := range []int{400, 404, 405, 409, 410, 413, 415, 422, 429, 500, 503, 504} {
-		if indexOf(statusBody, `"code":`+itoa(c)+`}`) >= 0 {
+		if strings.Contains(statusBody, `"code":`+itoa(c)+`}`) {
 			return c
 		}
 	}
@@ -133,10 +138,15 @@ func codeOf(statusBody string) int {
 // TestTimeoutSeconds_NoOverflow: a huge timeoutSeconds is capped, never
 // wrapped into a negative duration that would end the request at once.
 func TestTimeoutSeconds_NoOverflow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
 	for _, n := range []string{"10000000000", "9223372036854775807"} {
-		d, err := timeoutParam(url.Values{"timeoutSeconds": {n}})
-		if err != nil || d < 100*365*24*time.Hour {
-			t.Errorf("timeoutSeconds=%s: %v, %v", n, d, err)
+		q, err := httpQuery(url.Values{"timeoutSeconds": {n}}, verbWatch)
+		if err != nil {
+			t.Fatalf("timeoutSeconds=%s: %v", n, err)
+		}
+		if d := f.srv.watchTimeout(q.timeoutSeconds); d < 100*365*24*time.Hour {
+			t.Errorf("timeoutSeconds=%s: %v", n, d)
 		}
 	}
 	if d := secondsDuration(3); d != 3*time.Second {

@@ -27,17 +27,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Latency of HTTP requests to resources by verb and resource (watches excluded).",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{"verb", "resource"}),
-		watchers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "watchcached_http_watchers",
-			Help: "Open HTTP watch streams by resource.",
-		}, []string{"resource"}),
+		watchers: watchersGauge("http", "HTTP"),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.watchers} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return m, registerAll(reg, m.requests, m.duration, m.watchers)
 }
 
 // start begins measuring a request; the returned func records it with the

@@ -10,26 +10,6 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// The verbs of requests to resources, as kube-apiserver's request metrics
-// name them.
-const (
-	verbList   = "LIST"
-	verbWatch  = "WATCH"
-	verbGet    = "GET"
-	verbCreate = "CREATE"
-	verbUpdate = "UPDATE"
-	verbPatch  = "PATCH"
-	verbDelete = "DELETE"
-)
-
-// request is a parsed request to a resource.
-type request struct {
-	entry     *resourceEntry
-	namespace string // "" for cluster-scoped resources and cluster-wide lists
-	name      string // "" for collection requests
-	verb      string
-}
-
 // routes builds the top-level handler. API paths are routed by hand rather
 // than by http.ServeMux: the mux would clean paths (turning a name ".." into
 // a redirect) and decode "%2F" before we could reject such names with 400.
@@ -79,10 +59,7 @@ func (s *Server) serveGroupPath(w http.ResponseWriter, r *http.Request, rest str
 // serveAPIPath serves <version>[/...] of group ("" for the core group).
 func (s *Server) serveAPIPath(w http.ResponseWriter, r *http.Request, group, rest string) {
 	version, rest, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
-	gv := version
-	if group != "" {
-		gv = group + "/" + version
-	}
+	gv := groupVersion(group, version)
 	if len(s.resources.byGV[gv]) == 0 {
 		writeNotFound(w)
 		return
@@ -126,38 +103,30 @@ func (s *Server) parseResourcePath(r *http.Request, gv, rest string) (*request, 
 		}
 		segs[i] = u
 	}
-	req := &request{}
-	namespaced := false
+	namespace, namespaced := "", false
 	if segs[0] == "namespaces" && len(segs) >= 3 {
-		namespaced = true
-		req.namespace = segs[1]
+		namespace, namespaced = segs[1], true
 		segs = segs[2:]
 	}
 	if len(segs) > 2 {
 		return nil, nil // subresources are not served
 	}
-	req.entry = s.resources.lookup(gv, segs[0])
-	if req.entry == nil || namespaced != req.entry.res.Namespaced && (namespaced || len(segs) == 2) {
+	e := s.resources.lookup(gv, segs[0])
+	object := len(segs) == 2
+	if e == nil || namespaced != e.res.Namespaced && (namespaced || object) {
 		return nil, nil
 	}
-	if len(segs) == 2 {
-		req.name = segs[1]
+	name := ""
+	if object {
+		name = segs[1]
 	}
-	if namespaced {
-		if err := api.ValidateName("namespace", req.namespace); err != nil {
-			return nil, err
-		}
-	}
-	if len(segs) == 2 {
-		if err := api.ValidateName("name", req.name); err != nil {
-			return nil, err
-		}
-	}
-	verb, err := requestVerb(r, req.name != "", namespaced || !req.entry.res.Namespaced)
+	req, err := newRequest(e, "", namespace, name, namespaced, object)
 	if err != nil {
 		return nil, err
 	}
-	req.verb = verb
+	if req.verb, err = requestVerb(r, object, namespaced || !e.res.Namespaced); err != nil {
+		return nil, err
+	}
 	return req, nil
 }
 
@@ -206,21 +175,24 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		writeError(rw, s.log, errDryRun, req)
 		return
 	}
+	q, err := httpQuery(r.URL.Query(), req.verb)
+	if err != nil {
+		writeError(rw, s.log, err, req)
+		return
+	}
 	switch req.verb {
 	case verbList:
-		s.serveList(rw, r, req)
+		s.serveList(rw, r, req, q)
 	case verbGet:
-		s.serveGet(rw, r, req)
+		s.serveGet(rw, r, req, q)
 	case verbWatch:
-		s.serveWatch(rw, r, req)
-	case verbCreate:
-		s.serveCreate(rw, r, req)
-	case verbUpdate:
-		s.serveUpdate(rw, r, req)
+		s.serveWatch(rw, r, req, q)
+	case verbCreate, verbUpdate:
+		s.serveWrite(rw, r, req, mediaJSON, q)
 	case verbPatch:
-		s.servePatch(rw, r, req)
+		s.serveWrite(rw, r, req, mediaMergePatch, q)
 	case verbDelete:
-		s.serveDelete(rw, r, req)
+		s.serveDelete(rw, r, req, q)
 	}
 }
 

@@ -11,6 +11,7 @@ const podBody = `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","names
 // TestWrite_B50_Create: POST answers 201 with the stored object; a second
 // create of the name is 409 AlreadyExists.
 func TestWrite_B50_Create(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	got := f.do(t, http.MethodPost, "/api/v1/namespaces/ns1/pods", podBody, "Content-Type", "application/json")
 	obj, err := f.pods.Get(t.Context(), "ns1", "web", getOptsZero)
@@ -26,10 +27,12 @@ func TestWrite_B50_Create(t *testing.T) {
 		`{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"d"}}`).expectCode(t, 201)
 }
 
-// TestWrite_BadBodies: bodies the server rejects before the storage sees
-// them (B50: namespace in body differs from path; other kind; not JSON;
-// bad name; too large; wrong media type).
+// TestWrite_BadBodies: bodies that are refused and store nothing (B50:
+// namespace in body differs from path; other kind; not JSON; bad name: the
+// storage's checks, as over gRPC; too large; wrong media type: the HTTP
+// frontend's).
 func TestWrite_BadBodies(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(c *Config) { c.MaxBodyBytes = 1024 })
 	const pods = "/api/v1/namespaces/ns1/pods"
 	for _, c := range []struct {
@@ -37,13 +40,13 @@ func TestWrite_BadBodies(t *testing.T) {
 		want                            string
 	}{
 		{"NotJSON", http.MethodPost, pods, `not json`, "",
-			status(400, "BadRequest", "the body of the request is not a valid JSON object: invalid character 'o' in literal null (expecting 'u')", "")},
+			status(400, "BadRequest", "the body of the request is not valid JSON: invalid character 'o' in literal null (expecting 'u')", "")},
 		{"JSONArray", http.MethodPost, pods, `[1]`, "",
-			status(400, "BadRequest", "the body of the request is not a valid JSON object: json: cannot unmarshal array into Go value of type server.objectHeader", "")},
+			status(400, "BadRequest", "the body of the request must be a JSON object", "")},
 		{"OtherKind", http.MethodPost, pods, `{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"x"}}`, "",
-			status(400, "BadRequest", "the object provided is unrecognized (must be of type Pod): v1, Kind=ConfigMap", "")},
+			status(400, "BadRequest", "the kind in the data (ConfigMap) does not match the expected kind (Pod)", "")},
 		{"OtherAPIVersion", http.MethodPost, pods, `{"kind":"Pod","apiVersion":"v2","metadata":{"name":"x"}}`, "",
-			status(400, "BadRequest", "the object provided is unrecognized (must be of type Pod): v2, Kind=Pod", "")},
+			status(400, "BadRequest", "the API version in the data (v2) does not match the expected API version (v1)", "")},
 		{"OtherNamespace", http.MethodPost, pods, `{"metadata":{"name":"x","namespace":"ns2"}}`, "",
 			status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request", "")},
 		{"NameWithSlash", http.MethodPost, pods, `{"metadata":{"name":"a/b"}}`, "",
@@ -63,7 +66,7 @@ func TestWrite_BadBodies(t *testing.T) {
 		{"PatchNoType", http.MethodPatch, pods + "/web", `{}`, "",
 			status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json", "")},
 		{"PatchNotObject", http.MethodPatch, pods + "/web", `"x"`, "application/merge-patch+json",
-			status(400, "BadRequest", "the body of the request is not a valid JSON object: json: cannot unmarshal string into Go value of type server.objectHeader", "")},
+			status(400, "BadRequest", "the patch must be a JSON object", "")},
 		{"DeleteBadOptions", http.MethodDelete, pods + "/web", `{"preconditions":7}`, "",
 			status(400, "BadRequest", "invalid DeleteOptions: json: cannot unmarshal number into Go struct field deleteOptions.preconditions of type struct { UID *string \"json:\\\"uid\\\"\"; ResourceVersion *string \"json:\\\"resourceVersion\\\"\" }", "")},
 	} {
@@ -84,8 +87,9 @@ func TestWrite_BadBodies(t *testing.T) {
 // Conflict, a current one 200; a merge patch 200; DELETE with a failing
 // precondition 409, then 200 with the last state; then 404.
 func TestWrite_B51_B53_B52_UpdatePatchDelete(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
-	p := f.pods.add("ns1", "web", nil) // RV 2
+	p := add(t, f.pods, "ns1", "web", nil) // RV 2
 	const path = "/api/v1/namespaces/ns1/pods/web"
 	f.do(t, http.MethodPut, path, `{"metadata":{"name":"web","resourceVersion":"1"}}`).expect(t, 409,
 		status(409, "Conflict", `Operation cannot be fulfilled on pods "web": the object has been modified; please apply your changes to the latest version and try again`,
@@ -99,7 +103,7 @@ func TestWrite_B51_B53_B52_UpdatePatchDelete(t *testing.T) {
 		t.Fatalf("patch: %d %s", got.code, got.body)
 	}
 	f.do(t, http.MethodDelete, path, `{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"`+p.UID+`","resourceVersion":"3"}}`).
-		expect(t, 409, status(409, "Conflict", `Operation cannot be fulfilled on pods "web": precondition failed`, `{"name":"web","kind":"pods"}`))
+		expect(t, 409, status(409, "Conflict", `Precondition failed: ResourceVersion in precondition: 3, ResourceVersion in object meta: 4`, `{"name":"web","kind":"pods"}`))
 	got = f.do(t, http.MethodDelete, path, `{"preconditions":{"resourceVersion":"4"}}`)
 	if got.code != 200 || !strings.Contains(got.body, `"resourceVersion":"5"`) {
 		t.Fatalf("delete: %d %s", got.code, got.body)
@@ -118,6 +122,7 @@ func (r response) expectCode(t *testing.T, code int) {
 // ?dryRun= is refused with 400 and changes nothing (it must never be
 // carried out for real).
 func TestWrite_DryRunRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const pods = "/api/v1/namespaces/ns1/pods"
 	f.do(t, http.MethodPost, pods, podBody).expectCode(t, 201)

@@ -16,6 +16,7 @@ const aggregatedAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGrou
 
 // TestDiscovery_Shapes: the documents kube-apiserver serves, exactly.
 func TestDiscovery_Shapes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	host := strings.TrimPrefix(f.ts.URL, "http://")
 	verbs := `"verbs":["create","delete","get","list","patch","update","watch"]`
@@ -49,6 +50,7 @@ func TestDiscovery_Shapes(t *testing.T) {
 // aggregated discovery first) reads our documents and finds every resource
 // with its verbs and scope.
 func TestDiscovery_ClientGo(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	dc, err := discovery.NewDiscoveryClientForConfig(&rest.Config{Host: f.ts.URL})
 	if err != nil {
@@ -89,6 +91,7 @@ func TestDiscovery_ClientGo(t *testing.T) {
 // storages that are not ready (the default checks, without
 // Config.HealthChecks); /metrics has the request metrics.
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.do(t, http.MethodGet, "/healthz", "").expect(t, 200, "ok")
 	f.do(t, http.MethodGet, "/livez", "").expect(t, 200, "ok")

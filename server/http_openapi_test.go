@@ -12,6 +12,7 @@ import (
 // client-go asks for (kubectl validates against it before create), JSON
 // otherwise; other methods get 405.
 func TestOpenAPIV2_EmptyDocument(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	r := f.do(t, "GET", "/openapi/v2", "", "Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
 	var doc openapiv2.Document

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// The frontend core: what the HTTP frontend (http_*.go) and the gRPC
+// frontend (grpc_*.go) share. Each frontend reads its wire form into a
+// request (this file) and a query (core_query.go), runs the storage call
+// under the one timeout rule (core_timeout.go) and, for a watch, hands its
+// encoder to the one stream loop (core_stream.go). Errors go through the
+// one status table (status.go).
+
+// The verbs of requests to resources, as kube-apiserver's request metrics
+// name them.
+const (
+	verbList   = "LIST"
+	verbWatch  = "WATCH"
+	verbGet    = "GET"
+	verbCreate = "CREATE"
+	verbUpdate = "UPDATE"
+	verbPatch  = "PATCH"
+	verbDelete = "DELETE"
+)
+
+// request is a resolved request to a resource. Read-only once built.
+type request struct {
+	entry     *resourceEntry
+	namespace string // "" for cluster-scoped resources and cluster-wide lists
+	name      string // "" for collection requests
+	verb      string
+}
+
+// newRequest checks the namespace and name a request gives and builds it.
+// namespaced says that the request named a namespace (an empty one is
+// refused), object that it is about one object (its name is checked).
+// Which scope a resource allows is the frontend's to answer (HTTP: 404 for
+// a path that names nothing; gRPC: INVALID_ARGUMENT).
+func newRequest(e *resourceEntry, verb, namespace, name string, namespaced, object bool) (*request, error) {
+	if namespaced {
+		if err := api.ValidateName("namespace", namespace); err != nil {
+			return nil, err
+		}
+	}
+	if object {
+		if err := api.ValidateName("name", name); err != nil {
+			return nil, err
+		}
+	}
+	return &request{entry: e, namespace: namespace, name: name, verb: verb}, nil
+}
+
+// groupVersion joins a group ("" for the core group) and a version.
+func groupVersion(group, version string) string {
+	if group == "" {
+		return version
+	}
+	return group + "/" + version
+}
+
+// tooLargeMessage is the message of a body over MaxBodyBytes: 413 over
+// HTTP, RESOURCE_EXHAUSTED over gRPC.
+func tooLargeMessage(limit int64) string {
+	return fmt.Sprintf("Request entity too large: limit is %d", limit)
+}
+
+func isWrite(verb string) bool {
+	return verb == verbCreate || verb == verbUpdate || verb == verbPatch || verb == verbDelete
+}
+
+// get runs the Get of req under the request timeout.
+func (req *request) get(ctx context.Context, q *query) (*api.Object, error) {
+	opts, err := q.getOptions()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
+	defer cancel()
+	return req.entry.storage.Get(ctx, req.namespace, req.name, opts)
+}
+
+// list runs the List of req under the request timeout.
+func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
+	opts, err := q.listOptions(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
+	defer cancel()
+	return req.entry.storage.List(ctx, opts)
+}
+
+// write runs the create, update or patch of req with body under the
+// request timeout. The storage alone checks the body.
+func (req *request) write(ctx context.Context, body []byte, timeoutSeconds int64) (*api.Object, error) {
+	ctx, cancel := requestContext(ctx, timeoutSeconds)
+	defer cancel()
+	st := req.entry.storage
+	switch req.verb {
+	case verbCreate:
+		return st.Create(ctx, req.namespace, body)
+	case verbUpdate:
+		return st.Update(ctx, req.namespace, req.name, body)
+	case verbPatch:
+		return st.Patch(ctx, req.namespace, req.name, body)
+	}
+	return nil, fmt.Errorf("server: %s is not a write with a body", req.verb)
+}
+
+// delete runs the Delete of req under the request timeout.
+func (req *request) delete(ctx context.Context, pre api.Preconditions, timeoutSeconds int64) (*api.Object, error) {
+	ctx, cancel := requestContext(ctx, timeoutSeconds)
+	defer cancel()
+	return req.entry.storage.Delete(ctx, req.namespace, req.name, pre)
+}

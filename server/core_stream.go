@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// eventSink is a frontend's side of a watch stream: the HTTP encoder
+// (http_watch.go) or the gRPC sender (grpc_read.go). Its methods are
+// called by the stream's goroutine only, in the order start, then send
+// any number of times, then at most one fail.
+type eventSink interface {
+	// start tells the client that the watch was accepted, before any
+	// event; watcher is the stream's, for a sink that flushes when it
+	// runs dry (api.IdleNotifier).
+	start(watcher api.Watcher) error
+	// send delivers one event or bookmark (bookmarks reach it only when
+	// the client allows them).
+	send(ev api.WatchEvent) error
+	// fail ends the stream with err, a watch error to tell the client;
+	// its result is the stream's.
+	fail(err error) error
+}
+
+// streamMetrics are a frontend's watch metrics of one resource.
+type streamMetrics struct {
+	watchers prometheus.Gauge
+	sent     prometheus.Counter // nil: not counted
+}
+
+// errWatchesClosed refuses a watch after CloseWatches: 503
+// ServiceUnavailable over HTTP, UNAVAILABLE over gRPC, with no details.
+var errWatchesClosed = errors.New("the server is shutting down")
+
+// watch serves one watch of req to sink: it checks the query, starts the
+// storage's watch under the watch's deadline (B44) and CloseWatches, and
+// copies events to sink until the stream ends. rejected is the error that
+// kept the watch from starting (the frontend answers it as any request's
+// error); otherwise ended is the stream's end: nil when it ended cleanly,
+// else the sink's error.
+func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSink, m streamMetrics) (rejected, ended error) {
+	opts, err := q.watchOptions(req)
+	if err != nil {
+		return err, nil
+	}
+	if s.stopCtx.Err() != nil {
+		return errWatchesClosed, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.watchTimeout(q.timeoutSeconds))
+	defer cancel()
+	defer context.AfterFunc(s.stopCtx, cancel)()
+	watcher, err := req.entry.storage.Watch(ctx, opts)
+	if err != nil {
+		return err, nil
+	}
+	defer watcher.Close()
+	m.watchers.Inc()
+	defer m.watchers.Dec()
+	if err := sink.start(watcher); err != nil {
+		return nil, err
+	}
+	return nil, pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m.sent)
+}
+
+// pump copies events from watcher to sink until the stream ends: cleanly
+// (nil) at the deadline, when the storage ends it (io.EOF), when the
+// client goes away and at CloseWatches; with sink.fail for any other error
+// of Next (one that wraps an api sentinel tells the client why); with the
+// sink's own error when it cannot deliver. A bookmark reaches the sink only
+// when the client allows them (B42); an event without an object never.
+func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSink, sent prometheus.Counter) error {
+	for {
+		ev, err := watcher.Next(ctx)
+		if err != nil {
+			if endsCleanly(ctx, err) {
+				return nil
+			}
+			return sink.fail(err)
+		}
+		if ev.Type == api.Bookmark && !bookmarks || ev.Type != api.Bookmark && ev.Object == nil {
+			continue
+		}
+		if err := sink.send(ev); err != nil {
+			return err
+		}
+		if sent != nil {
+			sent.Inc()
+		}
+	}
+}
+
+// endsCleanly reports whether err from Next ends the stream without an
+// error for the client.
+func endsCleanly(ctx context.Context, err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil
+}
+
+// watchersGauge is the gauge of a frontend's open watch streams by
+// resource, e.g. watchcached_http_watchers.
+func watchersGauge(frontend, display string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "watchcached_" + frontend + "_watchers",
+		Help: "Open " + display + " watch streams by resource.",
+	}, []string{"resource"})
+}
+
+// registerAll registers cs with reg.
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// serveWatch streams a watch through the one stream loop (core_stream.go)
+// with an httpEncoder. The handler's goroutine is the watcher's reader: it
+// pulls events with Next and writes each one framed around the event
+// object's Raw bytes, so an event is never encoded per watcher (B45).
+//
+// The stream ends cleanly (no ERROR) at the watch's deadline (B44), when
+// the storage ends it (io.EOF), when the client goes away (the watcher is
+// closed at once) and at CloseWatches. An error from Next that wraps an api
+// sentinel becomes one ERROR event carrying its Status, then the end.
+// Errors before the stream starts are ordinary Status responses.
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log}
+	m := streamMetrics{watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())}
+	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
+		writeError(w, s.log, rejected, req)
+	}
+}
+
+// httpEncoder is the HTTP side of a watch stream. An idle stream holds no
+// buffer of its own: each event is written in pieces straight into the
+// response's own buffered writer (the object's shared Raw bytes are never
+// copied into a per-watcher frame). A watcher that says when it runs dry
+// (api.IdleNotifier) is flushed then, once per burst (e.g. once for
+// thousands of initial events); any other after each event. Used by the
+// stream's goroutine only (the idle callback runs on it too, inside Next).
+type httpEncoder struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	req       *request
+	log       *slog.Logger
+	flushEach bool
+}
+
+func (e *httpEncoder) start(watcher api.Watcher) error {
+	e.w.Header().Set("Content-Type", "application/json")
+	e.w.WriteHeader(http.StatusOK)
+	if err := e.rc.Flush(); err != nil {
+		return err
+	}
+	e.flushEach = true
+	if n, ok := watcher.(api.IdleNotifier); ok {
+		n.NotifyIdle(func() { _ = e.rc.Flush() })
+		e.flushEach = false
+	}
+	return nil
+}
+
+func (e *httpEncoder) send(ev api.WatchEvent) error {
+	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
+		return err
+	}
+	if e.flushEach {
+		return e.rc.Flush()
+	}
+	return nil
+}
+
+// fail writes the ERROR event of err and ends the stream.
+func (e *httpEncoder) fail(err error) error {
+	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
+	_ = e.rc.Flush()
+	return nil
+}
+
+// writeEvent writes one event frame, {"type":"ADDED","object":<Raw>}\n, or
+// a bookmark. The frame's constant parts are shared, read-only slices, so
+// an event costs no allocation per watcher.
+func writeEvent(w io.Writer, e *resourceEntry, ev api.WatchEvent) error {
+	if ev.Type == api.Bookmark {
+		_, err := w.Write(appendBookmark(make([]byte, 0, 256), e, ev))
+		return err
+	}
+	head := frameHeads[ev.Type]
+	if head == nil {
+		head = []byte(`{"type":` + quote(string(ev.Type)) + `,"object":`)
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	if _, err := w.Write(ev.Object.Raw); err != nil {
+		return err
+	}
+	_, err := w.Write(frameTail)
+	return err
+}
+
+// frameHeads and frameTail are the constant parts of an event frame.
+// Read-only.
+var (
+	frameHeads = map[api.EventType][]byte{
+		api.Added:    []byte(`{"type":"ADDED","object":`),
+		api.Modified: []byte(`{"type":"MODIFIED","object":`),
+		api.Deleted:  []byte(`{"type":"DELETED","object":`),
+	}
+	frameTail = []byte("}\n")
+)
+
+// appendBookmark frames a bookmark whose object carries only kind,
+// apiVersion and the RV (plus the initial-events-end annotation, B33).
+func appendBookmark(buf []byte, e *resourceEntry, ev api.WatchEvent) []byte {
+	buf = append(buf, e.bookmarkHead...)
+	buf = strconv.AppendUint(buf, ev.RV, 10)
+	buf = append(buf, '"')
+	if ev.InitialEventsEnd {
+		buf = append(buf, `,"annotations":{"k8s.io/initial-events-end":"true"}`...)
+	}
+	return append(buf, "}}}\n"...)
+}
+
+// appendErrorEvent frames {"type":"ERROR","object":<Status>}\n.
+func appendErrorEvent(buf []byte, st *metav1.Status) []byte {
+	b, err := json.Marshal(st)
+	if err != nil {
+		b = []byte(`{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","reason":"InternalError","code":500}`)
+	}
+	buf = append(buf, `{"type":"ERROR","object":`...)
+	buf = append(buf, b...)
+	return append(buf, "}\n"...)
+}

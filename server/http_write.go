@@ -1,0 +1,112 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Writes pass through to the storage (B50-B53), which alone checks the
+// object (that the body is a JSON object whose kind, apiVersion, namespace
+// and name agree with the request, preconditions, defaulting, conflicts),
+// so HTTP and gRPC answer a bad body alike. The HTTP frontend checks only
+// what belongs to HTTP: the body's size and its media type (a protobuf
+// body is translated to JSON first, http_protobody.go).
+
+const (
+	mediaJSON       = "application/json"
+	mediaMergePatch = "application/merge-patch+json"
+)
+
+// errDryRun answers a write that asks for a dry run, wherever it does (B55):
+// the storages have no dry-run mode, and carrying out a write the client
+// asked only to try would be worse than refusing it. Create, update and
+// patch carry dryRun in the query (kubectl --dry-run=server sends
+// dryRun=All); a delete carries it in the DeleteOptions body (kubectl and
+// client-go's typed Delete) or, without a body, in the query.
+var errDryRun = api.BadParam("dryRun", "dryRun is not supported by this server: the request was not carried out")
+
+// queryDryRun reports whether the query names dryRun at all: any value,
+// even an empty one (which kube-apiserver refuses as unsupported), and in
+// any position of a repeated parameter.
+func queryDryRun(q url.Values) bool {
+	_, ok := q["dryRun"]
+	return ok
+}
+
+// serveWrite reads a body of the given media type, runs the create,
+// update or patch under the request timeout and answers the written
+// object: 201 for a create, else 200.
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, media string, q *query) {
+	body, ok := s.readObject(w, r, media)
+	if !ok {
+		return
+	}
+	obj, err := req.write(r.Context(), body, q.timeoutSeconds)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	code := http.StatusOK
+	if req.verb == verbCreate {
+		code = http.StatusCreated
+	}
+	writeBody(w, r, code, obj.Raw)
+}
+
+// readObject reads the body of a create, update or patch in JSON (or, for
+// a create or update, in protobuf, translated to JSON). It writes the
+// error response itself and reports whether to go on.
+func (s *Server) readObject(w http.ResponseWriter, r *http.Request, media string) ([]byte, bool) {
+	proto := media == mediaJSON && isProtobufBody(r)
+	if !proto && !mediaTypeIs(r, media) {
+		writeStatus(w, newStatus(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s", media)))
+		return nil, false
+	}
+	body, ok := s.readBody(w, r)
+	if !ok || !proto {
+		return body, ok
+	}
+	body, st := protobufToJSON(body)
+	if st != nil {
+		writeStatus(w, st)
+		return nil, false
+	}
+	return body, true
+}
+
+// readBody reads the request body up to MaxBodyBytes; beyond that it
+// answers 413.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeStatus(w, newStatus(http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
+			tooLargeMessage(s.cfg.MaxBodyBytes)))
+		return nil, false
+	case err != nil:
+		writeError(w, s.log, api.Errorf(api.ErrBadRequest, "reading the request body: %v", err), nil)
+		return nil, false
+	}
+	return body, true
+}
+
+// mediaTypeIs reports whether the request's Content-Type is media. An
+// absent Content-Type counts as JSON.
+func mediaTypeIs(r *http.Request, media string) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return media == mediaJSON
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == media
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore/etcdtest"
+)
+
+// testStore is the real etcdstore with the few faults and probes the
+// server's tests need: an error that every read returns, a scripted watch,
+// readiness, and the options of the last list and watch. Everything else
+// is the store's own. The store is embedded as an api.Storage, so a
+// testStore is no api.CorruptDeleter. Safe for concurrent use.
+type testStore struct {
+	api.Storage
+
+	mu        sync.Mutex
+	err       error                                                                 // guarded by mu; returned by Get, List and Watch
+	watch     func(ctx context.Context, opts api.WatchOptions) (api.Watcher, error) // guarded by mu; answers Watch when set
+	lastList  api.ListOptions                                                       // guarded by mu
+	lastWatch api.WatchOptions                                                      // guarded by mu
+	notReady  bool                                                                  // guarded by mu
+}
+
+var _ api.Readiness = (*testStore)(nil)
+
+func newTestStore(t *testing.T, e *etcdtest.Server, res *api.Resource) *testStore {
+	return &testStore{Storage: newStore(t, e, res)}
+}
+
+func (s *testStore) Get(ctx context.Context, ns, name string, opts api.GetOptions) (*api.Object, error) {
+	if err := s.failure(); err != nil {
+		return nil, err
+	}
+	return s.Storage.Get(ctx, ns, name, opts)
+}
+
+func (s *testStore) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+	s.mu.Lock()
+	s.lastList = opts
+	s.mu.Unlock()
+	if err := s.failure(); err != nil {
+		return nil, err
+	}
+	return s.Storage.List(ctx, opts)
+}
+
+func (s *testStore) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, error) {
+	s.mu.Lock()
+	s.lastWatch = opts
+	w := s.watch
+	s.mu.Unlock()
+	if err := s.failure(); err != nil {
+		return nil, err
+	}
+	if w != nil {
+		return w(ctx, opts)
+	}
+	return s.Storage.Watch(ctx, opts)
+}
+
+func (s *testStore) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.notReady
+}
+
+func (s *testStore) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *testStore) setErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+}
+
+// setWatch makes fn answer Watch; nil restores the store's own watch.
+func (s *testStore) setWatch(fn func(ctx context.Context, opts api.WatchOptions) (api.Watcher, error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watch = fn
+}
+
+func (s *testStore) setNotReady(v bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notReady = v
+}
+
+func (s *testStore) lastListOpts() api.ListOptions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastList
+}
+
+func (s *testStore) lastWatchOpts() api.WatchOptions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastWatch
+}
+
+// scriptWatcher hands out a fixed list of events, then returns end (or,
+// when end is nil, blocks until its context is done or it is closed): the
+// watch errors and bookmarks a test needs exactly where it needs them. It
+// records whether Next's context had a deadline and whether it was closed.
+type scriptWatcher struct {
+	events []api.WatchEvent
+	end    error
+	closed chan struct{}
+	once   sync.Once
+
+	mu          sync.Mutex
+	sawDeadline bool // guarded by mu
+}
+
+func newScriptWatcher(events []api.WatchEvent, end error) *scriptWatcher {
+	return &scriptWatcher{events: events, end: end, closed: make(chan struct{})}
+}
+
+func (w *scriptWatcher) Next(ctx context.Context) (api.WatchEvent, error) {
+	_, hasDeadline := ctx.Deadline()
+	w.mu.Lock()
+	w.sawDeadline = hasDeadline
+	w.mu.Unlock()
+	if len(w.events) > 0 {
+		ev := w.events[0]
+		w.events = w.events[1:]
+		return ev, nil
+	}
+	if w.end != nil {
+		return api.WatchEvent{}, w.end
+	}
+	select {
+	case <-ctx.Done():
+		return api.WatchEvent{}, ctx.Err()
+	case <-w.closed:
+		return api.WatchEvent{}, io.EOF
+	}
+}
+
+func (w *scriptWatcher) Close() { w.once.Do(func() { close(w.closed) }) }
