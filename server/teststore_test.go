@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
@@ -109,15 +110,15 @@ func (s *testStore) lastWatchOpts() api.WatchOptions {
 // scriptWatcher hands out a fixed list of events, then returns end (or,
 // when end is nil, blocks until its context is done or it is closed): the
 // watch errors and bookmarks a test needs exactly where it needs them. It
-// records whether Next's context had a deadline and whether it was closed.
+// records the deadline of Next's context and whether it was closed.
 type scriptWatcher struct {
 	events []api.WatchEvent
 	end    error
 	closed chan struct{}
 	once   sync.Once
 
-	mu          sync.Mutex
-	sawDeadline bool // guarded by mu
+	mu       sync.Mutex
+	deadline time.Time // of Next's last context (zero: none); guarded by mu
 }
 
 func newScriptWatcher(events []api.WatchEvent, end error) *scriptWatcher {
@@ -125,9 +126,9 @@ func newScriptWatcher(events []api.WatchEvent, end error) *scriptWatcher {
 }
 
 func (w *scriptWatcher) Next(ctx context.Context) (api.WatchEvent, error) {
-	_, hasDeadline := ctx.Deadline()
+	d, _ := ctx.Deadline()
 	w.mu.Lock()
-	w.sawDeadline = hasDeadline
+	w.deadline = d
 	w.mu.Unlock()
 	if len(w.events) > 0 {
 		ev := w.events[0]
