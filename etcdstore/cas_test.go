@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // racer makes another writer win the race against the store: before each
@@ -68,7 +69,7 @@ func newRaceEnv(t *testing.T) (*env, *racer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	s, err := etcdstore.New(etcdstore.Config{Client: c, Resource: podResource(), OnDecodeError: e.errs.record,
+	s, err := etcdstore.New(etcdstore.Config{Client: c, Resource: testkit.Pods(), OnDecodeError: e.errs.record,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestCAS_LostRaceIsRetriedOnTheWinnersObject(t *testing.T) {
 	}
 
 	r.lose(1, race("u-update"))
-	upd, err := e.s.Update(e.ctx, "ns", "p", podJSON("ns", "p", "n1", nil))
+	upd, err := e.s.Update(e.ctx, "ns", "p", testkit.PodJSON("ns", "p", "n1", nil))
 	if err != nil || upd.UID != "u-update" || upd.Fields["spec.nodeName"] != "n1" || upd.RV != raced+1 || r.sent() != 2 {
 		t.Fatalf("update: %v %v (raced at %d, %d transactions)", upd, err, raced, r.sent())
 	}
@@ -138,7 +139,10 @@ func TestCAS_RetriesAreBounded(t *testing.T) {
 		verb  string
 		write func() error
 	}{
-		{"update", func() error { _, err := e.s.Update(e.ctx, "ns", "p", podJSON("ns", "p", "mine", nil)); return err }},
+		{"update", func() error {
+			_, err := e.s.Update(e.ctx, "ns", "p", testkit.PodJSON("ns", "p", "mine", nil))
+			return err
+		}},
 		{"patch", func() error {
 			_, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"spec":{"nodeName":"mine"}}`))
 			return err

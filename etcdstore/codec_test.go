@@ -9,12 +9,13 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func codecStore(res *api.Resource) *etcdstore.Store { return etcdstore.CodecOnly(res) }
 
 func TestDecode_SpliceRV(t *testing.T) {
-	s := codecStore(podResource())
+	s := codecStore(testkit.Pods())
 	value := `{
   "metadata": {"name": "web-0", "namespace": "ns1", "resourceVersion": "7", "uid": "u-1",
                "labels": {"app": "web", "tier": "front"}},
@@ -61,7 +62,7 @@ func TestDecode_SpliceRV(t *testing.T) {
 }
 
 func TestDecode_SelectableFields(t *testing.T) {
-	res := podResource()
+	res := testkit.Pods()
 	res.SelectableFields = []string{"spec.nodeName", "spec.unschedulable", "spec.replicas", "status.phase", "spec.obj"}
 	s := codecStore(res)
 	obj, err := s.Decode("/registry/pods/a/b", []byte(
@@ -97,7 +98,7 @@ func TestDecode_ClusterScopedAndGroup(t *testing.T) {
 
 // B62: values that are not objects of the key are refused.
 func TestDecode_B62_Failures(t *testing.T) {
-	s := codecStore(podResource())
+	s := codecStore(testkit.Pods())
 	key := "/registry/pods/ns1/p"
 	for _, v := range []string{
 		``, `nope`, `[]`, `"s"`, `{}`, `{"metadata":null}`, `{"metadata":[]}`,
@@ -123,7 +124,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"kind":"Pod","metadata":{"resourceVersion":"3","name":"p","namespace":"ns1"}}`), int64(1))
 	f.Add([]byte(`{"metadata":{"name":"p\"","namespace":"ns1"},"spec":"x"}`), int64(1<<40))
 	f.Add([]byte(`{"spec":{"nodeName":{"a":["]"]}},"metadata":{"namespace":"ns1","name":"p"}}`), int64(2))
-	s := codecStore(podResource())
+	s := codecStore(testkit.Pods())
 	f.Fuzz(func(t *testing.T, value []byte, rev int64) {
 		obj, err := s.Decode("/registry/pods/ns1/p", value, rev)
 		if err != nil {
@@ -151,7 +152,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	s := codecStore(podResource())
+	s := codecStore(testkit.Pods())
 	value := []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-0","namespace":"default","uid":"0b9c7d2e-1111-4c1c-9a51-3f1f5c1e8e11",` +
 		`"creationTimestamp":"2024-01-01T00:00:00Z","labels":{"app":"web","pod-template-hash":"abc123"},` +
 		`"annotations":{"note":"` + strings.Repeat("x", 400) + `"}},"spec":{"nodeName":"node-17","containers":[{"name":"c","image":"nginx:1.25",` +

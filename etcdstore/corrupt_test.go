@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // corruptMsg is the message of ErrCorrupt for key whose value, written at
@@ -38,13 +39,13 @@ func TestCorrupt_B62_EveryVerb(t *testing.T) {
 	wantCorrupt(t, "get", err, msg)
 	_, err = e.s.Get(e.ctx, "ns1", "bad", api.GetOptions{ResourceVersion: "0"})
 	wantCorrupt(t, "get rv=0", err, msg)
-	_, err = e.s.Update(e.ctx, "ns1", "bad", podJSON("ns1", "bad", "n1", nil))
+	_, err = e.s.Update(e.ctx, "ns1", "bad", testkit.PodJSON("ns1", "bad", "n1", nil))
 	wantCorrupt(t, "update", err, msg)
 	_, err = e.s.Patch(e.ctx, "ns1", "bad", []byte(`{"spec":{"nodeName":"n2"}}`))
 	wantCorrupt(t, "patch", err, msg)
 	_, err = e.s.Delete(e.ctx, "ns1", "bad", api.Preconditions{})
 	wantCorrupt(t, "delete", err, msg)
-	_, err = e.s.Create(e.ctx, "ns1", podJSON("ns1", "bad", "", nil))
+	_, err = e.s.Create(e.ctx, "ns1", testkit.PodJSON("ns1", "bad", "", nil))
 	if ae := wantErr(t, err, api.ErrAlreadyExists); ae.Message != `pods "bad" already exists` {
 		t.Fatalf("create: %q", ae.Message)
 	}
@@ -97,7 +98,7 @@ func TestCorrupt_B62_DeleteCorrupt(t *testing.T) {
 	}
 	_, err = e.s.Get(e.ctx, "ns1", "bad", api.GetOptions{})
 	wantErr(t, err, api.ErrNotFound)
-	if _, err := e.s.Create(e.ctx, "ns1", podJSON("ns1", "bad", "", nil)); err != nil {
+	if _, err := e.s.Create(e.ctx, "ns1", testkit.PodJSON("ns1", "bad", "", nil)); err != nil {
 		t.Fatalf("create after removal: %v", err)
 	}
 	err = e.s.DeleteCorrupt(e.ctx, "ns1", "bad")
@@ -115,7 +116,7 @@ func TestCorrupt_B62_KnownCorruptForgets(t *testing.T) {
 	if _, err := e.s.Get(e.ctx, "ns1", "p", api.GetOptions{}); err == nil || !e.s.KnownCorrupt(key) {
 		t.Fatalf("get of a corrupt value: %v, known %v", err, e.s.KnownCorrupt(key))
 	}
-	e.put(key, string(podJSON("ns1", "p", "", nil)))
+	e.put(key, string(testkit.PodJSON("ns1", "p", "", nil)))
 	if l, err := e.s.List(e.ctx, api.ListOptions{}); err != nil || len(l.Items) != 1 || e.s.KnownCorrupt(key) {
 		t.Fatalf("after a list of the fixed value: %v %v, known %v", l, err, e.s.KnownCorrupt(key))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func ExampleStore_Decode() {
@@ -35,7 +36,7 @@ func TestUnreachable_CallsFailWithinTheirContext_B63(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	s, err := etcdstore.New(etcdstore.Config{Client: c, Resource: podResource(), Logger: slog.New(slog.DiscardHandler)})
+	s, err := etcdstore.New(etcdstore.Config{Client: c, Resource: testkit.Pods(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestUnreachable_CallsFailWithinTheirContext_B63(t *testing.T) {
 	defer cancel()
 	_, err = s.Get(ctx, "ns", "p", api.GetOptions{})
 	checkDown(t, err)
-	_, err = s.Create(ctx, "ns", podJSON("ns", "p", "", nil))
+	_, err = s.Create(ctx, "ns", testkit.PodJSON("ns", "p", "", nil))
 	checkDown(t, err)
 	_, err = s.List(ctx, api.ListOptions{})
 	checkDown(t, err)
@@ -62,7 +63,7 @@ func TestConfig_Validate(t *testing.T) {
 		{},
 		{Client: &clientv3.Client{}},
 		{Client: &clientv3.Client{}, Resource: &api.Resource{Resource: "Pods"}},
-		{Client: &clientv3.Client{}, Resource: podResource(), Prefix: "registry"},
+		{Client: &clientv3.Client{}, Resource: testkit.Pods(), Prefix: "registry"},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v: no error", c)

@@ -2,7 +2,6 @@ package etcdstore_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -13,14 +12,10 @@ import (
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func podResource() *api.Resource {
-	return &api.Resource{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true,
-		SelectableFields: []string{"spec.nodeName"}}
-}
 
 // decodeErrors counts OnDecodeError calls per key.
 type decodeErrors struct {
@@ -54,7 +49,7 @@ type env struct {
 func newEnv(t *testing.T, res *api.Resource) *env {
 	t.Helper()
 	if res == nil {
-		res = podResource()
+		res = testkit.Pods()
 	}
 	e := &env{t: t, etcd: etcdtest.Start(t), errs: &decodeErrors{}, ctx: context.Background()}
 	s, err := etcdstore.New(etcdstore.Config{Client: e.etcd.Client, Resource: res, OnDecodeError: e.errs.record,
@@ -67,24 +62,9 @@ func newEnv(t *testing.T, res *api.Resource) *env {
 	return e
 }
 
-func podJSON(ns, name, node string, labels map[string]string) []byte {
-	md := map[string]any{"name": name}
-	if ns != "" {
-		md["namespace"] = ns
-	}
-	if labels != nil {
-		md["labels"] = labels
-	}
-	b, _ := json.Marshal(map[string]any{
-		"apiVersion": "v1", "kind": "Pod", "metadata": md,
-		"spec": map[string]any{"nodeName": node},
-	})
-	return b
-}
-
 func (e *env) create(ns, name, node string, labels map[string]string) *api.Object {
 	e.t.Helper()
-	obj, err := e.s.Create(e.ctx, ns, podJSON(ns, name, node, labels))
+	obj, err := e.s.Create(e.ctx, ns, testkit.PodJSON(ns, name, node, labels))
 	if err != nil {
 		e.t.Fatalf("create %s/%s: %v", ns, name, err)
 	}

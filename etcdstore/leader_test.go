@@ -10,6 +10,7 @@ import (
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // A watch on a member that has lost its cluster (here: both peers stopped,
@@ -19,7 +20,7 @@ import (
 func TestWatchEvents_NoLeaderFailsTheWatch(t *testing.T) {
 	c := etcdtest.StartCluster(t, 3)
 	cl := c.NewClient(t, c.Endpoints()[0])
-	s, err := etcdstore.New(etcdstore.Config{Client: cl, Resource: podResource(), Logger: slog.New(slog.DiscardHandler)})
+	s, err := etcdstore.New(etcdstore.Config{Client: cl, Resource: testkit.Pods(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // etcd omits an event's previous value when it cannot read the key at
@@ -22,7 +23,7 @@ func TestWatch_MissingPrevKVEndsWith410(t *testing.T) {
 			o := e.create("ns", "a", "n1", nil)
 			var rev uint64
 			if change == "update" {
-				rev = e.put("/registry/pods/ns/a", string(podJSON("ns", "a", "n2", nil)))
+				rev = e.put("/registry/pods/ns/a", string(testkit.PodJSON("ns", "a", "n2", nil)))
 			} else {
 				resp, err := e.etcd.Client.Delete(e.ctx, "/registry/pods/ns/a")
 				if err != nil {

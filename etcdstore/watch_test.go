@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // ev is an event as a test expects it: type, namespace/name, RV.
@@ -276,9 +277,9 @@ func TestWatchEvents_RawAndProgress(t *testing.T) {
 	e := newEnv(t, nil)
 	start := e.rev() + 1
 	a := e.create("ns", "a", "", nil)
-	e.put("/registry/pods/ns/bad", "garbage")                                    // undecodable over nothing: no event
-	badA := e.put("/registry/pods/ns/a", "garbage")                              // decoded -> undecodable: DELETED
-	fixed := e.put("/registry/pods/ns/a", string(podJSON("ns", "a", "n9", nil))) // undecodable -> decoded: ADDED
+	e.put("/registry/pods/ns/bad", "garbage")                                            // undecodable over nothing: no event
+	badA := e.put("/registry/pods/ns/a", "garbage")                                      // decoded -> undecodable: DELETED
+	fixed := e.put("/registry/pods/ns/a", string(testkit.PodJSON("ns", "a", "n9", nil))) // undecodable -> decoded: ADDED
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	ch := e.s.WatchEvents(ctx, start)

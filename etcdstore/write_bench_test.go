@@ -9,6 +9,7 @@ import (
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/etcdstore"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // BenchmarkWrite measures the write verbs end to end against the embedded
@@ -17,7 +18,7 @@ import (
 // successful write.
 func BenchmarkWrite(b *testing.B) {
 	srv := etcdtest.Start(b)
-	s, err := etcdstore.New(etcdstore.Config{Client: srv.Client, Resource: podResource(), Logger: slog.New(slog.DiscardHandler)})
+	s, err := etcdstore.New(etcdstore.Config{Client: srv.Client, Resource: testkit.Pods(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func BenchmarkWrite(b *testing.B) {
 	create := func(b *testing.B, base string) (*api.Object, string) {
 		runs++
 		name := base + strconv.Itoa(runs)
-		obj, err := s.Create(ctx, "ns", podJSON("ns", name, "n0", nil))
+		obj, err := s.Create(ctx, "ns", testkit.PodJSON("ns", name, "n0", nil))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,7 +38,7 @@ func BenchmarkWrite(b *testing.B) {
 		_, name := create(b, "update")
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, err := s.Update(ctx, "ns", name, podJSON("ns", name, "n"+strconv.Itoa(i), nil)); err != nil {
+			if _, err := s.Update(ctx, "ns", name, testkit.PodJSON("ns", name, "n"+strconv.Itoa(i), nil)); err != nil {
 				b.Fatal(err)
 			}
 		}
