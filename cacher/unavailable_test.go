@@ -16,7 +16,7 @@ import (
 // once their deadline passes, never hang and never serve stale data.
 func TestEtcdDown_StaleReadsServedOthersBounded_B63(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, true, func(c *Config) { c.FreshnessTimeout = 300 * time.Millisecond })
+	e := newEnv(t, true, func(c *Config) { c.FreshnessTimeout = 100 * time.Millisecond })
 	a := e.create("default", "a", "n1")
 	e.waitRV(a.RV)
 	e.etcd.Stop()

@@ -15,13 +15,13 @@ import (
 // are given a 60 s deadline, as HTTP requests are; 15 s is only a guard.
 func TestConsistentRead_EtcdUnreachable_504(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, true, func(c *Config) { c.FreshnessTimeout = 300 * time.Millisecond })
+	e := newEnv(t, true, func(c *Config) { c.FreshnessTimeout = 100 * time.Millisecond })
 	a := e.create("default", "a", "n1")
 	e.create("default", "b", "n1")
 	e.waitRV(a.RV)
 	e.etcd.Stop()
 
-	const msg = "Timeout: etcd's current revision not learnt within 300ms"
+	const msg = "Timeout: etcd's current revision not learnt within 100ms"
 	guard := func(what string, start time.Time) {
 		t.Helper()
 		if took := time.Since(start); took > 15*time.Second {
