@@ -22,6 +22,24 @@ type Resource struct {
 	SelectableFields []string `json:"selectableFields,omitempty"`
 	// IndexedFields are the selectable fields the cache keeps an index for.
 	IndexedFields []string `json:"indexedFields,omitempty"`
+	// FieldPaths maps a selectable field to the JSON path it is read
+	// from when the two differ (kube-apiserver's jobs select
+	// "status.successful" from status.succeeded); absent fields are read
+	// from the path of their own name.
+	FieldPaths map[string]string `json:"fieldPaths,omitempty"`
+	// FieldDefaults maps a selectable field to its value when the object
+	// lacks it, as a Go zero value renders in kube-apiserver's field sets:
+	// "false" for an omitted boolean, "0" for an omitted number.
+	FieldDefaults map[string]string `json:"fieldDefaults,omitempty"`
+	// ShortNames and Categories are served in discovery, so that
+	// `kubectl get po` and `kubectl get all` find the resource.
+	ShortNames []string `json:"shortNames,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+	// SharesStorageWith names (as GroupResource) another configured
+	// resource whose objects this one serves too, under the same key
+	// prefix: two groups or versions of one stored resource. Only such a
+	// declared pair may have equal key prefixes.
+	SharesStorageWith string `json:"sharesStorageWith,omitempty"`
 	// KeyPrefix overrides the key prefix under the etcd prefix (default
 	// "<resource>" for the core group, "<group>/<resource>" otherwise).
 	KeyPrefix string `json:"keyPrefix,omitempty"`
@@ -109,7 +127,7 @@ func (r *Resource) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, f := range r.SelectableFields {
-		if f == "" || strings.HasPrefix(f, ".") || strings.HasSuffix(f, ".") || strings.Contains(f, "..") {
+		if !validFieldPath(f) {
 			return bad("invalid selectable field %q", f)
 		}
 		seen[f] = true
@@ -119,7 +137,41 @@ func (r *Resource) Validate() error {
 			return bad("indexed field %q is not selectable", f)
 		}
 	}
+	for f, p := range r.FieldPaths {
+		if !seen[f] {
+			return bad("fieldPaths: field %q is not selectable", f)
+		}
+		if !validFieldPath(p) {
+			return bad("fieldPaths: invalid path %q for field %q", p, f)
+		}
+	}
+	for f := range r.FieldDefaults {
+		if !seen[f] {
+			return bad("fieldDefaults: field %q is not selectable", f)
+		}
+	}
+	return r.validateNames()
+}
+
+// validateNames checks the short names and categories: lower-case DNS
+// labels, as kubectl types them.
+func (r *Resource) validateNames() error {
+	for _, n := range r.ShortNames {
+		if !dnsLabel.MatchString(n) {
+			return fmt.Errorf("resource %q: invalid short name %q", r.GroupResource(), n)
+		}
+	}
+	for _, c := range r.Categories {
+		if !dnsLabel.MatchString(c) {
+			return fmt.Errorf("resource %q: invalid category %q", r.GroupResource(), c)
+		}
+	}
 	return nil
+}
+
+// validFieldPath reports whether p is a dotted path of non-empty segments.
+func validFieldPath(p string) bool {
+	return p != "" && !strings.HasPrefix(p, ".") && !strings.HasSuffix(p, ".") && !strings.Contains(p, "..")
 }
 
 // ValidateName checks an object name from a path or body: non-empty, no

@@ -26,7 +26,8 @@ type codec struct {
 	res    *api.Resource
 	prefix string // etcd prefix, e.g. "/registry"; a value's key must be res.Key(prefix, ...)
 
-	fieldPaths     []fieldPath // parallel to res.SelectableFields
+	fieldPaths     []fieldPath // parallel to res.SelectableFields (res.FieldPaths applied)
+	fieldDefaults  []string    // parallel to res.SelectableFields: the value when absent
 	headAPIVersion []byte      // `"apiVersion":"v1",`
 	headKind       []byte      // `"kind":"Pod",`
 }
@@ -35,7 +36,12 @@ type codec struct {
 func newCodec(res *api.Resource, prefix string) codec {
 	cd := codec{res: res, prefix: prefix}
 	for _, f := range res.SelectableFields {
-		cd.fieldPaths = append(cd.fieldPaths, splitFieldPath(f))
+		p := f
+		if q, ok := res.FieldPaths[f]; ok {
+			p = q
+		}
+		cd.fieldPaths = append(cd.fieldPaths, splitFieldPath(p))
+		cd.fieldDefaults = append(cd.fieldDefaults, res.FieldDefaults[f])
 	}
 	gv, _ := json.Marshal(res.GroupVersion())
 	kind, _ := json.Marshal(res.Kind)
@@ -98,7 +104,11 @@ func (cd *codec) decode(key string, value []byte, modRevision int64) (*api.Objec
 	obj.Fields["metadata.name"] = md.name
 	obj.Fields["metadata.namespace"] = md.namespace
 	for i, p := range cd.fieldPaths {
-		obj.Fields[cd.res.SelectableFields[i]] = lookupField(c, p)
+		v := lookupField(c, p)
+		if v == "" {
+			v = cd.fieldDefaults[i]
+		}
+		obj.Fields[cd.res.SelectableFields[i]] = v
 	}
 	obj.Raw, obj.RVAt = cd.spliceRV(c, top, md, modRevision)
 	return obj, nil

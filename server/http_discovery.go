@@ -84,6 +84,8 @@ func (s *Server) resourceList(gv string) any {
 			Namespaced:   e.res.Namespaced,
 			Kind:         e.res.Kind,
 			Verbs:        resourceVerbs,
+			ShortNames:   e.res.ShortNames,
+			Categories:   e.res.Categories,
 		})
 	}
 	return l

@@ -28,7 +28,7 @@ func main() {
 	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "comma-separated etcd client URLs (empty: embedded etcd)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "embedded etcd data directory")
 	fs.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "etcd key prefix")
-	fs.StringVar(&cfg.ResourcesFile, "resources", "", "YAML file listing the served resources (default: built-in list)")
+	fs.StringVar(&cfg.ResourcesFile, "resources", "", "YAML file listing the served resources, or \"kube\" for kube-apiserver's etcd layout of the common built-ins (default: built-in list)")
 	fs.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA file to verify etcd servers")
 	fs.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for etcd")
 	fs.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for etcd")

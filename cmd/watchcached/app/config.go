@@ -32,7 +32,8 @@ type Config struct {
 	DataDir string
 	// EtcdPrefix is the key prefix of all resources, default "/registry".
 	EtcdPrefix string
-	// ResourcesFile is a YAML list of resources (see LoadResources); ""
+	// ResourcesFile is a YAML list of resources (see LoadResources), or
+	// "kube" for KubeResources; ""
 	// means Resources, or DefaultResources when that is empty too.
 	ResourcesFile string
 	// EtcdCAFile, EtcdCertFile and EtcdKeyFile configure TLS to an

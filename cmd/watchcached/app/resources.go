@@ -40,11 +40,20 @@ func DefaultResources() []*api.Resource {
 //     indexedFields: [spec.replicas]
 //     keyPrefix: deployments # optional, under the etcd prefix
 //     cache: false           # optional, serve straight from etcd
+//     shortNames: [deploy]   # optional, in discovery
+//     categories: [all]      # optional, in discovery
 //
 // Unknown fields, invalid resources, a group/resource given twice and
 // overlapping key prefixes under etcdPrefix are errors that name the
-// entries.
+// entries. The path "kube" (KubeCatalogue) means KubeResources.
 func LoadResources(path, etcdPrefix string) ([]*api.Resource, error) {
+	if path == KubeCatalogue {
+		list := KubeResources()
+		if err := checkResources(list, etcdPrefix); err != nil {
+			return nil, fmt.Errorf("--resources %s: %w", path, err)
+		}
+		return list, nil
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--resources: %w", err)
@@ -79,11 +88,42 @@ func checkResources(list []*api.Resource, etcdPrefix string) error {
 		}
 		seen[r.GroupResource()] = i + 1
 	}
+	for i, r := range list {
+		if err := checkSharedStorage(i, r, list, seen, etcdPrefix); err != nil {
+			return err
+		}
+	}
 	return checkPrefixes(list, etcdPrefix)
 }
 
+// checkSharedStorage checks entry i's sharesStorageWith: it must name
+// another configured entry of the same resource name and scope at the
+// same key prefix.
+func checkSharedStorage(i int, r *api.Resource, list []*api.Resource, seen map[string]int, etcdPrefix string) error {
+	if r.SharesStorageWith == "" {
+		return nil
+	}
+	j, ok := seen[r.SharesStorageWith]
+	if !ok || j == i+1 {
+		return fmt.Errorf("entry %d: sharesStorageWith %q names no other configured resource", i+1, r.SharesStorageWith)
+	}
+	q := list[j-1]
+	if q.Resource != r.Resource || q.Namespaced != r.Namespaced || q.Prefix(etcdPrefix) != r.Prefix(etcdPrefix) {
+		return fmt.Errorf("entry %d (resource %q, key prefix %q): sharesStorageWith entry %d (resource %q, key prefix %q) needs the same resource name, scope and key prefix",
+			i+1, r.GroupResource(), r.Prefix(etcdPrefix), j, q.GroupResource(), q.Prefix(etcdPrefix))
+	}
+	return nil
+}
+
+// sharesStorage reports whether one of r and q declares it serves the
+// other's objects (checkSharedStorage has checked the declaration).
+func sharesStorage(r, q *api.Resource) bool {
+	return r.SharesStorageWith == q.GroupResource() || q.SharesStorageWith == r.GroupResource()
+}
+
 // checkPrefixes rejects two resources whose key prefixes under etcdPrefix
-// are equal or nested, such as "/registry/apps/" (a core resource "apps")
+// are equal or nested (unless a declared sharesStorageWith pair at one
+// prefix), such as "/registry/apps/" (a core resource "apps")
 // and "/registry/apps/deployments/": one would list, watch and overwrite
 // the other's objects. Prefixes end in '/', so comparing them compares
 // whole path segments ("/registry/pods/" and "/registry/pods2/" do not
@@ -92,7 +132,11 @@ func checkPrefixes(list []*api.Resource, etcdPrefix string) error {
 	for i, r := range list {
 		p := r.Prefix(etcdPrefix)
 		for j, q := range list[:i] {
-			if qp := q.Prefix(etcdPrefix); strings.HasPrefix(p, qp) || strings.HasPrefix(qp, p) {
+			qp := q.Prefix(etcdPrefix)
+			if p == qp && sharesStorage(r, q) {
+				continue
+			}
+			if strings.HasPrefix(p, qp) || strings.HasPrefix(qp, p) {
 				return fmt.Errorf("entry %d (resource %q, key prefix %q) overlaps entry %d (resource %q, key prefix %q)",
 					i+1, r.GroupResource(), p, j+1, q.GroupResource(), qp)
 			}

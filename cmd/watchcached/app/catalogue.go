@@ -1,0 +1,115 @@
+package app
+
+import "github.com/watchcached/watchcached/api"
+
+// KubeCatalogue is the --resources word that selects KubeResources instead
+// of a file.
+const KubeCatalogue = "kube"
+
+// KubeResources are the common built-in resources at kube-apiserver's own
+// etcd layout, so watchcached can serve what a cluster's kube-apiserver
+// stored: each entry's KeyPrefix is the one kube-apiserver uses (the
+// resource name without its group, except for the special prefixes
+// compiled into kube-apiserver, such as "minions" for nodes and
+// "services/specs" for services, and CRDs, which the apiextensions server
+// keeps under "<group>/<resource>"), with the short names, categories and
+// field selectors kube-apiserver serves for it. Within a group the
+// entries are in kube-apiserver's discovery order (by name). Each call
+// returns new values.
+//
+// events.k8s.io/v1 events are not served: kube-apiserver stores them as
+// core v1 Events (under "events", shared with the core resource) and
+// converts each one on the way out; watchcached serves stored objects
+// unconverted.
+func KubeResources() []*api.Resource {
+	return []*api.Resource{
+		kube("", "configmaps", "ConfigMap", true, "", []string{"cm"}, nil),
+		kube("", "endpoints", "Endpoints", true, "services/endpoints", []string{"ep"}, nil),
+		kubeEvents(),
+		kube("", "namespaces", "Namespace", false, "", []string{"ns"}, nil, "status.phase"),
+		withDefault(kube("", "nodes", "Node", false, "minions", []string{"no"}, nil, "spec.unschedulable"),
+			"spec.unschedulable", "false"),
+		kube("", "persistentvolumeclaims", "PersistentVolumeClaim", true, "", []string{"pvc"}, nil),
+		kube("", "persistentvolumes", "PersistentVolume", false, "", []string{"pv"}, nil),
+		kubePods(),
+		kube("", "secrets", "Secret", true, "", nil, nil, "type"),
+		kube("", "serviceaccounts", "ServiceAccount", true, "", []string{"sa"}, nil),
+		kube("", "services", "Service", true, "services/specs", []string{"svc"}, all),
+		kube("apps", "daemonsets", "DaemonSet", true, "", []string{"ds"}, all),
+		kube("apps", "deployments", "Deployment", true, "", []string{"deploy"}, all),
+		withDefault(kube("apps", "replicasets", "ReplicaSet", true, "", []string{"rs"}, all, "status.replicas"),
+			"status.replicas", "0"),
+		kube("apps", "statefulsets", "StatefulSet", true, "", []string{"sts"}, all),
+		kube("batch", "cronjobs", "CronJob", true, "", []string{"cj"}, all),
+		kubeJobs(),
+		kube("coordination.k8s.io", "leases", "Lease", true, "", nil, nil),
+		kube("discovery.k8s.io", "endpointslices", "EndpointSlice", true, "", nil, nil),
+		kube("networking.k8s.io", "ingresses", "Ingress", true, "ingress", []string{"ing"}, nil),
+		kube("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, "", []string{"netpol"}, nil),
+		kube("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, "", []string{"pdb"}, nil),
+		kube("scheduling.k8s.io", "priorityclasses", "PriorityClass", false, "", []string{"pc"}, nil),
+		kube("storage.k8s.io", "storageclasses", "StorageClass", false, "", []string{"sc"}, nil),
+		kube("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, "", nil, nil),
+		kube("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, "", nil, nil),
+		kube("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, "", nil, nil),
+		kube("rbac.authorization.k8s.io", "roles", "Role", true, "", nil, nil),
+		kube("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false,
+			"apiextensions.k8s.io/customresourcedefinitions", []string{"crd", "crds"}, []string{"api-extensions"}),
+	}
+}
+
+// all is the category of `kubectl get all`.
+var all = []string{"all"}
+
+// kube is one catalogue entry at v1 (every catalogued resource's version)
+// under keyPrefix, or under its resource name when keyPrefix is "".
+func kube(group, resource, kind string, namespaced bool, keyPrefix string, short, categories []string, fields ...string) *api.Resource {
+	if keyPrefix == "" {
+		keyPrefix = resource
+	}
+	return &api.Resource{
+		Group: group, Version: "v1", Resource: resource, Kind: kind, Namespaced: namespaced,
+		KeyPrefix: keyPrefix, ShortNames: short, Categories: append([]string(nil), categories...),
+		SelectableFields: fields,
+	}
+}
+
+// withDefault sets the value field has when an object omits it (a Go
+// zero value dropped by omitempty).
+func withDefault(r *api.Resource, field, value string) *api.Resource {
+	r.FieldDefaults = map[string]string{field: value}
+	return r
+}
+
+// kubePods is pods with kube-apiserver's field selectors, indexed by
+// spec.nodeName as kube-apiserver's watch cache is; spec.hostNetwork is
+// omitted from stored pods when false.
+func kubePods() *api.Resource {
+	r := kube("", "pods", "Pod", true, "", []string{"po"}, all,
+		"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+		"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName")
+	r.IndexedFields = []string{"spec.nodeName"}
+	r.FieldDefaults = map[string]string{"spec.hostNetwork": "false"}
+	return r
+}
+
+// kubeEvents is core v1 events with kube-apiserver's field selectors:
+// "source" is source.component, "reportingComponent" the stored field of
+// that name (ReportingController in Go).
+func kubeEvents() *api.Resource {
+	r := kube("", "events", "Event", true, "", []string{"ev"}, nil,
+		"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+		"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+		"reason", "reportingComponent", "source", "type")
+	r.FieldPaths = map[string]string{"source": "source.component"}
+	return r
+}
+
+// kubeJobs is batch/v1 jobs: kube-apiserver selects "status.successful"
+// from status.succeeded, which is omitted when 0.
+func kubeJobs() *api.Resource {
+	r := kube("batch", "jobs", "Job", true, "", nil, all, "status.successful")
+	r.FieldPaths = map[string]string{"status.successful": "status.succeeded"}
+	r.FieldDefaults = map[string]string{"status.successful": "0"}
+	return r
+}
