@@ -195,17 +195,3 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		s.serveDelete(rw, r, req, q)
 	}
 }
-
-// recoverPanic turns a panic of a handler into a 500 Status (when nothing
-// was written yet) and a log line; the process never crashes on a request.
-func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
-	v := recover()
-	if v == nil {
-		return
-	}
-	if v == http.ErrAbortHandler {
-		panic(v)
-	}
-	s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
-	writeStatus(w, internalErrorStatus())
-}
