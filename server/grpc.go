@@ -48,8 +48,8 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) 
 	}
 	all := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack),
-		grpc.ChainUnaryInterceptor(s.unaryRecover),
-		grpc.ChainStreamInterceptor(s.streamRecover),
+		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryAdmit),
+		grpc.ChainStreamInterceptor(s.streamRecover, s.streamAdmit),
 	}, opts...)
 	gs := grpc.NewServer(all...)
 	pb.RegisterWatchCacheServer(gs, &grpcService{s: s, metrics: m})

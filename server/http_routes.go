@@ -171,6 +171,12 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	rw := &statusRecorder{ResponseWriter: w}
 	done := s.metrics.start(req)
 	defer func() { done(rw.statusCode()) }()
+	release, err := s.admission.admit(req.verb)
+	if err != nil {
+		writeError(rw, s.log, err, nil)
+		return
+	}
+	defer release()
 	if isWrite(req.verb) && queryDryRun(r.URL.Query()) {
 		writeError(rw, s.log, errDryRun, req)
 		return
