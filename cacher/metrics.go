@@ -23,6 +23,7 @@ type Metrics struct {
 	inconsistencies  *prometheus.CounterVec
 	missingPrev      *prometheus.CounterVec
 	compacted        *prometheus.GaugeVec
+	panics           *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -75,11 +76,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		compacted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "watchcached_cache_etcd_compacted_revision", Help: "etcd's compacted revision as the cache last learned it.",
 		}, res),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_reflector_panics_total",
+			Help: "Panics recovered in the cache's reflector (each one makes the cache relist after a back-off).",
+		}, res),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
 			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists, m.inconsistencies,
-			m.missingPrev, m.compacted} {
+			m.missingPrev, m.compacted, m.panics} {
 			reg.MustRegister(c)
 		}
 	}
@@ -89,7 +94,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // resourceMetrics are one resource's children of Metrics.
 type resourceMetrics struct {
 	eventsApplied, watchersExpired, revisionRequests, relists prometheus.Counter
-	inconsistencies, missingPrev                              prometheus.Counter
+	inconsistencies, missingPrev, panics                      prometheus.Counter
 	cacheRV, ringLen, ringCap, objects, watchers, compacted   prometheus.Gauge
 	freshWait                                                 prometheus.Observer
 	delegated                                                 *prometheus.CounterVec // labels verb, reason
@@ -108,6 +113,7 @@ func (m *Metrics) forResource(resource string) *resourceMetrics {
 		relists:          m.relists.WithLabelValues(resource),
 		inconsistencies:  m.inconsistencies.WithLabelValues(resource),
 		missingPrev:      m.missingPrev.WithLabelValues(resource),
+		panics:           m.panics.WithLabelValues(resource),
 		compacted:        m.compacted.WithLabelValues(resource),
 		cacheRV:          m.cacheRV.WithLabelValues(resource),
 		ringLen:          m.ringLen.WithLabelValues(resource),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime/debug"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -22,32 +23,57 @@ import (
 func (c *Cacher) reflect(ctx context.Context) {
 	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		if err := c.listAndReplace(ctx); err != nil {
+		if c.cycleRecovered(ctx, backoff) {
+			backoff.wait(ctx)
+		}
+	}
+}
+
+// cycleRecovered runs one cycle, recovering a panic in it: the panic is
+// logged once with its stack and counted, the cache stops being ready, and
+// panicked tells reflect to relist after a back-off. The cache's state is
+// not trusted after a panic; the relist's Replace expires open watchers.
+func (c *Cacher) cycleRecovered(ctx context.Context, backoff *backoff) (panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.m.panics.Inc()
+			c.log.Error("cache reflector panicked; relisting", "rv", c.wc.RV(), "panic", v, "stack", string(debug.Stack()))
 			c.setNotReady()
-			c.log.Warn("cache list failed", "err", err)
-			backoff.wait(ctx)
-			continue
+			panicked = true
 		}
-		backoff.reset()
-		c.ready.set(stateReady, time.Now())
-		c.wake.closeAll()
-		for ctx.Err() == nil {
-			err := c.watchUntilBroken(ctx)
-			if err == nil || ctx.Err() != nil {
-				return
-			}
-			if errors.Is(err, api.ErrMissingPrev) {
-				c.m.missingPrev.Inc()
-			}
-			if errors.Is(err, api.ErrExpired) {
-				c.log.Warn("cache watch cannot continue; relisting", "rv", c.wc.RV(), "err", err)
-				c.setNotReady()
-				c.m.relists.Inc()
-				break
-			}
-			c.log.Warn("cache watch broken; resuming", "rv", c.wc.RV(), "err", err)
-			backoff.wait(ctx)
+	}()
+	c.cycle(ctx, backoff)
+	return false
+}
+
+// cycle lists, then watches (resuming broken watches) until the cache must
+// relist or ctx ends.
+func (c *Cacher) cycle(ctx context.Context, backoff *backoff) {
+	if err := c.listAndReplace(ctx); err != nil {
+		c.setNotReady()
+		c.log.Warn("cache list failed", "err", err)
+		backoff.wait(ctx)
+		return
+	}
+	backoff.reset()
+	c.ready.set(stateReady, time.Now())
+	c.wake.closeAll()
+	for ctx.Err() == nil {
+		err := c.watchUntilBroken(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
 		}
+		if errors.Is(err, api.ErrMissingPrev) {
+			c.m.missingPrev.Inc()
+		}
+		if errors.Is(err, api.ErrExpired) {
+			c.log.Warn("cache watch cannot continue; relisting", "rv", c.wc.RV(), "err", err)
+			c.setNotReady()
+			c.m.relists.Inc()
+			return
+		}
+		c.log.Warn("cache watch broken; resuming", "rv", c.wc.RV(), "err", err)
+		backoff.wait(ctx)
 	}
 }
 

@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/watchcached/watchcached/api"
@@ -37,6 +38,21 @@ func (s *Store) markCorrupt(key string, err error) {
 	if s.onDecode != nil {
 		s.onDecode(key, err)
 	}
+}
+
+// decodeRecovered calls decode, turning a panic into an undecodable value
+// (logged once with its stack), so one bad value is skipped like any other
+// that does not decode and never crashes the daemon. Safe for concurrent
+// use when decode is.
+func (s *Store) decodeRecovered(decode func(string, []byte, int64) (*api.Object, error),
+	key string, value []byte, modRev int64) (obj *api.Object, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("etcdstore: decoding a value panicked", "key", key, "panic", v, "stack", string(debug.Stack()))
+			obj, err = nil, undecodable(key, "decoding panicked: %v", v)
+		}
+	}()
+	return decode(key, value, modRev)
 }
 
 // forgetCorrupt drops key from the set: it is absent or decodes now. It

@@ -1,6 +1,10 @@
 package etcdstore
 
-import "github.com/watchcached/watchcached/api"
+import (
+	"log/slog"
+
+	"github.com/watchcached/watchcached/api"
+)
 
 // CodecOnly returns a Store that can Decode but has no etcd client, for
 // codec tests and benchmarks (the tests live in etcdstore_test because
@@ -14,3 +18,11 @@ func CodecOnly(res *api.Resource) *Store {
 
 // MergeJSON exposes mergeJSON to tests.
 var MergeJSON = mergeJSON
+
+// DecodeRecovered exposes Store.decodeRecovered with a decode function of
+// the test's and a logger (CodecOnly stores have none).
+func DecodeRecovered(s *Store, log *slog.Logger, decode func(string, []byte, int64) (*api.Object, error),
+	key string, value []byte, modRev int64) (*api.Object, error) {
+	s.logger = log
+	return s.decodeRecovered(decode, key, value, modRev)
+}

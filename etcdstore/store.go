@@ -115,7 +115,7 @@ func (s *Store) decodeKV(key, value []byte, modRev int64) (*api.Object, bool) {
 // decodeOne decodes the value of one key as a read of that key needs it:
 // a failure is reported (B62) and returned as the ErrCorrupt a client sees.
 func (s *Store) decodeOne(key, value []byte, modRev int64) (*api.Object, error) {
-	obj, err := s.codec.decode(string(key), value, modRev)
+	obj, err := s.decodeRecovered(s.codec.decode, string(key), value, modRev)
 	if err != nil {
 		s.markCorrupt(string(key), err)
 		return nil, corruptError(string(key), modRev, err)

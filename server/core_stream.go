@@ -29,6 +29,7 @@ type eventSink interface {
 
 // streamMetrics are a frontend's watch metrics of one resource.
 type streamMetrics struct {
+	frontend string // "http" or "grpc", for the panics counter
 	watchers prometheus.Gauge
 	sent     prometheus.Counter // nil: not counted
 }
@@ -64,7 +65,9 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 	if err := sink.start(watcher); err != nil {
 		return nil, err
 	}
-	return nil, pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m.sent)
+	return nil, s.pumpRecovered(m.frontend, func() error {
+		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m.sent)
+	}, sink)
 }
 
 // pump copies events from watcher to sink until the stream ends: cleanly

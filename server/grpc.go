@@ -46,7 +46,11 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	all := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack)}, opts...)
+	all := append([]grpc.ServerOption{
+		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack),
+		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryAdmit),
+		grpc.ChainStreamInterceptor(s.streamRecover, s.streamAdmit),
+	}, opts...)
 	gs := grpc.NewServer(all...)
 	pb.RegisterWatchCacheServer(gs, &grpcService{s: s, metrics: m})
 	healthpb.RegisterHealthServer(gs, &grpcHealth{s: s})

@@ -66,7 +66,7 @@ func (g *grpcService) Watch(in *pb.WatchRequest, stream grpc.ServerStreamingServ
 	q := grpcQuery(in)
 	q.sendInitialEvents, q.allowWatchBookmarks = in.SendInitialEvents, in.GetAllowWatchBookmarks()
 	resource := req.entry.res.GroupResource()
-	m := streamMetrics{watchers: g.metrics.watchers.WithLabelValues(resource), sent: g.metrics.sent.WithLabelValues(resource)}
+	m := streamMetrics{frontend: "grpc", watchers: g.metrics.watchers.WithLabelValues(resource), sent: g.metrics.sent.WithLabelValues(resource)}
 	rejected, ended := g.s.watch(stream.Context(), req, q, &grpcSender{g: g, stream: stream, req: req}, m)
 	if rejected != nil {
 		return g.fail(rejected, req)

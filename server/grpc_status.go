@@ -40,6 +40,9 @@ func grpcStatus(log *slog.Logger, err error, res *api.Resource, name string) *gr
 	if err == errWatchesClosed {
 		return grpcstatus.New(codes.Unavailable, err.Error())
 	}
+	if err == errPanicked { // logged with its stack when recovered
+		return panicGRPCStatus()
+	}
 	rule, ok := findRule(err)
 	if !ok {
 		log.Error("internal error", "err", err)

@@ -32,9 +32,9 @@ type grpcFixture struct {
 	conn   *grpc.ClientConn
 }
 
-func newGRPCFixture(t *testing.T) *grpcFixture {
+func newGRPCFixture(t *testing.T, mutate ...func(*Config)) *grpcFixture {
 	t.Helper()
-	f := newFixture(t)
+	f := newFixture(t, mutate...)
 	gs, err := f.srv.NewGRPCServer()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ type metrics struct {
 	requests *prometheus.CounterVec   // verb, resource, code
 	duration *prometheus.HistogramVec // verb, resource; WATCH excluded
 	watchers *prometheus.GaugeVec     // resource
+	panics   *prometheus.CounterVec   // frontend: http, grpc
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -28,8 +29,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{"verb", "resource"}),
 		watchers: watchersGauge("http", "HTTP"),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_panics_total",
+			Help: "Panics recovered while serving a request or a watch stream, by frontend (http, grpc).",
+		}, []string{"frontend"}),
 	}
-	return m, registerAll(reg, m.requests, m.duration, m.watchers)
+	return m, registerAll(reg, m.requests, m.duration, m.watchers, m.panics)
 }
 
 // start begins measuring a request; the returned func records it with the

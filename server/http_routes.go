@@ -171,6 +171,12 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	rw := &statusRecorder{ResponseWriter: w}
 	done := s.metrics.start(req)
 	defer func() { done(rw.statusCode()) }()
+	release, err := s.admission.admit(req.verb)
+	if err != nil {
+		writeError(rw, s.log, err, nil)
+		return
+	}
+	defer release()
 	if isWrite(req.verb) && queryDryRun(r.URL.Query()) {
 		writeError(rw, s.log, errDryRun, req)
 		return
@@ -194,18 +200,4 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	case verbDelete:
 		s.serveDelete(rw, r, req, q)
 	}
-}
-
-// recoverPanic turns a panic of a handler into a 500 Status (when nothing
-// was written yet) and a log line; the process never crashes on a request.
-func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
-	v := recover()
-	if v == nil {
-		return
-	}
-	if v == http.ErrAbortHandler {
-		panic(v)
-	}
-	s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
-	writeStatus(w, internalErrorStatus())
 }

@@ -24,7 +24,7 @@ import (
 // Errors before the stream starts are ordinary Status responses.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
 	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log}
-	m := streamMetrics{watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())}
+	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
 		writeError(w, s.log, rejected, req)
 	}

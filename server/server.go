@@ -47,12 +47,18 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported by /version.
 	Version string
+	// Limits bound the requests in flight and the open watches (B93);
+	// zero fields mean no bound.
+	Limits Limits
 }
 
 // Validate checks the configuration after defaults are applied.
 func (c *Config) Validate() error {
 	if len(c.Storages) == 0 {
 		return errors.New("server: no storages configured")
+	}
+	if l := c.Limits; l.MaxRequestsInflight < 0 || l.MaxMutatingRequestsInflight < 0 || l.MaxWatches < 0 {
+		return fmt.Errorf("server: negative limit in %+v", l)
 	}
 	seen := map[string]bool{}
 	for i, st := range c.Storages {
@@ -111,6 +117,7 @@ type Server struct {
 	log       *slog.Logger
 	resources *resourceTable
 	metrics   *metrics
+	admission *admission
 	handler   http.Handler
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
@@ -132,7 +139,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m}
+	adm, err := newAdmission(cfg.Limits, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
 	s.handler = s.routes()

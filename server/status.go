@@ -54,6 +54,9 @@ func errorStatus(log *slog.Logger, err error, req *request) *metav1.Status {
 	if err == errWatchesClosed {
 		return newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, err.Error())
 	}
+	if err == errPanicked { // logged with its stack when recovered
+		return internalErrorStatus()
+	}
 	rule, ok := findRule(err)
 	if !ok {
 		log.Error("internal error", "err", err)

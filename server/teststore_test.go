@@ -25,6 +25,7 @@ type testStore struct {
 	lastList  api.ListOptions                                                       // guarded by mu
 	lastWatch api.WatchOptions                                                      // guarded by mu
 	notReady  bool                                                                  // guarded by mu
+	hook      func(verb string)                                                     // guarded by mu; runs first in Get, List, Watch and Create
 }
 
 var _ api.Readiness = (*testStore)(nil)
@@ -34,6 +35,7 @@ func newTestStore(t *testing.T, e *etcdtest.Server, res *api.Resource) *testStor
 }
 
 func (s *testStore) Get(ctx context.Context, ns, name string, opts api.GetOptions) (*api.Object, error) {
+	s.runHook("get")
 	if err := s.failure(); err != nil {
 		return nil, err
 	}
@@ -41,6 +43,7 @@ func (s *testStore) Get(ctx context.Context, ns, name string, opts api.GetOption
 }
 
 func (s *testStore) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+	s.runHook("list")
 	s.mu.Lock()
 	s.lastList = opts
 	s.mu.Unlock()
@@ -51,6 +54,7 @@ func (s *testStore) List(ctx context.Context, opts api.ListOptions) (*api.List, 
 }
 
 func (s *testStore) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, error) {
+	s.runHook("watch")
 	s.mu.Lock()
 	s.lastWatch = opts
 	w := s.watch
@@ -62,6 +66,28 @@ func (s *testStore) Watch(ctx context.Context, opts api.WatchOptions) (api.Watch
 		return w(ctx, opts)
 	}
 	return s.Storage.Watch(ctx, opts)
+}
+
+func (s *testStore) Create(ctx context.Context, ns string, body []byte) (*api.Object, error) {
+	s.runHook("create")
+	return s.Storage.Create(ctx, ns, body)
+}
+
+// setHook makes fn run first in Get, List, Watch and Create (outside mu),
+// to panic or block there; nil removes it.
+func (s *testStore) setHook(fn func(verb string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = fn
+}
+
+func (s *testStore) runHook(verb string) {
+	s.mu.Lock()
+	fn := s.hook
+	s.mu.Unlock()
+	if fn != nil {
+		fn(verb)
+	}
 }
 
 func (s *testStore) Ready() bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/etcdstore"
+	"github.com/watchcached/watchcached/server"
 )
 
 // Config is the daemon's configuration, filled from flags by main or
@@ -50,6 +51,9 @@ type Config struct {
 	// MaxWatchTimeout is the server's maximum watch duration (B44); 0
 	// means the server's default (60 minutes).
 	MaxWatchTimeout time.Duration
+	// Limits are the server's admission limits (B93); zero fields mean no
+	// limit. DefaultConfig sets server.DefaultLimits.
+	Limits server.Limits
 	// ShutdownTimeout bounds the graceful part of Close when its context
 	// has no deadline; default 10 s.
 	ShutdownTimeout time.Duration
@@ -113,6 +117,7 @@ func DefaultConfig() Config {
 		EtcdPrefix:      "/registry",
 		WatchCache:      true,
 		ShutdownTimeout: 10 * time.Second,
+		Limits:          server.DefaultLimits,
 	}
 }
 
@@ -131,6 +136,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateCompaction(); err != nil {
+		return err
+	}
+	if err := c.validateLimits(); err != nil {
 		return err
 	}
 	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {

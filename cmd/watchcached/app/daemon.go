@@ -125,6 +125,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		Logger:          d.log,
 		MaxWatchTimeout: d.cfg.MaxWatchTimeout,
 		Version:         d.cfg.Version,
+		Limits:          d.cfg.Limits,
 	})
 	if err != nil {
 		return err
