@@ -52,8 +52,10 @@ func newCodec(res *api.Resource, prefix string) codec {
 
 // Decode builds the immutable object a stored value shows at modRevision.
 //
-// The value must be a JSON object whose metadata.name (and, for namespaced
-// resources, metadata.namespace) agree with key. Raw is the value compacted
+// The value is JSON or Kubernetes protobuf (translated once to the JSON
+// kube-apiserver serves, codec_proto.go). It must be an object whose
+// metadata.name (and, for namespaced resources, metadata.namespace) agree
+// with key. Raw is the value compacted
 // to one line, with apiVersion and kind added when missing, any stored
 // metadata.resourceVersion dropped, and "resourceVersion":"<modRevision>"
 // inserted as the first member of metadata; RVAt points at its first digit.
@@ -63,8 +65,18 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 	return s.codec.decode(key, value, modRevision)
 }
 
-// decode is Store.Decode.
+// decode is Store.Decode. A value in Kubernetes protobuf or encrypted
+// at rest (both begin with "k8s", which no JSON value does) takes the path
+// of codec_proto.go; anything else is decoded as JSON.
 func (cd *codec) decode(key string, value []byte, modRevision int64) (*api.Object, error) {
+	if len(value) > 0 && value[0] == 'k' {
+		return cd.decodeK8s(key, value, modRevision)
+	}
+	return cd.decodeJSON(key, value, modRevision)
+}
+
+// decodeJSON decodes a JSON value (Store.Decode's contract).
+func (cd *codec) decodeJSON(key string, value []byte, modRevision int64) (*api.Object, error) {
 	if modRevision <= 0 {
 		return nil, undecodable(key, "mod revision %d is not positive", modRevision)
 	}
@@ -75,6 +87,12 @@ func (cd *codec) decode(key string, value []byte, modRevision int64) (*api.Objec
 	if err != nil {
 		return nil, undecodable(key, "not JSON: %v", err)
 	}
+	return cd.decodeCompact(key, c, modRevision)
+}
+
+// decodeCompact decodes c, one valid JSON value without insignificant
+// whitespace. The object returned shares no memory with c.
+func (cd *codec) decodeCompact(key string, c []byte, modRevision int64) (*api.Object, error) {
 	if len(c) < 2 || c[0] != '{' {
 		return nil, undecodable(key, "not a JSON object")
 	}

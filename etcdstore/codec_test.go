@@ -124,6 +124,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"kind":"Pod","metadata":{"resourceVersion":"3","name":"p","namespace":"ns1"}}`), int64(1))
 	f.Add([]byte(`{"metadata":{"name":"p\"","namespace":"ns1"},"spec":"x"}`), int64(1<<40))
 	f.Add([]byte(`{"spec":{"nodeName":{"a":["]"]}},"metadata":{"namespace":"ns1","name":"p"}}`), int64(2))
+	f.Add(storedProto(f, protoPod("ns1", "p", "n", 1)), int64(7))
+	f.Add([]byte("k8s:enc:aescbc:v1:key1:\x00"), int64(3))
 	s := codecStore(testkit.Pods())
 	f.Fuzz(func(t *testing.T, value []byte, rev int64) {
 		obj, err := s.Decode("/registry/pods/ns1/p", value, rev)

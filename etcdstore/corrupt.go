@@ -29,8 +29,14 @@ const ignoreReadErrorField = "ignoreStoreReadErrorWithClusterBreakingPotential"
 var _ api.CorruptDeleter = (*Store)(nil)
 
 // markCorrupt records that key holds a value that does not decode: logged
-// the first time, reported to OnDecodeError every time.
+// the first time, reported to OnDecodeError every time. The first value
+// found encrypted at rest also logs a warning for the whole resource.
 func (s *Store) markCorrupt(key string, err error) {
+	if isEncrypted(err) && s.encWarned.CompareAndSwap(false, true) {
+		s.logger.Warn("etcdstore: values of this resource are encrypted at rest (kube-apiserver's encryption configuration); "+
+			"watchcached cannot decrypt them: they are skipped by lists and watches, and reads of their keys answer 500",
+			"resource", s.res.GroupResource(), "key", key, "err", err)
+	}
 	if _, seen := s.corrupt.LoadOrStore(key, struct{}{}); !seen {
 		s.corruptN.Add(1)
 		s.logger.Warn("etcdstore: skipping a value that does not decode", "key", key, "err", err)

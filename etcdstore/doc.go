@@ -25,8 +25,14 @@
 // validates and compacts each value in one pass, and the codec (codec.go)
 // walks the compact bytes by offset.
 //
-// Values under the prefix that do not decode (not JSON, no name, a name or
-// namespace that disagrees with the key) are corrupt: List skips them, a
+// Values kube-apiserver writes for built-in kinds are Kubernetes protobuf:
+// the codec translates each once, with apimachinery's serializers over
+// client-go's scheme, to the JSON kube-apiserver serves, and then takes the
+// JSON path (codec_proto.go). Values encrypted at rest cannot be read.
+//
+// Values under the prefix that do not decode (neither JSON nor protobuf of
+// the resource's kind, encrypted, no name, a name or namespace that
+// disagrees with the key) are corrupt: List skips them, a
 // watch emits nothing for them (or DELETED when an object that did decode
 // is overwritten by one that does not, so that a consumer of the watch
 // agrees with a list), while Get, Update, Patch and Delete of the key fail

@@ -68,6 +68,9 @@ type Store struct {
 	// (key -> struct{}); corruptN counts them. See corrupt.go.
 	corrupt  sync.Map
 	corruptN atomic.Int64
+	// encWarned is set once the resource's warning about values encrypted
+	// at rest was logged.
+	encWarned atomic.Bool
 }
 
 var _ api.Storage = (*Store)(nil)

@@ -1,0 +1,148 @@
+package etcdstore
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"unicode"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/watchcached/watchcached/api"
+)
+
+// Values as kube-apiserver stores them.
+//
+// kube-apiserver writes built-in kinds in Kubernetes protobuf: the magic
+// "k8s\x00", then a runtime.Unknown naming apiVersion and kind around the
+// object's protobuf bytes. Such a value is decoded with client-go's scheme
+// (every built-in kind of k8s.io/api) into the typed Go object and encoded
+// once with the scheme's JSON serializer, which gives the bytes
+// kube-apiserver serves; from there the JSON path (decodeCompact: already
+// compact, so not scanned again) splices the
+// resourceVersion and extracts metadata and selectable fields, so an object
+// costs one protobuf decode and one JSON encode when it is read from etcd,
+// and nothing per watcher or per request after that.
+//
+// A value encrypted at rest ("k8s:enc:<provider>:...") cannot be read
+// (watchcached has no keys); it is undecodable, with a reason naming the
+// provider, and the store warns once per resource (Store.markCorrupt).
+
+var (
+	protoMagic = []byte("k8s\x00")
+	encPrefix  = []byte("k8s:enc:")
+
+	// protoSerializer and jsonSerializer are stateless and safe for
+	// concurrent use.
+	protoSerializer = protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	jsonSerializer  = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme, kjson.SerializerOptions{})
+)
+
+// jsonPool holds the scratch buffers (*bytes.Buffer) of the JSON encoding.
+var jsonPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeK8s decodes a value that begins with 'k': Kubernetes protobuf or an
+// encrypted value; anything else goes to the JSON path (and fails there).
+func (cd *codec) decodeK8s(key string, value []byte, modRevision int64) (*api.Object, error) {
+	switch {
+	case bytes.HasPrefix(value, protoMagic):
+		return cd.decodeProtobuf(key, value, modRevision)
+	case bytes.HasPrefix(value, encPrefix):
+		return nil, &encryptedError{key: key, provider: encryptedProvider(value[len(encPrefix):])}
+	}
+	return cd.decodeJSON(key, value, modRevision)
+}
+
+// decodeProtobuf translates a protobuf value to the JSON kube-apiserver
+// serves and decodes that. The stored kind must be the resource's kind at
+// the resource's version.
+func (cd *codec) decodeProtobuf(key string, value []byte, modRevision int64) (*api.Object, error) {
+	if modRevision <= 0 {
+		return nil, undecodable(key, "mod revision %d is not positive", modRevision)
+	}
+	obj, gvk, err := protoSerializer.Decode(value, nil, nil)
+	switch {
+	case err != nil && runtime.IsNotRegisteredError(err):
+		return nil, undecodable(key, "protobuf of %s, a kind not built into Kubernetes", kindString(gvk))
+	case err != nil:
+		return nil, undecodable(key, "protobuf does not decode: %v", err)
+	}
+	if want := (schema.GroupVersionKind{Group: cd.res.Group, Version: cd.res.Version, Kind: cd.res.Kind}); *gvk != want {
+		return nil, undecodable(key, "the stored object is %s, not %s", kindString(gvk), kindString(&want))
+	}
+	buf := jsonPool.Get().(*bytes.Buffer)
+	defer jsonPool.Put(buf)
+	buf.Reset()
+	if err := jsonSerializer.Encode(obj, buf); err != nil {
+		return nil, undecodable(key, "%s does not encode as JSON: %v", kindString(gvk), err)
+	}
+	// encoding/json writes valid, compact JSON and a newline.
+	return cd.decodeCompact(key, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), modRevision)
+}
+
+// kindString names a kind as "apps/v1 Deployment".
+func kindString(gvk *schema.GroupVersionKind) string {
+	if gvk == nil || gvk.Kind == "" {
+		return "an unnamed kind"
+	}
+	return gvk.GroupVersion().String() + " " + gvk.Kind
+}
+
+// encryptedError is the error of a value encrypted at rest. It wraps
+// ErrUndecodable, so the value is treated as every undecodable one.
+type encryptedError struct {
+	key      string
+	provider string // "aescbc, key key1", "kms v2, provider vault"
+}
+
+func (e *encryptedError) Error() string {
+	return ErrUndecodable.Error() + ": " + e.key + ": value is encrypted at rest (" + e.provider +
+		"); watchcached cannot decrypt it"
+}
+
+func (e *encryptedError) Is(target error) bool { return target == ErrUndecodable }
+
+// isEncrypted reports whether err is the error of an encrypted value.
+func isEncrypted(err error) bool {
+	var enc *encryptedError
+	return errors.As(err, &enc)
+}
+
+// encryptedProvider names the provider of an encrypted value from what
+// follows "k8s:enc:": "<provider>:<version>:<key name>:<ciphertext>" for
+// every provider of kube-apiserver (aescbc, aesgcm, secretbox, kms).
+func encryptedProvider(rest []byte) string {
+	parts := bytes.SplitN(rest, []byte(":"), 4)
+	name := func(i int) string {
+		if i >= len(parts)-1 || len(parts[i]) == 0 || len(parts[i]) > 64 {
+			return ""
+		}
+		s := string(parts[i])
+		if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }) >= 0 {
+			return ""
+		}
+		return s
+	}
+	provider := name(0)
+	if provider == "" {
+		return "unknown provider"
+	}
+	if provider == "kms" {
+		if v := name(1); v != "" {
+			provider += " " + v
+		}
+		if k := name(2); k != "" {
+			provider += ", provider " + k
+		}
+		return provider
+	}
+	if k := name(2); k != "" {
+		provider += ", key " + k
+	}
+	return provider
+}
