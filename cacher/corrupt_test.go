@@ -15,26 +15,18 @@ import (
 func TestGet_B62_CorruptKey(t *testing.T) {
 	e := newEnv(t, false, nil)
 	ctx := context.Background()
-	put := func(key, val string) uint64 {
-		t.Helper()
-		resp, err := e.etcd.Client.Put(ctx, key, val)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return uint64(resp.Header.Revision)
-	}
 	msg := func(key string, rev uint64) string {
 		return fmt.Sprintf("Internal error occurred: StorageError: corrupt object, Code: 7, Key: %s, ResourceVersion: 0, AdditionalErrorMsg: object not decodable revision=%d: not JSON: invalid JSON", key, rev)
 	}
 	const early, late = "/registry/pods/default/early", "/registry/pods/default/late"
-	earlyRev := put(early, "{")
+	earlyRev := e.put(early, "{")
 	e.start()
 	for _, rv := range []string{"0", "", api.FormatRV(earlyRev)} {
 		_, err := e.c.Get(ctx, "default", "early", api.GetOptions{ResourceVersion: rv})
 		errIs(t, err, api.ErrCorrupt, msg(early, earlyRev))
 	}
 
-	lateRev := put(late, "{")
+	lateRev := e.put(late, "{")
 	_, err := e.c.Get(ctx, "default", "late", api.GetOptions{}) // waits for the cache to pass lateRev
 	errIs(t, err, api.ErrCorrupt, msg(late, lateRev))
 	_, err = e.c.Get(ctx, "default", "late", api.GetOptions{ResourceVersion: "0"})

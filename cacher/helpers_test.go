@@ -2,7 +2,6 @@ package cacher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"testing"
@@ -112,17 +111,18 @@ func (e *env) waitRV(rv uint64) {
 
 func errIs(t *testing.T, err, sentinel error, msg string) *api.Error {
 	t.Helper()
-	if !errors.Is(err, sentinel) {
-		t.Fatalf("error %v, want %v", err, sentinel)
+	return testkit.WantErr(t, err, sentinel, "", msg)
+}
+
+// put writes a raw value under key straight into etcd and returns its
+// revision.
+func (e *env) put(key, val string) uint64 {
+	e.t.Helper()
+	resp, err := e.etcd.Client.Put(context.Background(), key, val)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	ae := api.AsError(err)
-	if ae == nil {
-		t.Fatalf("error %v is not an *api.Error", err)
-	}
-	if msg != "" && ae.Message != msg {
-		t.Fatalf("message %q, want %q", ae.Message, msg)
-	}
-	return ae
+	return uint64(resp.Header.Revision)
 }
 
 var _ = io.EOF

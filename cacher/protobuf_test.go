@@ -63,18 +63,10 @@ func servedRaw(t *testing.T, p *corev1.Pod, rev uint64) string {
 func TestCacher_ProtobufValues(t *testing.T) {
 	e := newEnv(t, false, nil)
 	ctx := context.Background()
-	put := func(key, val string) uint64 {
-		t.Helper()
-		resp, err := e.etcd.Client.Put(ctx, key, val)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return uint64(resp.Header.Revision)
-	}
 	const key, encKey = "/registry/pods/default/p", "/registry/pods/default/secret"
 	p1 := cachePod("p", "n1", 1)
-	r1 := put(key, protoBytes(t, p1))
-	encRev := put(encKey, "k8s:enc:aesgcm:v1:k1:\x01\x02")
+	r1 := e.put(key, protoBytes(t, p1))
+	encRev := e.put(encKey, "k8s:enc:aesgcm:v1:k1:\x01\x02")
 	e.start()
 
 	got, err := e.c.Get(ctx, "default", "p", api.GetOptions{ResourceVersion: "0"})
@@ -100,9 +92,9 @@ func TestCacher_ProtobufValues(t *testing.T) {
 	}
 	defer w.Close()
 	p2, p3 := cachePod("p", "n1", 2), cachePod("p", "n2", 3)
-	r2 := put(key, protoBytes(t, p2))
-	r3 := put(key, protoBytes(t, p3)) // leaves spec.nodeName=n1
-	r4 := put(key, protoBytes(t, cachePod("p", "n1", 4)))
+	r2 := e.put(key, protoBytes(t, p2))
+	r3 := e.put(key, protoBytes(t, p3)) // leaves spec.nodeName=n1
+	r4 := e.put(key, protoBytes(t, cachePod("p", "n1", 4)))
 	del, err := e.etcd.Client.Delete(ctx, key)
 	if err != nil {
 		t.Fatal(err)
