@@ -128,14 +128,7 @@ func TestKubeCatalogue_Serves(t *testing.T) {
 	cfg.ResourcesFile = "kube"
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	d, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = d.Close(context.Background()) }()
-	if err := d.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := startReady(t, ctx, cfg)
 	c := etcdClient(t, d)
 	defer c.Close()
 	rev := map[string]int64{} // by the key's first segment: the revision of its last write

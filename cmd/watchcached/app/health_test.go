@@ -89,14 +89,7 @@ func TestDaemon_ReadyzFailsWhileEtcdIsGone(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	d, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = d.Close(context.Background()) }()
-	if err := d.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := startReady(t, ctx, cfg)
 	base := "http://" + d.HTTPAddr
 	if body := waitHTTP(t, base+"/readyz?verbose", 200); body != readyzLines("") {
 		t.Fatalf("readyz?verbose:\n%s\nwant\n%s", body, readyzLines(""))
@@ -133,4 +126,19 @@ func TestDaemon_ReadyzFailsWhileEtcdIsGone(t *testing.T) {
 	if n := logs.count("etcd unreachable; /readyz fails"); n != 1 {
 		t.Errorf("etcd loss logged %d times, want once", n)
 	}
+}
+
+// startReady starts a daemon with cfg, closes it when the test ends, and
+// waits until its caches are ready.
+func startReady(t *testing.T, ctx context.Context, cfg Config) *Daemon {
+	t.Helper()
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	if err := d.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
