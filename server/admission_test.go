@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
@@ -138,16 +137,7 @@ func TestAdmission_B93_GRPC(t *testing.T) {
 		if st.Code() != codes.Unavailable || st.Message() != msgTooManyRequests {
 			t.Fatalf("%s: %v", what, st)
 		}
-		var info *errdetails.ErrorInfo
-		var retry *errdetails.RetryInfo
-		for _, d := range st.Details() {
-			switch d := d.(type) {
-			case *errdetails.ErrorInfo:
-				info = d
-			case *errdetails.RetryInfo:
-				retry = d
-			}
-		}
+		info, retry := grpcDetails(st)
 		if info == nil || info.Reason != "TooManyRequests" || info.Metadata[GRPCMetaCode] != "429" ||
 			retry == nil || retry.RetryDelay.AsDuration() != time.Second {
 			t.Fatalf("%s: details %v", what, st.Details())

@@ -102,16 +102,7 @@ func TestGRPCStatusTable(t *testing.T) {
 			t.Errorf("(code, reason) %s is not unique", pair)
 		}
 		seen[pair] = true
-		var info *errdetails.ErrorInfo
-		var retry *errdetails.RetryInfo
-		for _, d := range st.Details() {
-			switch d := d.(type) {
-			case *errdetails.ErrorInfo:
-				info = d
-			case *errdetails.RetryInfo:
-				retry = d
-			}
-		}
+		info, retry := grpcDetails(st)
 		if info == nil || info.Reason != string(rule.reason) || info.Domain != GRPCErrorDomain ||
 			info.Metadata["code"] != itoa(rule.code) || info.Metadata["field"] != "f" || info.Metadata["continue"] != "tok" {
 			t.Errorf("%v: ErrorInfo %v", rule.sentinel, info)
@@ -331,4 +322,18 @@ func TestWrites_SameMessageOverHTTPAndGRPC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grpcDetails picks a gRPC status's ErrorInfo and RetryInfo details (nil
+// when absent).
+func grpcDetails(st *grpcstatus.Status) (info *errdetails.ErrorInfo, retry *errdetails.RetryInfo) {
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.RetryInfo:
+			retry = d
+		}
+	}
+	return info, retry
 }

@@ -105,15 +105,7 @@ func TestCheckResources_SharedStorage(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := checkResources(c.list, "/registry")
-			if c.want == "" {
-				if err != nil {
-					t.Fatalf("got %v, want no error", err)
-				}
-				return
-			}
-			if err == nil || err.Error() != c.want {
-				t.Errorf("got %v\nwant %s", err, c.want)
-			}
+			wantErrText(t, err, c.want)
 		})
 	}
 }

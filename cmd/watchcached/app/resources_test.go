@@ -40,15 +40,7 @@ func TestCheckResources_OverlappingPrefixes(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Resources = c.list
 			err := cfg.Validate()
-			if c.want == "" {
-				if err != nil {
-					t.Fatalf("got %v, want no error", err)
-				}
-				return
-			}
-			if err == nil || err.Error() != c.want {
-				t.Errorf("got %v\nwant %s", err, c.want)
-			}
+			wantErrText(t, err, c.want)
 		})
 	}
 }
@@ -68,6 +60,17 @@ func TestLoadResources_OverlappingPrefixes(t *testing.T) {
 	want := `--resources ` + p + `: entry 3 (resource "widgets.example.com", key prefix "/cluster-a/secrets/widgets/") ` +
 		`overlaps entry 2 (resource "secrets", key prefix "/cluster-a/secrets/")`
 	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// wantErrText fails unless err's text is want ("" wants no error).
+func wantErrText(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("got %v, want no error", err)
+	case want != "" && (err == nil || err.Error() != want):
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 }
