@@ -41,6 +41,12 @@ var (
 	// retryable: the value stays until a delete with
 	// DeleteOptions.IgnoreStoreReadError removes it (CorruptDeleter).
 	ErrCorrupt = errors.New("api: corrupt object")
+	// ErrUnsupportedMediaType is a body in a media type (for a patch, a
+	// patch type) the resource does not accept; HTTP 415.
+	ErrUnsupportedMediaType = errors.New("api: unsupported media type")
+	// ErrTooLarge is a request too large to carry out (a JSON patch of
+	// too many operations); HTTP 413.
+	ErrTooLarge = errors.New("api: request entity too large")
 )
 
 // Error is an error a client will see: one sentinel (Err) plus the message

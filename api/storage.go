@@ -28,9 +28,10 @@ type Storage interface {
 	// Update replaces an object with its JSON body (B51); a
 	// metadata.resourceVersion in body is a precondition.
 	Update(ctx context.Context, namespace, name string, body []byte) (*Object, error)
-	// Patch applies an RFC 7386 JSON merge patch to the current object
-	// (B53), retrying on conflicts.
-	Patch(ctx context.Context, namespace, name string, mergePatch []byte) (*Object, error)
+	// Patch applies a patch of one of PatchTypes to the current object
+	// (B53, B75, B76), retrying on conflicts. A type the resource does not
+	// accept is ErrUnsupportedMediaType.
+	Patch(ctx context.Context, namespace, name string, patch Patch) (*Object, error)
 	// Delete removes an object and returns its last state (B52).
 	Delete(ctx context.Context, namespace, name string, pre Preconditions) (*Object, error)
 }

@@ -47,5 +47,5 @@ type Source interface {
 	DeleteCorrupt(ctx context.Context, namespace, name string) error
 	// PatchWithHint is Patch with the cache's copy of the object as a
 	// first guess of the current state (it never decides alone).
-	PatchWithHint(ctx context.Context, namespace, name string, mergePatch []byte, hint *api.Object) (*api.Object, error)
+	PatchWithHint(ctx context.Context, namespace, name string, patch api.Patch, hint *api.Object) (*api.Object, error)
 }

@@ -31,13 +31,13 @@ func (c *Cacher) DeleteCorrupt(ctx context.Context, namespace, name string) erro
 	return c.store.DeleteCorrupt(ctx, namespace, name)
 }
 
-// Patch applies a JSON merge patch, taking the cached object as the first
+// Patch applies a patch, taking the cached object as the first
 // guess of the current state; etcd's compare on its RV catches a stale guess
 // and the store then re-reads and retries.
-func (c *Cacher) Patch(ctx context.Context, namespace, name string, mergePatch []byte) (*api.Object, error) {
+func (c *Cacher) Patch(ctx context.Context, namespace, name string, patch api.Patch) (*api.Object, error) {
 	var hint *api.Object
 	if c.Ready() && api.ValidateName("name", name) == nil {
 		hint, _ = c.wc.Latest().Get(c.res.Key(c.etcdPrefix, namespace, name))
 	}
-	return c.store.PatchWithHint(ctx, namespace, name, mergePatch, hint)
+	return c.store.PatchWithHint(ctx, namespace, name, patch, hint)
 }

@@ -104,7 +104,7 @@ func TestCAS_LostRaceIsRetriedOnTheWinnersObject(t *testing.T) {
 		t.Fatalf("update: %v %v (raced at %d, %d transactions)", upd, err, raced, r.sent())
 	}
 	r.lose(1, race("u-patch"))
-	pat, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":"b"}}}`))
+	pat, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"labels":{"a":"b"}}}`)))
 	if err != nil || pat.UID != "u-patch" || pat.Fields["spec.nodeName"] != "raced" || pat.Labels["a"] != "b" ||
 		pat.RV != raced+1 || r.sent() != 2 {
 		t.Fatalf("patch: %v %v (raced at %d, %d transactions)", pat, err, raced, r.sent())
@@ -144,7 +144,7 @@ func TestCAS_RetriesAreBounded(t *testing.T) {
 			return err
 		}},
 		{"patch", func() error {
-			_, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"spec":{"nodeName":"mine"}}`))
+			_, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"nodeName":"mine"}}`)))
 			return err
 		}},
 		{"delete", func() error { _, err := e.s.Delete(e.ctx, "ns", "p", api.Preconditions{}); return err }},

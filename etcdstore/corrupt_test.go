@@ -41,7 +41,7 @@ func TestCorrupt_B62_EveryVerb(t *testing.T) {
 	wantCorrupt(t, "get rv=0", err, msg)
 	_, err = e.s.Update(e.ctx, "ns1", "bad", testkit.PodJSON("ns1", "bad", "n1", nil))
 	wantCorrupt(t, "update", err, msg)
-	_, err = e.s.Patch(e.ctx, "ns1", "bad", []byte(`{"spec":{"nodeName":"n2"}}`))
+	_, err = e.s.Patch(e.ctx, "ns1", "bad", api.NewMergePatch([]byte(`{"spec":{"nodeName":"n2"}}`)))
 	wantCorrupt(t, "patch", err, msg)
 	_, err = e.s.Delete(e.ctx, "ns1", "bad", api.Preconditions{})
 	wantCorrupt(t, "delete", err, msg)

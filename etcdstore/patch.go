@@ -8,42 +8,44 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// Patch applies an RFC 7386 JSON merge patch to the current object (B53);
-// it is PatchWithHint without a hint.
-func (s *Store) Patch(ctx context.Context, namespace, name string, mergePatch []byte) (*api.Object, error) {
-	return s.PatchWithHint(ctx, namespace, name, mergePatch, nil)
+// Patch applies a patch to the current object (B53, B75, B76); it is
+// PatchWithHint without a hint.
+func (s *Store) Patch(ctx context.Context, namespace, name string, patch api.Patch) (*api.Object, error) {
+	return s.PatchWithHint(ctx, namespace, name, patch, nil)
 }
 
-// PatchWithHint applies an RFC 7386 JSON merge patch (B53). hint, if not
-// nil, is a first guess of the current object (the cache's copy): the
-// patched object is written with a compare on hint's RV, and only when that
-// fails is the object read from etcd, patched again and retried (bounded).
-// A patch that sets metadata.resourceVersion makes it a precondition
+// PatchWithHint applies an RFC 7386 JSON merge patch (B53), an RFC 6902
+// JSON patch (B75) or, for a built-in kind, a strategic merge patch
+// (B76); any other type is ErrUnsupportedMediaType. hint, if not nil, is
+// a first guess of the current object (the cache's copy): the patched
+// object is written with a compare on hint's RV, and only when that fails
+// is the object read from etcd, patched again and retried (bounded). A
+// patch that sets metadata.resourceVersion makes it a precondition
 // (ErrConflict, no retry). The hint alone never decides an answer: a
-// precondition that fails against it, or a patch that changes nothing in
-// it, is checked again against the object read from etcd (the hint may be
-// stale). A patch may not change the name, namespace,
-// apiVersion or kind (ErrBadRequest) nor the uid (ErrInvalid);
-// creationTimestamp keeps its stored value. A patch that changes nothing
-// writes nothing.
-func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, mergePatch []byte, hint *api.Object) (*api.Object, error) {
+// precondition that fails against it, a patch that does not apply to it
+// (a failed JSON patch test), or a patch that changes nothing in it, is
+// checked again against the object read from etcd (the hint may be
+// stale). A patch may not change the name, namespace, apiVersion or kind
+// (ErrBadRequest) nor the uid (ErrInvalid); creationTimestamp keeps its
+// stored value. A patch that changes nothing writes nothing.
+func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, patch api.Patch, hint *api.Object) (*api.Object, error) {
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
 	}
-	patch, err := parseObject(mergePatch, "patch")
+	apply, err := s.patcher(patch)
 	if err != nil {
 		return nil, err
 	}
 	return s.casObject(ctx, s.key(namespace, name), name, hint, func(cur seen) (decision, error) {
-		return s.decidePatch(cur, patch)
+		return s.decidePatch(cur, apply)
 	})
 }
 
-// decidePatch patches cur.obj and decides the write. When cur is a hint
-// and the outcome would rest on it alone (a failed resourceVersion
-// precondition, or a patch that changes nothing), it asks for a fresh
-// read instead.
-func (s *Store) decidePatch(cur seen, patch map[string]any) (decision, error) {
+// decidePatch patches cur.obj with apply and decides the write. When cur
+// is a hint and the outcome would rest on it alone (a failed
+// resourceVersion precondition, a patch that does not apply, or a patch
+// that changes nothing), it asks for a fresh read instead.
+func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 	orig, err := parseObject(cur.obj.Raw, "stored object")
 	if err != nil {
 		return decision{}, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: %v", s.res.GroupResource(), cur.obj.Name, err)
@@ -57,9 +59,12 @@ func (s *Store) decidePatch(cur seen, patch map[string]any) (decision, error) {
 	before["resourceVersion"] = api.FormatRV(cur.obj.RV)
 	oldTS := before["creationTimestamp"]
 
-	merged, ok := mergeJSON(orig, patch).(map[string]any)
-	if !ok {
-		return decision{}, api.Errorf(api.ErrBadRequest, "the patched object is not a JSON object")
+	merged, err := apply(orig)
+	switch {
+	case err != nil && cur.hint:
+		return decision{again: true}, nil
+	case err != nil:
+		return decision{}, err
 	}
 	d, err := s.toDocument(merged)
 	if err != nil {

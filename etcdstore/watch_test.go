@@ -66,7 +66,7 @@ func TestWatch_B31_FromRV(t *testing.T) {
 	e := newEnv(t, nil)
 	start := e.rev()
 	a := e.create("ns", "a", "n1", nil)
-	a2, err := e.s.Patch(e.ctx, "ns", "a", []byte(`{"spec":{"nodeName":"n2"}}`))
+	a2, err := e.s.Patch(e.ctx, "ns", "a", api.NewMergePatch([]byte(`{"spec":{"nodeName":"n2"}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestWatch_B40_SelectorTransforms(t *testing.T) {
 	w := e.watch(api.WatchOptions{ResourceVersion: api.FormatRV(e.rev()), Predicate: pred})
 	patch := func(name, p string) *api.Object {
 		t.Helper()
-		o, err := e.s.Patch(e.ctx, "ns", name, []byte(p))
+		o, err := e.s.Patch(e.ctx, "ns", name, api.NewMergePatch([]byte(p)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,7 +47,7 @@ func BenchmarkWrite(b *testing.B) {
 		_, name := create(b, "patch")
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, err := s.Patch(ctx, "ns", name, []byte(`{"spec":{"nodeName":"n`+strconv.Itoa(i)+`"}}`)); err != nil {
+			if _, err := s.Patch(ctx, "ns", name, api.NewMergePatch([]byte(`{"spec":{"nodeName":"n`+strconv.Itoa(i)+`"}}`))); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -56,7 +56,7 @@ func BenchmarkWrite(b *testing.B) {
 		hint, name := create(b, "hinted")
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if hint, err = s.PatchWithHint(ctx, "ns", name, []byte(`{"spec":{"nodeName":"n`+strconv.Itoa(i)+`"}}`), hint); err != nil {
+			if hint, err = s.PatchWithHint(ctx, "ns", name, api.NewMergePatch([]byte(`{"spec":{"nodeName":"n`+strconv.Itoa(i)+`"}}`)), hint); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -167,7 +167,7 @@ func TestDelete_ReturnsLastStateWithPreconditions_B52(t *testing.T) {
 func TestPatch_MergePatchWithStaleAndCurrentHints_B53(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.create("ns", "p", "n1", map[string]string{"a": "1", "b": "2"})
-	got, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":null,"c":"3"}},"spec":{"nodeName":"n2"}}`))
+	got, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"labels":{"a":null,"c":"3"}},"spec":{"nodeName":"n2"}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,29 +176,29 @@ func TestPatch_MergePatchWithStaleAndCurrentHints_B53(t *testing.T) {
 		t.Fatalf("patched %s", got.Raw)
 	}
 	// A stale hint: the compare fails, the store re-reads and retries.
-	again, err := e.s.PatchWithHint(e.ctx, "ns", "p", []byte(`{"spec":{"extra":1}}`), p)
+	again, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"extra":1}}`)), p)
 	if err != nil || again.RV != got.RV+1 || again.Labels["c"] != "3" || !strings.Contains(string(again.Raw), `"extra":1`) {
 		t.Fatalf("patch with stale hint: %v %v", again, err)
 	}
 	// A current hint is used as is.
-	third, err := e.s.PatchWithHint(e.ctx, "ns", "p", []byte(`{"spec":{"extra":2}}`), again)
+	third, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"extra":2}}`)), again)
 	if err != nil || third.RV != again.RV+1 {
 		t.Fatalf("patch with hint: %v %v", third, err)
 	}
 	// No change: nothing written.
-	same, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"spec":{"extra":2}}`))
+	same, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"extra":2}}`)))
 	if err != nil || same.RV != third.RV {
 		t.Fatalf("no-op patch: %v %v", same, err)
 	}
-	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"resourceVersion":"`+api.FormatRV(p.RV)+`"}}`))
+	_, err = e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"resourceVersion":"`+api.FormatRV(p.RV)+`"}}`)))
 	wantErr(t, err, api.ErrConflict)
-	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"name":"q"}}`))
+	_, err = e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"name":"q"}}`)))
 	wantErr(t, err, api.ErrBadRequest)
-	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"namespace":"x"}}`))
+	_, err = e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"namespace":"x"}}`)))
 	wantErr(t, err, api.ErrBadRequest)
-	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`[]`))
+	_, err = e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`[]`)))
 	wantErr(t, err, api.ErrBadRequest)
-	_, err = e.s.Patch(e.ctx, "ns", "missing", []byte(`{}`))
+	_, err = e.s.Patch(e.ctx, "ns", "missing", api.NewMergePatch([]byte(`{}`)))
 	wantErr(t, err, api.ErrNotFound)
 }
 
@@ -235,18 +235,18 @@ func TestMergeJSON_RFC7386(t *testing.T) {
 func TestPatch_B53_StaleHintNeverDecides(t *testing.T) {
 	e := newEnv(t, nil)
 	stale := e.create("ns", "p", "n1", map[string]string{"a": "1"})
-	cur, err := e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":"2"}}}`))
+	cur, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"labels":{"a":"2"}}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Pinned at the current RV, hinted with the older copy: succeeds.
 	pinned := `{"metadata":{"resourceVersion":"` + api.FormatRV(cur.RV) + `","labels":{"b":"1"}}}`
-	got, err := e.s.PatchWithHint(e.ctx, "ns", "p", []byte(pinned), stale)
+	got, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(pinned)), stale)
 	if err != nil || got.RV != cur.RV+1 || got.Labels["a"] != "2" || got.Labels["b"] != "1" {
 		t.Fatalf("pinned patch with stale hint: %v %v", got, err)
 	}
 	// A patch that is a no-op for the stale hint (a=1) but not for etcd (a=2).
-	got2, err := e.s.PatchWithHint(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":{"a":"1"}}}`), stale)
+	got2, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"labels":{"a":"1"}}}`)), stale)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +258,6 @@ func TestPatch_B53_StaleHintNeverDecides(t *testing.T) {
 		t.Fatalf("stored %v %v", read, err)
 	}
 	// A pinned stale RV still conflicts after the fresh read.
-	_, err = e.s.PatchWithHint(e.ctx, "ns", "p", []byte(`{"metadata":{"resourceVersion":"`+api.FormatRV(stale.RV)+`"}}`), stale)
+	_, err = e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"metadata":{"resourceVersion":"`+api.FormatRV(stale.RV)+`"}}`)), stale)
 	wantErr(t, err, api.ErrConflict)
 }

@@ -94,8 +94,9 @@ func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
 }
 
 // write runs the create, update or patch of req with body under the
-// request timeout. The storage alone checks the body.
-func (req *request) write(ctx context.Context, body []byte, timeoutSeconds int64) (*api.Object, error) {
+// request timeout; pt is how a patch body applies (unused otherwise). The
+// storage alone checks the body and the patch type.
+func (req *request) write(ctx context.Context, body []byte, pt api.PatchType, timeoutSeconds int64) (*api.Object, error) {
 	ctx, cancel := requestContext(ctx, timeoutSeconds)
 	defer cancel()
 	st := req.entry.storage
@@ -105,7 +106,7 @@ func (req *request) write(ctx context.Context, body []byte, timeoutSeconds int64
 	case verbUpdate:
 		return st.Update(ctx, req.namespace, req.name, body)
 	case verbPatch:
-		return st.Patch(ctx, req.namespace, req.name, body)
+		return st.Patch(ctx, req.namespace, req.name, api.Patch{Type: pt, Data: body})
 	}
 	return nil, fmt.Errorf("server: %s is not a write with a body", req.verb)
 }

@@ -57,7 +57,7 @@ func (d *deadlineStore) Update(ctx context.Context, ns, name string, body []byte
 	return d.Storage.Update(ctx, ns, name, body)
 }
 
-func (d *deadlineStore) Patch(ctx context.Context, ns, name string, patch []byte) (*api.Object, error) {
+func (d *deadlineStore) Patch(ctx context.Context, ns, name string, patch api.Patch) (*api.Object, error) {
 	d.record(ctx, verbPatch)
 	return d.Storage.Patch(ctx, ns, name, patch)
 }
@@ -94,7 +94,7 @@ func TestDeadlines_EveryCallIsBounded_B63(t *testing.T) {
 		f.do(t, http.MethodGet, pods+"/web", "").expectCode(t, 200)
 		f.do(t, http.MethodGet, pods, "").expectCode(t, 200)
 		f.do(t, http.MethodPut, pods+"/web", podBody).expectCode(t, 200)
-		f.do(t, http.MethodPatch, pods+"/web", `{}`, "Content-Type", mediaMergePatch).expectCode(t, 200)
+		f.do(t, http.MethodPatch, pods+"/web", `{}`, "Content-Type", string(api.MergePatch)).expectCode(t, 200)
 		f.do(t, http.MethodDelete, pods+"/web", "").expectCode(t, 200)
 		check(t, st)
 	})

@@ -82,7 +82,8 @@ func TestGRPCStatusTable(t *testing.T) {
 		api.ErrExpired: codes.OutOfRange, api.ErrTooLargeRV: codes.Unavailable, api.ErrNotReady: codes.Unavailable,
 		api.ErrInvalid: codes.InvalidArgument, api.ErrBadRequest: codes.InvalidArgument,
 		api.ErrUnavailable: codes.Unavailable, api.ErrTimeout: codes.DeadlineExceeded,
-		api.ErrCorrupt: codes.Internal,
+		api.ErrCorrupt: codes.Internal, api.ErrUnsupportedMediaType: codes.InvalidArgument,
+		api.ErrTooLarge: codes.ResourceExhausted,
 	}
 	if len(want) != len(statusTable) {
 		t.Fatalf("table has %d rows, test knows %d", len(statusTable), len(want))
@@ -265,7 +266,7 @@ func TestGRPCWrites_RequestChecksAndRoundTrip_B50(t *testing.T) {
 		t.Fatalf("no namespace: %v", err)
 	}
 	big := make([]byte, DefaultMaxBodyBytes+1)
-	if _, err := f.client.Create(ctx, &pb.CreateRequest{Resource: podsPB, Namespace: "default", Json: big}); grpcstatus.Code(err) != codes.ResourceExhausted {
+	if _, err := f.client.Create(ctx, &pb.CreateRequest{Resource: podsPB, Namespace: "default", Json: big}); !errors.Is(err, api.ErrTooLarge) {
 		t.Fatalf("too large: %v", err)
 	}
 	o, err := f.client.Create(ctx, &pb.CreateRequest{Resource: podsPB, Namespace: "default",
@@ -313,7 +314,7 @@ func TestWrites_SameMessageOverHTTPAndGRPC(t *testing.T) {
 				path += "/web"
 				_, err = f.client.Update(ctx, &pb.UpdateRequest{Resource: res, Namespace: "ns1", Name: "web", Json: []byte(c.body)})
 			case http.MethodPatch:
-				path, hdr = path+"/web", []string{"Content-Type", mediaMergePatch}
+				path, hdr = path+"/web", []string{"Content-Type", string(api.MergePatch)}
 				_, err = f.client.Patch(ctx, &pb.PatchRequest{Resource: res, Namespace: "ns1", Name: "web", MergePatch: []byte(c.body)})
 			}
 			f.do(t, c.method, path, c.body, hdr...).expect(t, 400, status(400, "BadRequest", c.msg, ""))

@@ -33,7 +33,8 @@ func (g *grpcService) Update(ctx context.Context, in *pb.UpdateRequest) (*pb.Obj
 	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbUpdate, in.GetJson())
 }
 
-// Patch applies a JSON merge patch (B53).
+// Patch applies a JSON merge patch (B53): the proto's PatchRequest
+// carries only merge_patch, so gRPC has no other patch type.
 func (g *grpcService) Patch(ctx context.Context, in *pb.PatchRequest) (*pb.Object, error) {
 	return g.write(ctx, in.GetResource(), in.GetNamespace(), in.GetName(), verbPatch, in.GetMergePatch())
 }
@@ -47,7 +48,7 @@ func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, na
 	if err := g.checkSize(body); err != nil {
 		return nil, err
 	}
-	obj, err := req.write(ctx, body, 0)
+	obj, err := req.write(ctx, body, api.MergePatch, 0)
 	if err != nil {
 		return nil, g.fail(err, req)
 	}

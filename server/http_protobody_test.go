@@ -112,9 +112,9 @@ func TestProtobufBody_Rejected(t *testing.T) {
 			f.do(t, http.MethodPost, c.path, c.body, "Content-Type", mediaProtobuf).expect(t, codeOf(c.want), c.want)
 		})
 	}
-	// A merge patch is never protobuf.
+	// A patch is never protobuf.
 	f.do(t, http.MethodPatch, pods+"/x", protoEnvelope(t, "v1", "Pod", nil), "Content-Type", mediaProtobuf).expect(t, 415,
-		status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json", ""))
+		status(415, "UnsupportedMediaType", msgBuiltinPatchTypes, ""))
 	if l, _ := f.pods.List(t.Context(), listOptsZero); len(l.Items) != 0 {
 		t.Errorf("a rejected write reached the storage: %d objects", len(l.Items))
 	}

@@ -193,10 +193,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		s.serveGet(rw, r, req, q)
 	case verbWatch:
 		s.serveWatch(rw, r, req, q)
-	case verbCreate, verbUpdate:
-		s.serveWrite(rw, r, req, mediaJSON, q)
-	case verbPatch:
-		s.serveWrite(rw, r, req, mediaMergePatch, q)
+	case verbCreate, verbUpdate, verbPatch:
+		s.serveWrite(rw, r, req, q)
 	case verbDelete:
 		s.serveDelete(rw, r, req, q)
 	}

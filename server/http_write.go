@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -20,10 +21,7 @@ import (
 // what belongs to HTTP: the body's size and its media type (a protobuf
 // body is translated to JSON first, http_protobody.go).
 
-const (
-	mediaJSON       = "application/json"
-	mediaMergePatch = "application/merge-patch+json"
-)
+const mediaJSON = "application/json"
 
 // errDryRun answers a write that asks for a dry run, wherever it does (B55):
 // the storages have no dry-run mode, and carrying out a write the client
@@ -41,15 +39,25 @@ func queryDryRun(q url.Values) bool {
 	return ok
 }
 
-// serveWrite reads a body of the given media type, runs the create,
-// update or patch under the request timeout and answers the written
-// object: 201 for a create, else 200.
-func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, media string, q *query) {
-	body, ok := s.readObject(w, r, media)
+// serveWrite reads the body of a create or update (JSON or protobuf) or
+// of a patch (any media type: the Content-Type is the patch type, which
+// the storage accepts or answers 415 for, B75, B76), runs the write under
+// the request timeout and answers the written object: 201 for a create,
+// else 200.
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, q *query) {
+	var body []byte
+	var ok bool
+	var pt api.PatchType
+	if req.verb == verbPatch {
+		pt = patchType(r)
+		body, ok = s.readBody(w, r)
+	} else {
+		body, ok = s.readObject(w, r, mediaJSON)
+	}
 	if !ok {
 		return
 	}
-	obj, err := req.write(r.Context(), body, q.timeoutSeconds)
+	obj, err := req.write(r.Context(), body, pt, q.timeoutSeconds)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -61,8 +69,8 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request
 	writeBody(w, r, code, obj.Raw)
 }
 
-// readObject reads the body of a create, update or patch in JSON (or, for
-// a create or update, in protobuf, translated to JSON). It writes the
+// readObject reads the body of a create or update in JSON or protobuf
+// (translated to JSON). It writes the
 // error response itself and reports whether to go on.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request, media string) ([]byte, bool) {
 	proto := media == mediaJSON && isProtobufBody(r)
@@ -109,4 +117,14 @@ func mediaTypeIs(r *http.Request, media string) bool {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == media
+}
+
+// patchType is the patch type a PATCH names: its Content-Type without
+// parameters, as kube-apiserver reads it (an absent one names none).
+func patchType(r *http.Request) api.PatchType {
+	ct := r.Header.Get("Content-Type")
+	if i := strings.Index(ct, ";"); i > 0 {
+		ct = ct[:i]
+	}
+	return api.PatchType(ct)
 }

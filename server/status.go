@@ -40,6 +40,8 @@ var statusTable = []statusRule{
 	{api.ErrUnavailable, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, codes.Unavailable},
 	{api.ErrTimeout, http.StatusGatewayTimeout, metav1.StatusReasonTimeout, codes.DeadlineExceeded},
 	{api.ErrCorrupt, http.StatusInternalServerError, metav1.StatusReasonInternalError, codes.Internal},
+	{api.ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, codes.InvalidArgument},
+	{api.ErrTooLarge, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, codes.ResourceExhausted},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to
@@ -127,9 +129,15 @@ const (
 
 // namelessCode reports whether a Status with code does not name the
 // request's object in its details, as in kube-apiserver: a bad request or
-// option, and an internal error.
+// option, a body too large or in a media type not accepted, and an
+// internal error.
 func namelessCode(code int) bool {
-	return code == http.StatusBadRequest || code == http.StatusUnprocessableEntity || code == http.StatusInternalServerError
+	switch code {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusInternalServerError,
+		http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+		return true
+	}
+	return false
 }
 
 // retryAfterSeconds is the delay a client should wait before retrying:

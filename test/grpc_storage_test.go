@@ -174,8 +174,12 @@ func (g *grpcStorage) Update(ctx context.Context, ns, name string, body []byte) 
 	return g.object(g.c.Update(ctx, &pb.UpdateRequest{Resource: g.ref, Namespace: ns, Name: name, Json: body}))
 }
 
-func (g *grpcStorage) Patch(ctx context.Context, ns, name string, patch []byte) (*api.Object, error) {
-	return g.object(g.c.Patch(ctx, &pb.PatchRequest{Resource: g.ref, Namespace: ns, Name: name, MergePatch: patch}))
+// Patch sends a merge patch, the only patch type of the gRPC API.
+func (g *grpcStorage) Patch(ctx context.Context, ns, name string, patch api.Patch) (*api.Object, error) {
+	if patch.Type != api.MergePatch {
+		return nil, api.UnsupportedPatch([]api.PatchType{api.MergePatch})
+	}
+	return g.object(g.c.Patch(ctx, &pb.PatchRequest{Resource: g.ref, Namespace: ns, Name: name, MergePatch: patch.Data}))
 }
 
 func (g *grpcStorage) Delete(ctx context.Context, ns, name string, pre api.Preconditions) (*api.Object, error) {

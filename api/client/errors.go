@@ -20,13 +20,17 @@ const errorDomain = "watchcached.io"
 // ErrorInfo to the api sentinel: the inverse of the server's one table
 // (server/status.go), whose test checks that every row round-trips.
 var sentinels = map[codes.Code]map[string]error{
-	codes.NotFound:         {"NotFound": api.ErrNotFound},
-	codes.AlreadyExists:    {"AlreadyExists": api.ErrAlreadyExists},
-	codes.Aborted:          {"Conflict": api.ErrConflict},
-	codes.OutOfRange:       {"Expired": api.ErrExpired},
-	codes.InvalidArgument:  {"Invalid": api.ErrInvalid, "BadRequest": api.ErrBadRequest},
-	codes.DeadlineExceeded: {"Timeout": api.ErrTimeout},
-	codes.Internal:         {"InternalError": api.ErrCorrupt},
+	codes.NotFound:      {"NotFound": api.ErrNotFound},
+	codes.AlreadyExists: {"AlreadyExists": api.ErrAlreadyExists},
+	codes.Aborted:       {"Conflict": api.ErrConflict},
+	codes.OutOfRange:    {"Expired": api.ErrExpired},
+	codes.InvalidArgument: {
+		"Invalid": api.ErrInvalid, "BadRequest": api.ErrBadRequest,
+		"UnsupportedMediaType": api.ErrUnsupportedMediaType,
+	},
+	codes.ResourceExhausted: {"RequestEntityTooLarge": api.ErrTooLarge},
+	codes.DeadlineExceeded:  {"Timeout": api.ErrTimeout},
+	codes.Internal:          {"InternalError": api.ErrCorrupt},
 	codes.Unavailable: {
 		"Timeout":            api.ErrTooLargeRV,
 		"TooManyRequests":    api.ErrNotReady,

@@ -107,7 +107,7 @@ func writePatch(e *env) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p, err := e.Storage.Patch(e.ctx, "default", "a", []byte(`{"metadata":{"labels":{"tier":null,"x":"y"}}}`))
+	p, err := e.Storage.Patch(e.ctx, "default", "a", api.NewMergePatch([]byte(`{"metadata":{"labels":{"tier":null,"x":"y"}}}`)))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -115,11 +115,11 @@ func writePatch(e *env) {
 		len(p.Labels) != 2 || p.Labels["app"] != "web" || p.Labels["x"] != "y" || p.UID != a.UID {
 		e.t.Fatalf("patched %s labels %v node %q: %s", testkit.Obj(p), p.Labels, p.Fields["spec.nodeName"], p.Raw)
 	}
-	_, err = e.Storage.Patch(e.ctx, "default", "a", []byte(`{"metadata":{"resourceVersion":"`+rvs(a.RV)+`"},"spec":{"nodeName":"n2"}}`))
+	_, err = e.Storage.Patch(e.ctx, "default", "a", api.NewMergePatch([]byte(`{"metadata":{"resourceVersion":"`+rvs(a.RV)+`"},"spec":{"nodeName":"n2"}}`)))
 	testkit.WantErr(e.t, err, api.ErrConflict, "", "")
-	_, err = e.Storage.Patch(e.ctx, "default", "missing", []byte(`{"spec":{"nodeName":"n2"}}`))
+	_, err = e.Storage.Patch(e.ctx, "default", "missing", api.NewMergePatch([]byte(`{"spec":{"nodeName":"n2"}}`)))
 	testkit.WantErr(e.t, err, api.ErrNotFound, "", `pods "missing" not found`)
-	_, err = e.Storage.Patch(e.ctx, "default", "a", []byte(`[1]`))
+	_, err = e.Storage.Patch(e.ctx, "default", "a", api.NewMergePatch([]byte(`[1]`)))
 	testkit.WantErr(e.t, err, api.ErrBadRequest, "", "")
 	got, err := e.Storage.Get(e.ctx, "default", "a", api.GetOptions{})
 	if err != nil || testkit.Obj(got) != testkit.Obj(p) {
