@@ -41,6 +41,9 @@ var (
 	// retryable: the value stays until a delete with
 	// DeleteOptions.IgnoreStoreReadError removes it (CorruptDeleter).
 	ErrCorrupt = errors.New("api: corrupt object")
+	// ErrUnauthorized: the request carried no valid credentials (and
+	// anonymous access is off); HTTP 401. Retry with credentials.
+	ErrUnauthorized = errors.New("api: unauthorized")
 )
 
 // Error is an error a client will see: one sentinel (Err) plus the message

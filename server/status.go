@@ -40,6 +40,7 @@ var statusTable = []statusRule{
 	{api.ErrUnavailable, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, codes.Unavailable},
 	{api.ErrTimeout, http.StatusGatewayTimeout, metav1.StatusReasonTimeout, codes.DeadlineExceeded},
 	{api.ErrCorrupt, http.StatusInternalServerError, metav1.StatusReasonInternalError, codes.Internal},
+	{api.ErrUnauthorized, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, codes.Unauthenticated},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to
