@@ -75,7 +75,7 @@ func (s *Server) unaryAuthn(ctx context.Context, req any, info *grpc.UnaryServer
 	return handler(ctx, req)
 }
 
-// unaryAuthn authenticates a streaming call before it is admitted.
+// streamAuthn authenticates a streaming call before it is admitted.
 func (s *Server) streamAuthn(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx, err := s.authenticateGRPC(ss.Context(), info.FullMethod)
 	if err != nil {

@@ -342,7 +342,14 @@ func TestB80_LogNeverHoldsTheToken(t *testing.T) {
 	if !errors.Is(err, api.ErrUnauthorized) {
 		t.Fatalf("gRPC list: %v", err)
 	}
+	code, _, metrics := get(t, a.client(t), a.url+"/metrics", tokenBob)
+	if code != 200 || !strings.Contains(metrics, "watchcached_") {
+		t.Fatalf("/metrics: %d", code)
+	}
 	out := logs.String()
+	if strings.Contains(metrics, tokenWrong) || strings.Contains(metrics, tokenBob) {
+		t.Error("metrics hold a token")
+	}
 	if n := strings.Count(out, "request not authenticated"); n != 2 {
 		t.Errorf("%d refusals logged, want 2:\n%s", n, out)
 	}
