@@ -47,6 +47,9 @@ var (
 	// ErrTooLarge is a request too large to carry out (a JSON patch of
 	// too many operations); HTTP 413.
 	ErrTooLarge = errors.New("api: request entity too large")
+	// ErrUnauthorized: the request carried no valid credentials (and
+	// anonymous access is off); HTTP 401. Retry with credentials.
+	ErrUnauthorized = errors.New("api: unauthorized")
 )
 
 // Error is an error a client will see: one sentinel (Err) plus the message

@@ -83,7 +83,7 @@ func TestGRPCStatusTable(t *testing.T) {
 		api.ErrInvalid: codes.InvalidArgument, api.ErrBadRequest: codes.InvalidArgument,
 		api.ErrUnavailable: codes.Unavailable, api.ErrTimeout: codes.DeadlineExceeded,
 		api.ErrCorrupt: codes.Internal, api.ErrUnsupportedMediaType: codes.InvalidArgument,
-		api.ErrTooLarge: codes.ResourceExhausted,
+		api.ErrTooLarge: codes.ResourceExhausted, api.ErrUnauthorized: codes.Unauthenticated,
 	}
 	if len(want) != len(statusTable) {
 		t.Fatalf("table has %d rows, test knows %d", len(statusTable), len(want))

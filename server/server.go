@@ -50,6 +50,9 @@ type Config struct {
 	// Limits bound the requests in flight and the open watches (B93);
 	// zero fields mean no bound.
 	Limits Limits
+	// Authentication says who may make requests (authn.go); nil means no
+	// authentication: every request is served as Anonymous.
+	Authentication *Authentication
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -146,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
-	s.handler = s.routes()
+	s.handler = s.withAuthentication(s.routes())
 	return s, nil
 }
 

@@ -42,6 +42,7 @@ var statusTable = []statusRule{
 	{api.ErrCorrupt, http.StatusInternalServerError, metav1.StatusReasonInternalError, codes.Internal},
 	{api.ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, codes.InvalidArgument},
 	{api.ErrTooLarge, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, codes.ResourceExhausted},
+	{api.ErrUnauthorized, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, codes.Unauthenticated},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to

@@ -31,6 +31,7 @@ var sentinels = map[codes.Code]map[string]error{
 	codes.ResourceExhausted: {"RequestEntityTooLarge": api.ErrTooLarge},
 	codes.DeadlineExceeded:  {"Timeout": api.ErrTimeout},
 	codes.Internal:          {"InternalError": api.ErrCorrupt},
+	codes.Unauthenticated:   {"Unauthorized": api.ErrUnauthorized},
 	codes.Unavailable: {
 		"Timeout":            api.ErrTooLargeRV,
 		"TooManyRequests":    api.ErrNotReady,

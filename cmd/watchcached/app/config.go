@@ -82,6 +82,8 @@ type Config struct {
 	// EtcdHealthcheckTimeout bounds each request of the etcd check of
 	// /readyz; 0 means 2 s (--etcd-healthcheck-timeout).
 	EtcdHealthcheckTimeout time.Duration
+	// Auth is the serving TLS and the authentication (authn.go).
+	Auth AuthConfig
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space
@@ -139,6 +141,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	if err := c.validateAuth(); err != nil {
 		return err
 	}
 	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {

@@ -18,6 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
@@ -69,6 +70,11 @@ type Daemon struct {
 
 	// stopCompactor stops the compactor of etcd's history; nil when off.
 	stopCompactor func()
+
+	// certs serves the TLS certificate of both frontends; nil without TLS.
+	certs *server.CertReloader
+	// authn is the frontends' authentication; nil when none is configured.
+	authn *server.Authentication
 }
 
 // Start validates cfg and starts everything: the embedded etcd (when no
@@ -117,6 +123,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.startHealth(); err != nil {
 		return err
 	}
+	if err := d.loadAuth(); err != nil {
+		return err
+	}
 	d.server, err = server.New(server.Config{
 		Storages:        storages,
 		HealthChecks:    d.health.Checks(),
@@ -126,6 +135,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		MaxWatchTimeout: d.cfg.MaxWatchTimeout,
 		Version:         d.cfg.Version,
 		Limits:          d.cfg.Limits,
+		Authentication:  d.authn,
 	})
 	if err != nil {
 		return err
@@ -298,10 +308,17 @@ func (d *Daemon) listen() error {
 		Handler:           d.server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		TLSConfig:         d.tlsConfig(),
 	}
 	go func() {
 		defer close(d.served)
-		if err := d.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if d.certs != nil {
+			err = d.http.ServeTLS(ln, "", "") // HTTP/2 enabled by ServeTLS
+		} else {
+			err = d.http.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			d.serveErr = err
 		}
 	}()
@@ -314,7 +331,11 @@ func (d *Daemon) listenGRPC() error {
 	if d.cfg.GRPCListen == "" {
 		return nil
 	}
-	gs, err := d.server.NewGRPCServer()
+	var opts []grpc.ServerOption
+	if d.certs != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(d.tlsConfig())))
+	}
+	gs, err := d.server.NewGRPCServer(opts...)
 	if err != nil {
 		return err
 	}
