@@ -77,6 +77,9 @@ func (s *Store) decidePatch(cur seen, patch map[string]any) (decision, error) {
 	if oldTS != nil {
 		d.md["creationTimestamp"] = oldTS
 	}
+	if err := s.validateWrite(d, cur.obj); err != nil {
+		return decision{}, err
+	}
 	val, obj, err := s.codec.encode(cur.obj.Key, d)
 	switch {
 	case err != nil:

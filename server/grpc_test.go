@@ -82,7 +82,7 @@ func TestGRPCStatusTable(t *testing.T) {
 		api.ErrExpired: codes.OutOfRange, api.ErrTooLargeRV: codes.Unavailable, api.ErrNotReady: codes.Unavailable,
 		api.ErrInvalid: codes.InvalidArgument, api.ErrBadRequest: codes.InvalidArgument,
 		api.ErrUnavailable: codes.Unavailable, api.ErrTimeout: codes.DeadlineExceeded,
-		api.ErrCorrupt: codes.Internal,
+		api.ErrCorrupt: codes.Internal, api.ErrInternal: codes.Unknown,
 	}
 	if len(want) != len(statusTable) {
 		t.Fatalf("table has %d rows, test knows %d", len(statusTable), len(want))

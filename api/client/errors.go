@@ -27,6 +27,7 @@ var sentinels = map[codes.Code]map[string]error{
 	codes.InvalidArgument:  {"Invalid": api.ErrInvalid, "BadRequest": api.ErrBadRequest},
 	codes.DeadlineExceeded: {"Timeout": api.ErrTimeout},
 	codes.Internal:         {"InternalError": api.ErrCorrupt},
+	codes.Unknown:          {"": api.ErrInternal},
 	codes.Unavailable: {
 		"Timeout":            api.ErrTooLargeRV,
 		"TooManyRequests":    api.ErrNotReady,
