@@ -77,7 +77,7 @@ func (s *Store) decidePatch(cur seen, patch map[string]any) (decision, error) {
 	if oldTS != nil {
 		d.md["creationTimestamp"] = oldTS
 	}
-	if err := s.validateWrite(d, cur.obj); err != nil {
+	if err := s.validatePatched(d, cur.obj); err != nil {
 		return decision{}, err
 	}
 	val, obj, err := s.codec.encode(cur.obj.Key, d)

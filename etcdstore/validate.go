@@ -52,19 +52,34 @@ func nameFunc(gk schema.GroupKind) apivalidation.ValidateNameFunc {
 	return apivalidation.NameIsDNSSubdomain
 }
 
-// validateWrite checks the object d a write is about to store; old is the
-// stored object it replaces (nil for a create). A body that does not decode
-// into the kind's type is ErrBadRequest worded as kube-apiserver's decoder
-// error; metadata that breaks a rule is ErrInvalid with one cause per field
-// error.
+// validateWrite checks the object d a create or update is about to store;
+// old is the stored object it replaces (nil for a create). A body that does
+// not decode into the kind's type is ErrBadRequest worded as
+// kube-apiserver's decoder error; metadata that breaks a rule is
+// ErrInvalid with one cause per field error.
 func (s *Store) validateWrite(d document, old *api.Object) error {
+	return s.validate(d, old, s.undecodableBody)
+}
+
+// validatePatched is validateWrite for the result d of patching old: an
+// object that does not decode is kube-apiserver's patch error, 422 Invalid
+// on the field "patch" with the patched object as the value and no kind or
+// name.
+func (s *Store) validatePatched(d document, old *api.Object) error {
+	return s.validate(d, old, undecodablePatch)
+}
+
+// decodeFailure words the error for raw, which does not decode (err).
+type decodeFailure func(raw []byte, err error) error
+
+func (s *Store) validate(d document, old *api.Object, bad decodeFailure) error {
 	raw, err := json.Marshal(d.obj)
 	if err != nil {
 		return api.Errorf(api.ErrBadRequest, "the object cannot be encoded: %v", err)
 	}
 	newMeta, err := s.decodeTyped(raw)
 	if err != nil {
-		return err
+		return bad(raw, err)
 	}
 	gk := schema.GroupKind{Group: s.res.Group, Kind: s.res.Kind}
 	md := field.NewPath("metadata")
@@ -78,6 +93,19 @@ func (s *Store) validateWrite(d document, old *api.Object) error {
 		return nil
 	}
 	return invalid(gk, newMeta.GetName(), errs)
+}
+
+// undecodableBody is kube-apiserver's answer to a create or update body
+// that does not decode into the kind's type.
+func (s *Store) undecodableBody(_ []byte, err error) error {
+	return api.Errorf(api.ErrBadRequest, "%s in version %q cannot be handled as a %s: %v",
+		s.res.Kind, s.res.Version, s.res.Kind, err)
+}
+
+// undecodablePatch is kube-apiserver's answer to a patch whose result raw
+// does not decode into the kind's type.
+func undecodablePatch(raw []byte, err error) error {
+	return invalid(schema.GroupKind{}, "", field.ErrorList{field.Invalid(field.NewPath("patch"), string(raw), err.Error())})
 }
 
 // updateErrs are the metadata errors of newMeta replacing the stored old
@@ -97,7 +125,8 @@ func updateErrs(newMeta metav1.Object, old *api.Object, md *field.Path) field.Er
 }
 
 // decodeTyped decodes raw into the kind's Go type (its metadata only for
-// a kind outside client-go's scheme) and returns the object's metadata.
+// a kind outside client-go's scheme) and returns the object's metadata;
+// the error is the decoder's, as kube-apiserver quotes it.
 func (s *Store) decodeTyped(raw []byte) (metav1.Object, error) {
 	gvk := schema.GroupVersionKind{Group: s.res.Group, Version: s.res.Version, Kind: s.res.Kind}
 	var into any
@@ -105,7 +134,7 @@ func (s *Store) decodeTyped(raw []byte) (metav1.Object, error) {
 	if typed, err := scheme.Scheme.New(gvk); err == nil {
 		acc, ok := typed.(metav1.Object)
 		if !ok {
-			return nil, api.Errorf(api.ErrBadRequest, "%s has no object metadata", gvk.Kind)
+			return nil, fmt.Errorf("%s has no object metadata", gvk.Kind)
 		}
 		into, meta = typed, acc
 	} else {
@@ -113,8 +142,7 @@ func (s *Store) decodeTyped(raw []byte) (metav1.Object, error) {
 		into, meta = pm, pm
 	}
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, into); err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%s in version %q cannot be handled as a %s: %v",
-			gvk.Kind, gvk.Version, gvk.Kind, err)
+		return nil, err
 	}
 	return meta, nil
 }

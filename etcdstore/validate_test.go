@@ -2,6 +2,7 @@ package etcdstore_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -73,24 +74,31 @@ func TestValidate_B70_NamesPerKind(t *testing.T) {
 }
 
 // B70: a built-in kind must decode into its k8s.io/api type, as typed
-// clients decode it: 400 BadRequest worded as kube-apiserver's decoder
-// error, for creates, updates and patches. Unknown fields are kept.
+// clients decode it: for a create or update 400 BadRequest worded as
+// kube-apiserver's decoder error, for a patch 422 as its patch handler
+// answers. Unknown fields are kept.
 func TestValidate_B70_TypedDecode(t *testing.T) {
 	e := newEnv(t, nil)
 	const msg = `Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container`
 	_, err := e.s.Create(e.ctx, "ns", []byte(`{"metadata":{"name":"p"},"spec":{"containers":"notalist"}}`))
 	testkit.WantErr(t, err, api.ErrBadRequest, "", msg)
 
-	e.create("ns", "p", "n", nil)
+	p := e.create("ns", "p", "n", nil)
 	_, err = e.s.Update(e.ctx, "ns", "p", []byte(`{"metadata":{"name":"p"},"spec":{"containers":"notalist"}}`))
 	testkit.WantErr(t, err, api.ErrBadRequest, "", msg)
+
+	// A patch's result that does not decode: kube-apiserver's 422 on the
+	// field "patch", the patched object its value, no kind or name.
 	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`{"spec":{"containers":"notalist"}}`))
-	testkit.WantErr(t, err, api.ErrBadRequest, "", msg)
+	patched := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"creationTimestamp":%q,"name":"p","namespace":"ns","resourceVersion":"%d","uid":%q},"spec":{"containers":"notalist","nodeName":"n"}}`,
+		meta(t, p)["creationTimestamp"], p.RV, p.UID)
+	body := fmt.Sprintf("Invalid value: %q: json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container", patched)
+	wantInvalid(t, err, ` "" is invalid: patch: `+body, "", "", "", api.Cause{Type: "FieldValueInvalid", Field: "patch", Message: body})
 	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"creationTimestamp":"yesterday"}}`))
 	if err != nil { // the stored creationTimestamp is kept, so the patch is a no-op
 		t.Fatalf("patch of creationTimestamp: %v", err)
 	}
-	_, err = e.s.Patch(e.ctx, "ns", "p", []byte(`{"metadata":{"labels":"x"}}`))
+	_, err = e.s.Update(e.ctx, "ns", "p", []byte(`{"metadata":{"name":"p","labels":"x"}}`))
 	testkit.WantErr(t, err, api.ErrBadRequest, "",
 		`Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type map[string]string`)
 

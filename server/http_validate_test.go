@@ -2,13 +2,14 @@ package server
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
 // TestWrite_B70_Validation: the storage's validation over HTTP, as
 // kube-apiserver answers it: 422 Invalid naming the kind and the object
 // with one cause per field error; 400 for a body that does not decode into
-// the kind's type; a bare 500 (no reason, no details) for a create that
+// the kind's type (a patch: 422 on the field "patch"); a bare 500 (no reason, no details) for a create that
 // carries a resourceVersion. Nothing is stored.
 func TestWrite_B70_Validation(t *testing.T) {
 	t.Parallel()
@@ -31,6 +32,12 @@ func TestWrite_B70_Validation(t *testing.T) {
 			`"message":"Pod \"web\" is invalid: metadata.uid: Invalid value: \"other\": field is immutable",`+
 			`"reason":"Invalid","details":{"name":"web","kind":"Pod","causes":[{"reason":"FieldValueInvalid",`+
 			`"message":"Invalid value: \"other\": field is immutable","field":"metadata.uid"}]},"code":422}`)
+	got := f.do(t, http.MethodPatch, pods+"/web", `{"spec":{"containers":"notalist"}}`, "Content-Type", "application/merge-patch+json")
+	if got.code != 422 || !strings.HasPrefix(got.body, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":" \"\" is invalid: patch: Invalid value: \"{`) ||
+		!strings.Contains(got.body, `"reason":"Invalid","details":{"causes":[{"reason":"FieldValueInvalid","message":"Invalid value: \"{`) ||
+		!strings.HasSuffix(strings.TrimSpace(got.body), `json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container","field":"patch"}]},"code":422}`) {
+		t.Errorf("patch: %d %s", got.code, got.body)
+	}
 	if l, _ := f.pods.List(t.Context(), listOptsZero); len(l.Items) != 1 || l.Items[0].RV != p.RV {
 		t.Errorf("a refused write reached the storage: %v", l.Items)
 	}
