@@ -50,6 +50,10 @@ var (
 	// ErrUnauthorized: the request carried no valid credentials (and
 	// anonymous access is off); HTTP 401. Retry with credentials.
 	ErrUnauthorized = errors.New("api: unauthorized")
+	// ErrInternal: the storage refused the request for a reason
+	// kube-apiserver answers as a bare 500 with no Status reason (a create
+	// that carries metadata.resourceVersion). Fix the request.
+	ErrInternal = errors.New("api: internal error")
 )
 
 // Error is an error a client will see: one sentinel (Err) plus the message
@@ -69,6 +73,20 @@ type Error struct {
 	RetryAfterSeconds int
 	// Continue, for ErrExpired on a continue token, is the replacement token.
 	Continue string
+	// Causes are the field errors of an ErrInvalid that has several or
+	// names its object (Status.details.causes, one per field error).
+	Causes []Cause
+	// Kind, Group and Name, when Kind is set, name the object in
+	// Status.details the way kube-apiserver's Invalid does: by its kind
+	// (not its resource).
+	Kind, Group, Name string
+}
+
+// Cause is one field error of an ErrInvalid: a Kubernetes cause type
+// (e.g. "FieldValueInvalid"), the field path and the message without the
+// field.
+type Cause struct {
+	Type, Field, Message string
 }
 
 // Errorf builds an *Error for sentinel with a formatted message.

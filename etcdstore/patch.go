@@ -82,6 +82,9 @@ func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 	if oldTS != nil {
 		d.md["creationTimestamp"] = oldTS
 	}
+	if err := s.validatePatched(d, cur.obj); err != nil {
+		return decision{}, err
+	}
 	val, obj, err := s.codec.encode(cur.obj.Key, d)
 	switch {
 	case err != nil:

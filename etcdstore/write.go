@@ -54,6 +54,11 @@ func (s *Store) parseCreate(namespace string, body []byte) (d document, name, ge
 	if name == "" && gen == "" {
 		return d, "", "", api.BadParam("metadata.name", "name or generateName is required")
 	}
+	if rv, _ := d.md["resourceVersion"].(string); rv != "" && rv != "0" {
+		// kube-apiserver's etcd3 store refuses it with a plain error, which
+		// its handler answers as a 500 without a reason (B70).
+		return d, "", "", api.Errorf(api.ErrInternal, "resourceVersion should not be set on objects to be created")
+	}
 	if uid, _ := d.md["uid"].(string); uid == "" {
 		d.md["uid"] = newUID()
 	}
@@ -68,6 +73,9 @@ func (s *Store) parseCreate(namespace string, body []byte) (d document, name, ge
 func (s *Store) createAs(ctx context.Context, namespace, name string, d document) (obj *api.Object, taken bool, err error) {
 	d.md["name"] = name
 	if err := api.ValidateName("metadata.name", name); err != nil {
+		return nil, false, err
+	}
+	if err := s.validateWrite(d, nil); err != nil {
 		return nil, false, err
 	}
 	key := s.key(namespace, name)
@@ -100,11 +108,13 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 		return nil, err
 	}
 	key := s.key(namespace, name)
+	bodyTS := d.md["creationTimestamp"]
 	return s.casObject(ctx, key, name, nil, func(cur seen) (decision, error) {
 		if pre != 0 && pre != cur.obj.RV {
 			return decision{}, s.conflict(name)
 		}
-		if err := keepSystemFields(d, cur.obj, bodyUID); err != nil {
+		keepSystemFields(d, cur.obj, bodyUID, bodyTS)
+		if err := s.validateWrite(d, cur.obj); err != nil {
 			return decision{}, err
 		}
 		val, obj, err := s.codec.encode(key, d)
@@ -182,16 +192,17 @@ func checkName(d document, name string) error {
 	return nil
 }
 
-// keepSystemFields carries uid and creationTimestamp over from the stored
-// object cur; bodyUID is the uid the request gave ("" for none), which may
-// not differ from the stored one.
-func keepSystemFields(d document, cur *api.Object, bodyUID string) error {
-	if bodyUID != "" && cur.UID != "" && bodyUID != cur.UID {
-		return api.InvalidField("metadata.uid", bodyUID, "field is immutable")
-	}
-	if cur.UID != "" {
+// keepSystemFields carries uid (when the body gives none) and
+// creationTimestamp over from the stored object cur, as kube-apiserver's
+// BeforeUpdate does; bodyUID and bodyTS are the uid and creationTimestamp
+// the request gave ("" and nil for none), restored in every round of the
+// write. A uid that differs is left for validateWrite to refuse.
+func keepSystemFields(d document, cur *api.Object, bodyUID string, bodyTS any) {
+	switch {
+	case bodyUID != "":
+	case cur.UID != "":
 		d.md["uid"] = cur.UID
-	} else if bodyUID == "" {
+	default:
 		delete(d.md, "uid")
 	}
 	var old struct {
@@ -200,8 +211,12 @@ func keepSystemFields(d document, cur *api.Object, bodyUID string) error {
 		} `json:"metadata"`
 	}
 	_ = json.Unmarshal(cur.Raw, &old)
-	if ts := old.Metadata.CreationTimestamp; len(ts) > 0 && string(ts) != "null" {
+	switch ts := old.Metadata.CreationTimestamp; {
+	case len(ts) > 0 && string(ts) != "null":
 		d.md["creationTimestamp"] = ts
+	case bodyTS != nil:
+		d.md["creationTimestamp"] = bodyTS
+	default:
+		delete(d.md, "creationTimestamp")
 	}
-	return nil
 }

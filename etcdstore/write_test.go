@@ -26,7 +26,7 @@ func meta(t *testing.T, o *api.Object) map[string]any {
 func TestCreate_StoresAndValidates_B50(t *testing.T) {
 	e := newEnv(t, nil)
 	before := e.rev()
-	obj, err := e.s.Create(e.ctx, "ns", []byte(`{"metadata":{"name":"p","resourceVersion":"77","labels":{"a":"b"}},"spec":{"nodeName":"n"}}`))
+	obj, err := e.s.Create(e.ctx, "ns", []byte(`{"metadata":{"name":"p","labels":{"a":"b"}},"spec":{"nodeName":"n"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

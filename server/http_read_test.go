@@ -77,8 +77,8 @@ func TestList_B21_ContinueAndRemaining(t *testing.T) {
 func TestList_Gzip(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	pad := map[string]string{"pad": strings.Repeat("x", 200)}
-	for i := range 250 {
+	pad := map[string]string{"pad": strings.Repeat("x", 63)} // a label value's longest
+	for i := range 300 {
 		add(t, f.pods, "ns1", "pod-"+strings.Repeat("x", 200)+itoa(i), pad)
 	}
 	plain := f.do(t, http.MethodGet, "/api/v1/pods", "")

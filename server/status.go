@@ -43,6 +43,7 @@ var statusTable = []statusRule{
 	{api.ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, codes.InvalidArgument},
 	{api.ErrTooLarge, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, codes.ResourceExhausted},
 	{api.ErrUnauthorized, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, codes.Unauthenticated},
+	{api.ErrInternal, http.StatusInternalServerError, metav1.StatusReasonUnknown, codes.Unknown},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to
@@ -104,9 +105,14 @@ func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDe
 			d.Causes = []metav1.StatusCause{invalidCause(e)}
 		case errors.Is(e, api.ErrTooLargeRV):
 			d.Causes = []metav1.StatusCause{{Type: causeResourceVersionTooLarge, Message: "Too large resource version"}}
-		case rule.code == http.StatusInternalServerError:
+		case len(e.Causes) > 0:
+			d.Causes = fieldCauses(e.Causes)
+		case rule.code == http.StatusInternalServerError && rule.reason != metav1.StatusReasonUnknown:
 			// kube-apiserver's InternalError repeats its cause, unprefixed.
 			d.Causes = []metav1.StatusCause{{Message: strings.TrimPrefix(e.Message, internalErrorPrefix)}}
+		}
+		if e.Kind != "" {
+			d.Name, d.Group, d.Kind = e.Name, e.Group, e.Kind
 		}
 		d.RetryAfterSeconds = int32(retryAfterSeconds(rule, e))
 	}
@@ -171,6 +177,15 @@ func invalidCause(e *api.Error) metav1.StatusCause {
 		typ = metav1.CauseTypeFieldValueRequired
 	}
 	return metav1.StatusCause{Type: typ, Message: msg, Field: e.Field}
+}
+
+// fieldCauses are the Status causes of an error's field errors.
+func fieldCauses(cs []api.Cause) []metav1.StatusCause {
+	out := make([]metav1.StatusCause, len(cs))
+	for i, c := range cs {
+		out[i] = metav1.StatusCause{Type: metav1.CauseType(c.Type), Message: c.Message, Field: c.Field}
+	}
+	return out
 }
 
 // newStatus builds a Status the server raises itself (no api error).
