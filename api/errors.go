@@ -54,6 +54,10 @@ var (
 	// kube-apiserver answers as a bare 500 with no Status reason (a create
 	// that carries metadata.resourceVersion). Fix the request.
 	ErrInternal = errors.New("api: internal error")
+	// ErrMethodNotAllowed: the server does not carry out this kind of
+	// request (a write under --write-mode=reject, or over gRPC under
+	// forward); HTTP 405. Send it to kube-apiserver instead.
+	ErrMethodNotAllowed = errors.New("api: method not allowed")
 )
 
 // Error is an error a client will see: one sentinel (Err) plus the message

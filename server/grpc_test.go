@@ -84,7 +84,7 @@ func TestGRPCStatusTable(t *testing.T) {
 		api.ErrUnavailable: codes.Unavailable, api.ErrTimeout: codes.DeadlineExceeded,
 		api.ErrCorrupt: codes.Internal, api.ErrUnsupportedMediaType: codes.InvalidArgument,
 		api.ErrTooLarge: codes.ResourceExhausted, api.ErrUnauthorized: codes.Unauthenticated,
-		api.ErrInternal: codes.Unknown,
+		api.ErrInternal: codes.Unknown, api.ErrMethodNotAllowed: codes.Unimplemented,
 	}
 	if len(want) != len(statusTable) {
 		t.Fatalf("table has %d rows, test knows %d", len(statusTable), len(want))

@@ -45,6 +45,9 @@ func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, na
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
+	if err := g.s.grpcWriteRefusal(req); err != nil {
+		return nil, g.fail(err, req)
+	}
 	if err := g.checkSize(body); err != nil {
 		return nil, err
 	}
@@ -59,6 +62,9 @@ func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, na
 func (g *grpcService) Delete(ctx context.Context, in *pb.DeleteRequest) (*pb.Object, error) {
 	req, err := g.objectRequest(in.GetResource(), in.GetNamespace(), in.GetName(), verbDelete)
 	if err != nil {
+		return nil, g.fail(err, req)
+	}
+	if err := g.s.grpcWriteRefusal(req); err != nil {
 		return nil, g.fail(err, req)
 	}
 	pre := api.Preconditions{UID: in.PreconditionUid, ResourceVersion: in.PreconditionResourceVersion}

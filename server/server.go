@@ -53,6 +53,9 @@ type Config struct {
 	// Authentication says who may make requests (authn.go); nil means no
 	// authentication: every request is served as Anonymous.
 	Authentication *Authentication
+	// Writes says what becomes of writes (write_mode.go); the zero value
+	// carries them out through the storages.
+	Writes WritePolicy
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -77,6 +80,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("server: resource %s/%s configured twice", r.GroupVersion(), r.Resource)
 		}
 		seen[id] = true
+	}
+	if err := c.Writes.Validate(); err != nil {
+		return err
 	}
 	if err := validateHealthChecks(c.HealthChecks); err != nil {
 		return err
@@ -149,7 +155,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
-	s.handler = s.withAuthentication(s.routes())
+	s.handler = s.withAuthentication(s.withWriteMode(s.routes()))
 	return s, nil
 }
 

@@ -44,6 +44,7 @@ var statusTable = []statusRule{
 	{api.ErrTooLarge, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, codes.ResourceExhausted},
 	{api.ErrUnauthorized, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, codes.Unauthenticated},
 	{api.ErrInternal, http.StatusInternalServerError, metav1.StatusReasonUnknown, codes.Unknown},
+	{api.ErrMethodNotAllowed, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, codes.Unimplemented},
 }
 
 // causeResourceVersionTooLarge is the cause type client-go looks for to

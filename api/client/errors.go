@@ -33,6 +33,7 @@ var sentinels = map[codes.Code]map[string]error{
 	codes.Internal:          {"InternalError": api.ErrCorrupt},
 	codes.Unauthenticated:   {"Unauthorized": api.ErrUnauthorized},
 	codes.Unknown:           {"": api.ErrInternal},
+	codes.Unimplemented:     {"MethodNotAllowed": api.ErrMethodNotAllowed},
 	codes.Unavailable: {
 		"Timeout":            api.ErrTooLargeRV,
 		"TooManyRequests":    api.ErrNotReady,

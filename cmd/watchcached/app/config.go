@@ -84,6 +84,12 @@ type Config struct {
 	EtcdHealthcheckTimeout time.Duration
 	// Auth is the serving TLS and the authentication (authn.go).
 	Auth AuthConfig
+	// WriteMode is what becomes of writes (write_mode.go): etcd, reject or
+	// forward; "" means EffectiveWriteMode's default (--write-mode).
+	WriteMode string
+	// ForwardKubeconfig is the kubeconfig of the kube-apiserver that
+	// forward mode sends writes to (--forward-kubeconfig).
+	ForwardKubeconfig string
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space
@@ -144,6 +150,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateAuth(); err != nil {
+		return err
+	}
+	if err := c.validateWrites(); err != nil {
 		return err
 	}
 	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {

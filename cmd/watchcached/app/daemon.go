@@ -95,7 +95,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.log.Info("watchcached serving", "http", d.HTTPAddr, "grpc", d.GRPCAddr, "etcd", d.EtcdEndpoints,
-		"resources", len(d.resources), "watchCache", cfg.WatchCache)
+		"resources", len(d.resources), "watchCache", cfg.WatchCache, "writeMode", cfg.EffectiveWriteMode())
 	return d, nil
 }
 
@@ -126,6 +126,10 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.loadAuth(); err != nil {
 		return err
 	}
+	writes, err := d.cfg.writePolicy()
+	if err != nil {
+		return err
+	}
 	d.server, err = server.New(server.Config{
 		Storages:        storages,
 		HealthChecks:    d.health.Checks(),
@@ -136,6 +140,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		Version:         d.cfg.Version,
 		Limits:          d.cfg.Limits,
 		Authentication:  d.authn,
+		Writes:          writes,
 	})
 	if err != nil {
 		return err

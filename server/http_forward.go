@@ -1,0 +1,72 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Forwarded writes (--write-mode=forward): kube-apiserver stays the only
+// writer, and its answer is the client's, status code, headers (Content-
+// Type, Warning, ...) and body unchanged; the change reaches the cache
+// through etcd's watch like any other.
+
+// Kubernetes' impersonation headers.
+const (
+	impersonateUser   = "Impersonate-User"
+	impersonateGroup  = "Impersonate-Group"
+	impersonateUID    = "Impersonate-Uid"
+	impersonatePrefix = "Impersonate-"
+)
+
+// newForwarder builds the reverse proxy to cfg.Writes.ForwardURL. The
+// request keeps its method, path, query and body. Impersonation headers
+// the client sent are dropped (they would borrow the kubeconfig's
+// rights); with authentication on, the authenticated caller is
+// impersonated so that kube-apiserver authorizes the real caller. The
+// caller's Authorization header is already gone (withAuthentication);
+// ForwardTransport adds the kubeconfig's credentials. Safe for concurrent
+// use.
+func (s *Server) newForwarder() http.Handler {
+	target := s.cfg.Writes.ForwardURL
+	impersonate := s.cfg.Authentication.Enabled()
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
+			for k := range pr.Out.Header {
+				if strings.HasPrefix(http.CanonicalHeaderKey(k), impersonatePrefix) {
+					delete(pr.Out.Header, k)
+				}
+			}
+			if u, ok := UserFrom(pr.In.Context()); ok && impersonate {
+				setImpersonation(pr.Out.Header, u)
+			}
+		},
+		Transport: s.cfg.Writes.ForwardTransport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			s.log.Warn("forwarding a write to kube-apiserver failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeStatus(w, newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+				"the write could not be forwarded to kube-apiserver (--write-mode=forward)"))
+		},
+	}
+}
+
+// setImpersonation names u in h. The system:authenticated and
+// system:unauthenticated groups are left out: kube-apiserver adds them
+// to an impersonated user itself, and naming them would need extra
+// impersonation rights.
+func setImpersonation(h http.Header, u User) {
+	h.Set(impersonateUser, u.Name)
+	for _, g := range u.Groups {
+		if g != GroupAuthenticated && g != GroupUnauthenticated && !slices.Contains(h.Values(impersonateGroup), g) {
+			h.Add(impersonateGroup, g)
+		}
+	}
+	if u.UID != "" {
+		h.Set(impersonateUID, u.UID)
+	}
+}
