@@ -214,6 +214,25 @@ func TestB121_ForwardImpersonates(t *testing.T) {
 	}
 }
 
+// TestB121_ForwardGRPCWrites: gRPC writes are not forwarded: they answer
+// UNIMPLEMENTED (api.ErrMethodNotAllowed) saying so, and kube-apiserver
+// sees nothing.
+func TestB121_ForwardGRPCWrites(t *testing.T) {
+	t.Parallel()
+	fake := newFakeAPIServer(t)
+	f := newGRPCFixture(t, forwardTo(fake))
+	_, err := f.client.Create(bg(t), &pb.CreateRequest{Resource: podsPB, Namespace: "default", Json: []byte(`{"metadata":{"name":"b"}}`)})
+	want := `create is not supported on resources of kind "pods" over gRPC: gRPC writes are not forwarded (--write-mode=forward); write over HTTP or through kube-apiserver`
+	if !errors.Is(err, api.ErrMethodNotAllowed) || err.Error() != want {
+		t.Errorf("create: %v, want ErrMethodNotAllowed %q", err, want)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.reqs) != 0 {
+		t.Errorf("kube-apiserver got %d requests", len(fake.reqs))
+	}
+}
+
 // TestForwardUnreachable: a kube-apiserver that cannot be reached is a 503.
 func TestForwardUnreachable(t *testing.T) {
 	t.Parallel()
