@@ -50,6 +50,17 @@ type CorruptDeleter interface {
 	DeleteCorrupt(ctx context.Context, namespace, name string) error
 }
 
+// CollectionDeleter is implemented by storages that serve kube-apiserver's
+// deletecollection (B102). Implementations are safe for concurrent use.
+type CollectionDeleter interface {
+	// DeleteCollection deletes, one by one, every object that opts
+	// selects (Namespace and Predicate; the list is consistent and
+	// unpaged), each with the preconditions pre, and returns the list
+	// it deleted from as it was listed. Objects with finalizers are
+	// marked, not removed, as Delete does.
+	DeleteCollection(ctx context.Context, opts ListOptions, pre Preconditions) (*List, error)
+}
+
 // Watcher is one watch stream, read by a single goroutine: Next and Close
 // must not be called concurrently with each other except that Close may be
 // called from any goroutine to end a Next in progress.

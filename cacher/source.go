@@ -45,6 +45,9 @@ type Source interface {
 	KnownCorrupt(key string) bool
 	// DeleteCorrupt removes such a value (api.CorruptDeleter).
 	DeleteCorrupt(ctx context.Context, namespace, name string) error
+	// DeleteCollection deletes every selected object
+	// (api.CollectionDeleter).
+	DeleteCollection(ctx context.Context, opts api.ListOptions, pre api.Preconditions) (*api.List, error)
 	// PatchWithHint is Patch with the cache's copy of the object as a
 	// first guess of the current state (it never decides alone).
 	PatchWithHint(ctx context.Context, namespace, name string, patch api.Patch, hint *api.Object) (*api.Object, error)

@@ -25,6 +25,12 @@ func (c *Cacher) Delete(ctx context.Context, namespace, name string, pre api.Pre
 	return c.store.Delete(ctx, namespace, name, pre)
 }
 
+// DeleteCollection deletes every selected object (api.CollectionDeleter)
+// through etcd; the list it deletes from is etcd's, consistent.
+func (c *Cacher) DeleteCollection(ctx context.Context, opts api.ListOptions, pre api.Preconditions) (*api.List, error) {
+	return c.store.DeleteCollection(ctx, opts, pre)
+}
+
 // DeleteCorrupt removes a value that does not decode (api.CorruptDeleter).
 // The cache never held it, so there is nothing to drop here.
 func (c *Cacher) DeleteCorrupt(ctx context.Context, namespace, name string) error {

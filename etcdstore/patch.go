@@ -85,6 +85,7 @@ func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 	if err := s.validatePatched(d, cur.obj); err != nil {
 		return decision{}, err
 	}
+	finalize := carryLifecycle(d, cur.obj)
 	val, obj, err := s.codec.encode(cur.obj.Key, d)
 	switch {
 	case err != nil:
@@ -93,6 +94,10 @@ func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 		return decision{again: true}, nil
 	case bytes.Equal(val, stored):
 		return decision{obj: cur.obj}, nil
+	case finalize && cur.hint:
+		return decision{again: true}, nil
+	case finalize:
+		return decision{del: true, obj: cur.obj}, nil
 	}
 	return decision{put: val, obj: obj}, nil
 }

@@ -118,9 +118,16 @@ func updateErrs(newMeta metav1.Object, old *api.Object, md *field.Path) field.Er
 		return nil
 	}
 	// As kube-apiserver's BeforeUpdate: the update is at the stored RV and
-	// keeps its generation (both are server-set).
+	// keeps its generation and deletion mark (all server-set; the write
+	// path carries them over after validation, carryLifecycle).
 	newMeta.SetResourceVersion(api.FormatRV(old.RV))
 	newMeta.SetGeneration(o.Metadata.Generation)
+	if o.Metadata.DeletionTimestamp != nil {
+		newMeta.SetDeletionTimestamp(o.Metadata.DeletionTimestamp)
+	}
+	if o.Metadata.DeletionGracePeriodSeconds != nil && newMeta.GetDeletionGracePeriodSeconds() == nil {
+		newMeta.SetDeletionGracePeriodSeconds(o.Metadata.DeletionGracePeriodSeconds)
+	}
 	return apivalidation.ValidateObjectMetaAccessorUpdate(newMeta, &o.Metadata, md)
 }
 

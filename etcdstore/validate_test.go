@@ -90,7 +90,7 @@ func TestValidate_B70_TypedDecode(t *testing.T) {
 	// A patch's result that does not decode: kube-apiserver's 422 on the
 	// field "patch", the patched object its value, no kind or name.
 	_, err = e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"containers":"notalist"}}`)))
-	patched := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"creationTimestamp":%q,"name":"p","namespace":"ns","resourceVersion":"%d","uid":%q},"spec":{"containers":"notalist","nodeName":"n"}}`,
+	patched := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"creationTimestamp":%q,"generation":1,"name":"p","namespace":"ns","resourceVersion":"%d","uid":%q},"spec":{"containers":"notalist","nodeName":"n"}}`,
 		meta(t, p)["creationTimestamp"], p.RV, p.UID)
 	body := fmt.Sprintf("Invalid value: %q: json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container", patched)
 	wantInvalid(t, err, ` "" is invalid: patch: `+body, "", "", "", api.Cause{Type: "FieldValueInvalid", Field: "patch", Message: body})

@@ -65,6 +65,7 @@ func (s *Store) parseCreate(namespace string, body []byte) (d document, name, ge
 	if ts, _ := d.md["creationTimestamp"].(string); ts == "" {
 		d.md["creationTimestamp"] = nowTimestamp()
 	}
+	stampCreate(d)
 	return d, name, gen, nil
 }
 
@@ -117,12 +118,15 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 		if err := s.validateWrite(d, cur.obj); err != nil {
 			return decision{}, err
 		}
+		finalize := carryLifecycle(d, cur.obj)
 		val, obj, err := s.codec.encode(key, d)
 		switch {
 		case err != nil:
 			return decision{}, err
 		case bytes.Equal(val, cur.value):
 			return decision{obj: cur.obj}, nil
+		case finalize:
+			return decision{del: true, obj: cur.obj, once: pre != 0}, nil
 		}
 		return decision{put: val, obj: obj, once: pre != 0}, nil
 	})
@@ -155,6 +159,9 @@ func (s *Store) parseUpdate(namespace, name string, body []byte) (d document, pr
 // deletion's revision (B52). Preconditions that do not hold are
 // ErrConflict; an absent object is ErrNotFound. The delete is a transaction
 // on the mod_revision that was checked, retried when another write wins.
+// An object with finalizers is not removed but marked (B101): it is
+// written with deletionTimestamp and deletionGracePeriodSeconds 0 and
+// returned as written; one already marked is returned as it is.
 func (s *Store) Delete(ctx context.Context, namespace, name string, pre api.Preconditions) (*api.Object, error) {
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
@@ -163,7 +170,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, pre api.Prec
 		if err := checkPreconditions(pre, cur.obj); err != nil {
 			return decision{}, err
 		}
-		return decision{del: true, obj: cur.obj}, nil
+		return s.decideDelete(cur)
 	})
 }
 
@@ -219,4 +226,25 @@ func keepSystemFields(d document, cur *api.Object, bodyUID string, bodyTS any) {
 	default:
 		delete(d.md, "creationTimestamp")
 	}
+}
+
+// decideDelete removes cur's object, or marks it when it has finalizers
+// (B101).
+func (s *Store) decideDelete(cur seen) (decision, error) {
+	obj, err := parseObject(cur.obj.Raw, "stored object")
+	if err != nil {
+		return decision{del: true, obj: cur.obj}, nil
+	}
+	d, err := s.toDocument(obj)
+	if err != nil || !markDeleting(d) {
+		return decision{del: true, obj: cur.obj}, nil
+	}
+	val, marked, err := s.codec.encode(cur.obj.Key, d)
+	switch {
+	case err != nil:
+		return decision{}, err
+	case bytes.Equal(val, cur.value):
+		return decision{obj: cur.obj}, nil
+	}
+	return decision{put: val, obj: marked}, nil
 }

@@ -24,6 +24,8 @@ const (
 	verbUpdate = "UPDATE"
 	verbPatch  = "PATCH"
 	verbDelete = "DELETE"
+	// verbDeleteCollection is a DELETE of a collection (B102).
+	verbDeleteCollection = "DELETECOLLECTION"
 )
 
 // request is a resolved request to a resource. Read-only once built.
@@ -68,7 +70,8 @@ func tooLargeMessage(limit int64) string {
 }
 
 func isWrite(verb string) bool {
-	return verb == verbCreate || verb == verbUpdate || verb == verbPatch || verb == verbDelete
+	return verb == verbCreate || verb == verbUpdate || verb == verbPatch || verb == verbDelete ||
+		verb == verbDeleteCollection
 }
 
 // get runs the Get of req under the request timeout.

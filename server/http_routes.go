@@ -131,8 +131,8 @@ func (s *Server) parseResourcePath(r *http.Request, gv, rest string) (*request, 
 }
 
 // requestVerb names what a request does; "" when the method is not allowed
-// on the path. canCreate is false for the cluster-wide collection of a
-// namespaced resource.
+// on the path. canCreate (which also allows deletecollection) is false
+// for the cluster-wide collection of a namespaced resource.
 func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 	switch r.Method {
 	case http.MethodGet:
@@ -159,8 +159,11 @@ func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 			return verbPatch, nil
 		}
 	case http.MethodDelete:
-		if object {
+		switch {
+		case object:
 			return verbDelete, nil
+		case canCreate:
+			return verbDeleteCollection, nil
 		}
 	}
 	return "", nil
@@ -197,5 +200,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		s.serveWrite(rw, r, req, q)
 	case verbDelete:
 		s.serveDelete(rw, r, req, q)
+	case verbDeleteCollection:
+		s.serveDeleteCollection(rw, r, req, q)
 	}
 }
