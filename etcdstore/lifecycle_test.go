@@ -26,8 +26,8 @@ func TestLifecycle_B100_Generation(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := []struct {
-		what string
-		body string // an update body, or a merge patch when patch
+		what  string
+		body  string // an update body, or a merge patch when patch
 		patch bool
 		want  int64
 	}{
