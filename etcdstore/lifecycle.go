@@ -8,7 +8,7 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// Object lifecycle (B100-B103), as kube-apiserver's generic registry runs
+// Object lifecycle (B100, B101), as kube-apiserver's generic registry runs
 // it around every write: metadata.generation is 1 on create and grows by
 // one on each update or patch that changes the object outside metadata and
 // status; a delete of an object with finalizers marks it (deletionTimestamp,

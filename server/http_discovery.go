@@ -18,7 +18,7 @@ import (
 // groupVersion's resource list.
 
 // resourceVerbs are the verbs every served resource supports.
-var resourceVerbs = metav1.Verbs{"create", "delete", "get", "list", "patch", "update", "watch"}
+var resourceVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
 // serveDiscovery answers GET (and only GET) with the document build makes.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, build func(*http.Request) any) {

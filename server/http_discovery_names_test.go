@@ -18,7 +18,7 @@ func TestDiscovery_ShortNamesAndCategories(t *testing.T) {
 	pods.ShortNames, pods.Categories = []string{"po"}, []string{"all"}
 	_, ts := serve(t, Config{Storages: []api.Storage{newStore(t, e, &pods), newStore(t, e, nodesRes)}, Logger: quietLog})
 	f := &fixture{ts: ts}
-	verbs := `"verbs":["create","delete","get","list","patch","update","watch"]`
+	verbs := `"verbs":["create","delete","deletecollection","get","list","patch","update","watch"]`
 	f.do(t, http.MethodGet, "/api/v1", "").expect(t, 200, `{"kind":"APIResourceList","groupVersion":"v1","resources":[`+
 		`{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod",`+verbs+`,"shortNames":["po"],"categories":["all"]},`+
 		`{"name":"nodes","singularName":"node","namespaced":false,"kind":"Node",`+verbs+`}]}`)

@@ -19,7 +19,7 @@ func TestDiscovery_Shapes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	host := strings.TrimPrefix(f.ts.URL, "http://")
-	verbs := `"verbs":["create","delete","get","list","patch","update","watch"]`
+	verbs := `"verbs":["create","delete","deletecollection","get","list","patch","update","watch"]`
 	for _, c := range []struct{ path, body string }{
 		{"/api", `{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"` + host + `"}]}`},
 		{"/api/v1", `{"kind":"APIResourceList","groupVersion":"v1","resources":[` +
@@ -74,9 +74,9 @@ func TestDiscovery_ClientGo(t *testing.T) {
 		}
 	}
 	want := []string{
-		"v1/pods:Pod:create,delete,get,list,patch,update,watch:ns",
-		"v1/nodes:Node:create,delete,get,list,patch,update,watch:cluster",
-		"apps/v1/deployments:Deployment:create,delete,get,list,patch,update,watch:ns",
+		"v1/pods:Pod:create,delete,deletecollection,get,list,patch,update,watch:ns",
+		"v1/nodes:Node:create,delete,deletecollection,get,list,patch,update,watch:cluster",
+		"apps/v1/deployments:Deployment:create,delete,deletecollection,get,list,patch,update,watch:ns",
 	}
 	if !slices.Equal(res, want) {
 		t.Errorf("resources\n got %v\nwant %v", res, want)
