@@ -84,7 +84,8 @@ func TestGRPCStatusTable(t *testing.T) {
 		api.ErrUnavailable: codes.Unavailable, api.ErrTimeout: codes.DeadlineExceeded,
 		api.ErrCorrupt: codes.Internal, api.ErrUnsupportedMediaType: codes.InvalidArgument,
 		api.ErrTooLarge: codes.ResourceExhausted, api.ErrUnauthorized: codes.Unauthenticated,
-		api.ErrInternal: codes.Unknown,
+		api.ErrForbidden: codes.PermissionDenied,
+		api.ErrInternal:  codes.Unknown,
 	}
 	if len(want) != len(statusTable) {
 		t.Fatalf("table has %d rows, test knows %d", len(statusTable), len(want))

@@ -53,6 +53,9 @@ type Config struct {
 	// Authentication says who may make requests (authn.go); nil means no
 	// authentication: every request is served as Anonymous.
 	Authentication *Authentication
+	// Authorizer decides what each authenticated user may do (authz.go);
+	// nil allows everything (kube-apiserver's AlwaysAllow).
+	Authorizer Authorizer
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -149,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
-	s.handler = s.withAuthentication(s.routes())
+	s.handler = s.withAuthentication(s.withAuthorization(s.routes()))
 	return s, nil
 }
 

@@ -75,6 +75,8 @@ type Daemon struct {
 	certs *server.CertReloader
 	// authn is the frontends' authentication; nil when none is configured.
 	authn *server.Authentication
+	// authz authorizes the frontends' requests; nil allows everything.
+	authz server.Authorizer
 }
 
 // Start validates cfg and starts everything: the embedded etcd (when no
@@ -136,6 +138,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		Version:         d.cfg.Version,
 		Limits:          d.cfg.Limits,
 		Authentication:  d.authn,
+		Authorizer:      d.authz,
 	})
 	if err != nil {
 		return err
