@@ -212,3 +212,20 @@ func TestB110_PolicyFileErrors(t *testing.T) {
 		t.Errorf("empty policy: %v", err)
 	}
 }
+
+// BenchmarkAuthorize: one decision on the test policy (issue 11 asks for
+// at most 5 µs per request).
+func BenchmarkAuthorize(b *testing.B) {
+	p, err := Parse([]byte(testPolicy))
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := Union{Default(), p}
+	a := res("list", "", "pods", "", "a", "")
+	a.User = server.User{Name: "bob", Groups: []string{"readers", "system:authenticated"}}
+	for b.Loop() {
+		if !u.Authorize(a) {
+			b.Fatal("denied")
+		}
+	}
+}
