@@ -50,6 +50,8 @@ var (
 	// ErrUnauthorized: the request carried no valid credentials (and
 	// anonymous access is off); HTTP 401. Retry with credentials.
 	ErrUnauthorized = errors.New("api: unauthorized")
+	// ErrForbidden: authorization refused the request (403 Forbidden).
+	ErrForbidden = errors.New("api: forbidden")
 	// ErrInternal: the storage refused the request for a reason
 	// kube-apiserver answers as a bare 500 with no Status reason (a create
 	// that carries metadata.resourceVersion). Fix the request.

@@ -38,7 +38,8 @@ const grpcMsgSlack = 64 << 10
 // SERVING when every cache is ready, for the service "" and
 // "watchcached.v1.WatchCache") and server reflection. opts are appended to
 // the server's own (a maximum received message size of MaxBodyBytes plus a
-// little). Calls are authenticated (authn.go) before they are admitted;
+// little). Calls are authenticated (authn.go) and authorized (authz.go) before
+// they are admitted;
 // give TLS credentials in opts for client certificates. It registers the
 // gRPC metrics with the Server's Registerer, so call it once per Server. CloseWatches ends the gRPC watch and health
 // streams too; then GracefulStop the returned server.
@@ -49,8 +50,8 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) 
 	}
 	all := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack),
-		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryAuthn, s.unaryAdmit),
-		grpc.ChainStreamInterceptor(s.streamRecover, s.streamAuthn, s.streamAdmit),
+		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryAuthn, s.unaryAuthz, s.unaryAdmit),
+		grpc.ChainStreamInterceptor(s.streamRecover, s.streamAuthn, s.streamAuthz, s.streamAdmit),
 	}, opts...)
 	gs := grpc.NewServer(all...)
 	pb.RegisterWatchCacheServer(gs, &grpcService{s: s, metrics: m})

@@ -85,6 +85,7 @@ func TestGRPCStatusTable(t *testing.T) {
 		api.ErrCorrupt: codes.Internal, api.ErrUnsupportedMediaType: codes.InvalidArgument,
 		api.ErrTooLarge: codes.ResourceExhausted, api.ErrUnauthorized: codes.Unauthenticated,
 		api.ErrInternal: codes.Unknown, api.ErrMethodNotAllowed: codes.Unimplemented,
+		api.ErrForbidden: codes.PermissionDenied,
 	}
 	if len(want) != len(statusTable) {
 		t.Fatalf("table has %d rows, test knows %d", len(statusTable), len(want))

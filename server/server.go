@@ -56,6 +56,9 @@ type Config struct {
 	// Writes says what becomes of writes (write_mode.go); the zero value
 	// carries them out through the storages.
 	Writes WritePolicy
+	// Authorizer decides what each authenticated user may do (authz.go);
+	// nil allows everything (kube-apiserver's AlwaysAllow).
+	Authorizer Authorizer
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -155,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
-	s.handler = s.withAuthentication(s.withWriteMode(s.routes()))
+	s.handler = s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))
 	return s, nil
 }
 

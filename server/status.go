@@ -43,6 +43,7 @@ var statusTable = []statusRule{
 	{api.ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, codes.InvalidArgument},
 	{api.ErrTooLarge, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, codes.ResourceExhausted},
 	{api.ErrUnauthorized, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, codes.Unauthenticated},
+	{api.ErrForbidden, http.StatusForbidden, metav1.StatusReasonForbidden, codes.PermissionDenied},
 	{api.ErrInternal, http.StatusInternalServerError, metav1.StatusReasonUnknown, codes.Unknown},
 	{api.ErrMethodNotAllowed, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, codes.Unimplemented},
 }
@@ -116,6 +117,9 @@ func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDe
 			d.Name, d.Group, d.Kind = e.Name, e.Group, e.Kind
 		}
 		d.RetryAfterSeconds = int32(retryAfterSeconds(rule, e))
+	}
+	if rule.reason == metav1.StatusReasonForbidden {
+		return d // kube-apiserver's Forbidden always has details, {} for a path
 	}
 	if d.Name == "" && d.Kind == "" && len(d.Causes) == 0 && d.RetryAfterSeconds == 0 {
 		return nil

@@ -32,6 +32,7 @@ var sentinels = map[codes.Code]map[string]error{
 	codes.DeadlineExceeded:  {"Timeout": api.ErrTimeout},
 	codes.Internal:          {"InternalError": api.ErrCorrupt},
 	codes.Unauthenticated:   {"Unauthorized": api.ErrUnauthorized},
+	codes.PermissionDenied:  {"Forbidden": api.ErrForbidden},
 	codes.Unknown:           {"": api.ErrInternal},
 	codes.Unimplemented:     {"MethodNotAllowed": api.ErrMethodNotAllowed},
 	codes.Unavailable: {

@@ -29,6 +29,9 @@ type AuthConfig struct {
 	// AnonymousAuth serves requests without credentials as
 	// system:anonymous when an authenticator is configured (off: 401).
 	AnonymousAuth bool
+	// AuthorizationPolicyFile is a YAML file of RBAC objects authorizing
+	// every request (authz.go); "" allows every authenticated request.
+	AuthorizationPolicyFile string
 	// InsecureAllowAnonymous allows listening on a non-loopback address
 	// with no authentication configured.
 	InsecureAllowAnonymous bool
@@ -43,6 +46,7 @@ func (c *Config) AddAuthFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&a.ClientCAFile, "client-ca-file", a.ClientCAFile, "CA bundle authenticating client certificates: user = CN, groups = O (needs --tls-cert-file)")
 	fs.StringVar(&a.TokenAuthFile, "token-auth-file", a.TokenAuthFile, "static bearer tokens, CSV: token,user,uid,\"group1,group2\"")
 	fs.BoolVar(&a.AnonymousAuth, "anonymous-auth", a.AnonymousAuth, "serve requests without credentials as system:anonymous when an authenticator is configured (default: 401)")
+	c.addAuthzFlags(fs)
 	fs.BoolVar(&a.InsecureAllowAnonymous, "insecure-allow-anonymous", a.InsecureAllowAnonymous, "allow a non-loopback --listen/--grpc-listen without any authentication")
 }
 
@@ -66,6 +70,9 @@ func (c *Config) validateAuth() error {
 		}
 	}
 	if _, err := a.authentication(); err != nil {
+		return err
+	}
+	if _, err := a.authorizer(); err != nil {
 		return err
 	}
 	if a.authnConfigured() || a.InsecureAllowAnonymous {

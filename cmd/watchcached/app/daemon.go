@@ -75,6 +75,8 @@ type Daemon struct {
 	certs *server.CertReloader
 	// authn is the frontends' authentication; nil when none is configured.
 	authn *server.Authentication
+	// authz authorizes the frontends' requests; nil allows everything.
+	authz server.Authorizer
 }
 
 // Start validates cfg and starts everything: the embedded etcd (when no
@@ -141,6 +143,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		Limits:          d.cfg.Limits,
 		Authentication:  d.authn,
 		Writes:          writes,
+		Authorizer:      d.authz,
 	})
 	if err != nil {
 		return err

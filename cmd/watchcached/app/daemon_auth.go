@@ -6,7 +6,8 @@ import (
 	"github.com/watchcached/watchcached/server"
 )
 
-// loadAuth loads the serving certificate and the authenticators, and warns
+// loadAuth loads the serving certificate, the authenticators and the
+// authorization policy, and warns
 // about what serves without protection.
 func (d *Daemon) loadAuth() error {
 	a := &d.cfg.Auth
@@ -19,6 +20,9 @@ func (d *Daemon) loadAuth() error {
 	}
 	var err error
 	if d.authn, err = a.authentication(); err != nil {
+		return err
+	}
+	if d.authz, err = a.authorizer(); err != nil {
 		return err
 	}
 	switch {
