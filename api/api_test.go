@@ -250,3 +250,23 @@ func TestResource(t *testing.T) {
 		}
 	}
 }
+
+// B140: a token's start is relative to the list's own prefix, and joins
+// back onto it as kube-apiserver joins it (one leading slash dropped).
+func TestContinue_B140_KeysRelativeToListPrefix(t *testing.T) {
+	const nsPrefix, resPrefix = "/registry/pods/second/", "/registry/pods/"
+	key := "/registry/pods/second/bar\x00"
+	for _, c := range []struct{ prefix, start string }{{nsPrefix, "bar\x00"}, {resPrefix, "second/bar\x00"}} {
+		tok := EncodeContinueKey(9, key, c.prefix)
+		if tok != EncodeContinue(9, c.start) {
+			t.Fatalf("EncodeContinueKey under %q: %q, want start %q", c.prefix, tok, c.start)
+		}
+		_, start, err := DecodeContinue(tok)
+		if err != nil || start != c.start || ContinueStartKey(c.prefix, start) != key {
+			t.Fatalf("under %q: start %q key %q err %v", c.prefix, start, ContinueStartKey(c.prefix, start), err)
+		}
+	}
+	if got := ContinueStartKey(nsPrefix, "/bar\x00"); got != key {
+		t.Fatalf("leading slash: %q, want %q", got, key)
+	}
+}

@@ -19,16 +19,33 @@ type continueToken struct {
 }
 
 // EncodeContinue builds a continue token: base64url without padding of
-// {"v":"meta.k8s.io/v1","rv":rv,"start":start}. start is the key relative
-// to the resource prefix at which the next page begins (by convention the
-// last key returned followed by "\x00"). rv is -1 for "continue from the
-// latest state" (a replacement for an expired token, B23).
+// {"v":"meta.k8s.io/v1","rv":rv,"start":start}. start is the key at which
+// the next page begins (by convention the last key returned followed by
+// "\x00"), relative to the list's own key prefix (Resource.NamespacePrefix): a list of
+// namespace ns1 holds "a\x00" for /registry/pods/ns1/a, a list of all
+// namespaces "ns1/a\x00", as kube-apiserver encodes them. rv is -1 for
+// "continue from the latest state" (a replacement for an expired token,
+// B23). EncodeContinueKey builds one from a whole key.
 func EncodeContinue(rv int64, start string) string {
 	b, err := json.Marshal(continueToken{V: continueVersion, RV: rv, Start: start})
 	if err != nil {
 		panic(err) // three plain fields always marshal
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// EncodeContinueKey is EncodeContinue for the whole etcd key key of a list
+// whose key prefix is keyPrefix (key must lie under it).
+func EncodeContinueKey(rv int64, key, keyPrefix string) string {
+	return EncodeContinue(rv, strings.TrimPrefix(key, keyPrefix))
+}
+
+// ContinueStartKey is the whole etcd key that a decoded start names in a
+// list whose key prefix is keyPrefix: keyPrefix joined with start less one
+// leading slash, as kube-apiserver joins them. A start DecodeContinue
+// accepted never reaches outside keyPrefix.
+func ContinueStartKey(keyPrefix, start string) string {
+	return keyPrefix + strings.TrimPrefix(start, "/")
 }
 
 // DecodeContinue parses a continue token. The error wraps ErrBadRequest

@@ -121,7 +121,7 @@ func (c *Cacher) delegateList(ctx context.Context, opts api.ListOptions, why str
 
 // listSnapshot collects one page from snap. listRV is the RV the list shows
 // (0: the snapshot's own). start is a continue token's start key, relative
-// to the resource prefix. Items come in key order; continue is set when a
+// to the list's own prefix (the namespace's for a namespaced list). Items come in key order; continue is set when a
 // key remains after the last one examined (B21, B22); remainingItemCount
 // only without selectors.
 func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api.ListOptions, start string) *api.List {
@@ -131,7 +131,7 @@ func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api
 	prefix := c.res.NamespacePrefix(c.etcdPrefix, opts.Namespace)
 	startKey := ""
 	if start != "" {
-		startKey = c.prefix + start
+		startKey = api.ContinueStartKey(prefix, start)
 	}
 	limit := int(opts.Limit)
 	items := make([]*api.Object, 0, initialCap(limit, snap.Len(), prefix == c.prefix && opts.Predicate.Empty()))
@@ -154,7 +154,7 @@ func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api
 	l := &api.List{Items: items, RV: listRV}
 	if more {
 		next := lastKey + "\x00"
-		l.Continue = api.EncodeContinue(int64(listRV), next[len(c.prefix):])
+		l.Continue = api.EncodeContinueKey(int64(listRV), next, prefix)
 		if opts.Predicate.Empty() {
 			n := int64(snap.CountFrom(prefix, next))
 			l.RemainingItemCount = &n

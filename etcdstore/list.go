@@ -3,7 +3,6 @@ package etcdstore
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -27,6 +26,7 @@ const (
 // listPlan is where and at which revision a List reads.
 type listPlan struct {
 	start, end string // the key range [start, end)
+	prefix     string // the list's own key prefix, which tokens are relative to
 	rev        int64  // 0: the latest revision
 	minRV      uint64 // NotOlderThan: the latest revision must reach it
 	token      bool   // continuing from a token
@@ -54,7 +54,7 @@ func (s *Store) List(ctx context.Context, opts api.ListOptions) (*api.List, erro
 	switch {
 	case errors.Is(err, rpctypes.ErrCompacted) && plan.token:
 		return nil, &api.Error{Err: api.ErrExpired, Message: msgContinueTooOld,
-			Continue: api.EncodeContinue(-1, strings.TrimPrefix(plan.start, s.resPrefix))}
+			Continue: api.EncodeContinueKey(-1, plan.start, plan.prefix)}
 	case errors.Is(err, rpctypes.ErrCompacted):
 		return nil, api.Errorf(api.ErrExpired, msgListTooOld)
 	case errors.Is(err, rpctypes.ErrFutureRev):
@@ -73,17 +73,13 @@ func (s *Store) planList(opts api.ListOptions, rv api.RVRequest) (listPlan, erro
 		ns = ""
 	}
 	prefix := s.res.NamespacePrefix(s.prefix, ns)
-	p := listPlan{start: prefix, end: clientv3.GetPrefixRangeEnd(prefix)}
+	p := listPlan{start: prefix, end: clientv3.GetPrefixRangeEnd(prefix), prefix: prefix}
 	if opts.Continue != "" {
 		rv, start, err := api.DecodeContinue(opts.Continue)
 		if err != nil {
 			return p, err
 		}
-		key := s.resPrefix + strings.TrimPrefix(start, "/")
-		if !strings.HasPrefix(key, prefix) {
-			return p, api.BadParam("continue", "invalid continue token: the start key is outside the listed range")
-		}
-		p.start, p.token = key, true
+		p.start, p.token = api.ContinueStartKey(prefix, start), true
 		if rv > 0 {
 			p.rev = rv
 		}
@@ -121,7 +117,7 @@ func (s *Store) readList(ctx context.Context, plan listPlan, limit int64, pred a
 			}
 			if limit > 0 && int64(len(l.Items)) == limit {
 				if i < len(resp.Kvs)-1 || resp.More {
-					l.Continue = api.EncodeContinue(rev, strings.TrimPrefix(string(kv.Key), s.resPrefix)+"\x00")
+					l.Continue = api.EncodeContinueKey(rev, string(kv.Key)+"\x00", plan.prefix)
 					if pred.Empty() {
 						rem := resp.Count - int64(i+1)
 						l.RemainingItemCount = &rem

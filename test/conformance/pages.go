@@ -15,6 +15,7 @@ func runPages(t *testing.T, f Factory) {
 		{"B21_Limit", pagesLimit},
 		{"B22_MalformedTokens", pagesMalformed},
 		{"B23_ExpiredToken", pagesExpired},
+		{"B140_KubeTokens", pagesKubeTokens},
 	})
 }
 
@@ -140,8 +141,8 @@ func pagesExpired(e *env) {
 	l := e.list(api.ListOptions{Namespace: "default", Limit: 2})
 	testkit.Equal(e.t, "page 1", testkit.Objs(l.Items), testkit.Objs(orig[:2]))
 	_, start, err := api.DecodeContinue(l.Continue)
-	if err != nil {
-		e.t.Fatal(err)
+	if err != nil || start != "p1\x00" { // relative to the namespace's prefix
+		e.t.Fatalf("token %q: start %q err %v; want start \"p1\\x00\"", l.Continue, start, err)
 	}
 	p3 := e.update("default", "p3", "n2", nil)
 	e.forget()
