@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -23,11 +24,16 @@ import (
 // sentinel becomes one ERROR event carrying its Status, then the end.
 // Errors before the stream starts are ordinary Status responses.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
-	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log}
-	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())}
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout}
+	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
+		slow: s.metrics.slow.WithLabelValues("http")}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
 		writeError(w, s.log, rejected, req)
+		return
 	}
+	// The end of the response (the last chunk) gets the slow-client
+	// timeout too, not the watch's passed deadline.
+	_ = enc.rc.SetWriteDeadline(time.Now().Add(enc.slow))
 }
 
 // httpEncoder is the HTTP side of a watch stream. An idle stream holds no
@@ -35,44 +41,86 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 // response's own buffered writer (the object's shared Raw bytes are never
 // copied into a per-watcher frame). A watcher that says when it runs dry
 // (api.IdleNotifier) is flushed then, once per burst (e.g. once for
-// thousands of initial events); any other after each event. Used by the
-// stream's goroutine only (the idle callback runs on it too, inside Next).
+// thousands of initial events); any other after each event.
+//
+// Every write and flush runs under the connection's write deadline (see
+// arm): a client that stops reading is cut at the watch's deadline or
+// after SlowClientTimeout without accepting a byte, whichever is first.
+// Used by the stream's goroutine only (the idle callback runs on it too,
+// inside Next).
 type httpEncoder struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
 	req       *request
 	log       *slog.Logger
 	flushEach bool
+	slow      time.Duration // Config.SlowClientTimeout
+	deadline  time.Time     // the watch's
+	limit     time.Time     // the write deadline set last
+	bySlow    bool          // limit is the slow-client one
+	err       error         // the idle flush's, for the next send
 }
 
-func (e *httpEncoder) start(watcher api.Watcher) error {
+func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
+	e.deadline = deadline
 	e.w.Header().Set("Content-Type", "application/json")
 	e.w.WriteHeader(http.StatusOK)
-	if err := e.rc.Flush(); err != nil {
+	if err := e.flush(); err != nil {
 		return err
 	}
 	e.flushEach = true
 	if n, ok := watcher.(api.IdleNotifier); ok {
-		n.NotifyIdle(func() { _ = e.rc.Flush() })
+		n.NotifyIdle(func() {
+			if e.err == nil {
+				e.err = e.flush()
+			}
+		})
 		e.flushEach = false
 	}
 	return nil
 }
 
 func (e *httpEncoder) send(ev api.WatchEvent) error {
+	if e.err != nil {
+		return e.err
+	}
+	e.arm()
 	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
-		return err
+		return blockedErr(err, e.limit, e.bySlow)
 	}
 	if e.flushEach {
-		return e.rc.Flush()
+		return e.flush()
 	}
 	return nil
 }
 
+// flush sends what is buffered under the write deadline.
+func (e *httpEncoder) flush() error {
+	e.arm()
+	if err := e.rc.Flush(); err != nil {
+		return blockedErr(err, e.limit, e.bySlow)
+	}
+	return nil
+}
+
+// arm sets the connection's write deadline for a write that starts now
+// (sendLimit). Setting it costs a timer update, so a deadline set less
+// than a tenth of SlowClientTimeout ago is kept: a stalled client is then
+// cut at most 10% early.
+func (e *httpEncoder) arm() {
+	now := time.Now()
+	if !e.limit.IsZero() && (!e.bySlow || e.limit.Sub(now) > e.slow-e.slow/10) {
+		return
+	}
+	e.limit, e.bySlow = sendLimit(now, e.deadline, e.slow)
+	_ = e.rc.SetWriteDeadline(e.limit)
+}
+
 // fail writes the ERROR event of err and ends the stream.
 func (e *httpEncoder) fail(err error) error {
+	e.arm()
 	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
-	_ = e.rc.Flush()
+	_ = e.flush()
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -92,9 +93,14 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, media string
 }
 
 // readBody reads the request body up to MaxBodyBytes; beyond that it
-// answers 413.
+// answers 413. The body must arrive within BodyReadTimeout (a client that
+// trickles it gets 400 and its connection closed); the read deadline is
+// lifted afterwards, so that a long write is not cut by it.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	_ = rc.SetReadDeadline(time.Time{})
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

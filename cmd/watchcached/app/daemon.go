@@ -315,6 +315,7 @@ func (d *Daemon) listen() error {
 	d.http = &http.Server{
 		Handler:           d.server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		TLSConfig:         d.tlsConfig(),
 	}
