@@ -45,9 +45,9 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 //
 // Every write and flush runs under the connection's write deadline (see
 // arm): a client that stops reading is cut at the watch's deadline or
-// after SlowClientTimeout without accepting a byte, whichever is first.
-// Used by the stream's goroutine only (the idle callback runs on it too,
-// inside Next).
+// once a write or flush has been blocked for SlowClientTimeout, whichever
+// is first. Used by the stream's goroutine only (the idle callback runs on
+// it too, inside Next).
 type httpEncoder struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
@@ -56,10 +56,16 @@ type httpEncoder struct {
 	flushEach bool
 	slow      time.Duration // Config.SlowClientTimeout
 	deadline  time.Time     // the watch's
-	limit     time.Time     // the write deadline set last
+	limit     time.Time     // the write deadline set last; zero: to be set
 	bySlow    bool          // limit is the slow-client one
+	written   int           // bytes written since limit was set
+	noLimit   bool          // the writer has no write deadline (ErrNotSupported)
 	err       error         // the idle flush's, for the next send
 }
+
+// armBytes is how much an encoder writes under one write deadline before
+// it sets a later one (time.Now costs as much as writing a small frame).
+const armBytes = 32 << 10
 
 func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
 	e.deadline = deadline
@@ -84,9 +90,14 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 	if e.err != nil {
 		return e.err
 	}
-	e.arm()
+	if e.stale() {
+		e.arm()
+	}
 	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
 		return blockedErr(err, e.limit, e.bySlow)
+	}
+	if ev.Object != nil {
+		e.written += len(ev.Object.Raw)
 	}
 	if e.flushEach {
 		return e.flush()
@@ -94,31 +105,49 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 	return nil
 }
 
-// flush sends what is buffered under the write deadline.
+// flush sends what is buffered under the write deadline. After the
+// flush at the end of a burst, the next write, which may come much later,
+// sets a new one.
 func (e *httpEncoder) flush() error {
-	e.arm()
-	if err := e.rc.Flush(); err != nil {
+	if e.limit.IsZero() {
+		e.arm()
+	}
+	err := e.rc.Flush()
+	if err != nil {
 		return blockedErr(err, e.limit, e.bySlow)
+	}
+	if !e.flushEach {
+		e.limit = time.Time{}
 	}
 	return nil
 }
 
-// arm sets the connection's write deadline for a write that starts now
-// (sendLimit). Setting it costs a timer update, so a deadline set less
-// than a tenth of SlowClientTimeout ago is kept: a stalled client is then
-// cut at most 10% early.
-func (e *httpEncoder) arm() {
-	now := time.Now()
-	if !e.limit.IsZero() && (!e.bySlow || e.limit.Sub(now) > e.slow-e.slow/10) {
-		return
+// stale reports whether the write deadline must be set before the next
+// write: none is set, armBytes were written under it, or (flushing each
+// event, where no burst ends) it was set more than a tenth of
+// SlowClientTimeout ago, so that a stalled client is cut at most 10% early.
+func (e *httpEncoder) stale() bool {
+	if e.limit.IsZero() || e.written >= armBytes {
+		return true
 	}
-	e.limit, e.bySlow = sendLimit(now, e.deadline, e.slow)
-	_ = e.rc.SetWriteDeadline(e.limit)
+	return e.flushEach && e.bySlow && e.limit.Sub(time.Now()) < e.slow-e.slow/10
+}
+
+// arm sets the connection's write deadline for writes that start now
+// (sendLimit).
+func (e *httpEncoder) arm() {
+	e.limit, e.bySlow = sendLimit(time.Now(), e.deadline, e.slow)
+	e.written = 0
+	if !e.noLimit {
+		e.noLimit = e.rc.SetWriteDeadline(e.limit) != nil
+	}
 }
 
 // fail writes the ERROR event of err and ends the stream.
 func (e *httpEncoder) fail(err error) error {
-	e.arm()
+	if e.limit.IsZero() {
+		e.arm()
+	}
 	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
 	_ = e.flush()
 	return nil

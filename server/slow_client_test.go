@@ -36,13 +36,34 @@ func bigEvents() []api.WatchEvent {
 	return evs
 }
 
+// idleWatcher is a scriptWatcher that says when it runs dry
+// (api.IdleNotifier), as the cache's watchers do: the HTTP encoder then
+// flushes once per burst instead of after each event.
+type idleWatcher struct {
+	*scriptWatcher
+	onIdle func() // set before the first Next; used by Next's caller only
+}
+
+func (w *idleWatcher) NotifyIdle(f func()) { w.onIdle = f }
+
+func (w *idleWatcher) Next(ctx context.Context) (api.WatchEvent, error) {
+	if len(w.events) == 0 && w.onIdle != nil {
+		w.onIdle()
+	}
+	return w.scriptWatcher.Next(ctx)
+}
+
 // scriptBigWatches makes every watch of f's pods a scriptWatcher of
-// bigEvents; the returned channel receives each one once it is closed.
-func scriptBigWatches(f *fixture) <-chan struct{} {
+// bigEvents (an idleWatcher when idle); the returned channel receives
+// each one once it is closed.
+func scriptBigWatches(f *fixture, idle bool) <-chan struct{} {
 	closed := make(chan struct{}, stalledWatches)
 	f.pods.setWatch(func(ctx context.Context, _ api.WatchOptions) (api.Watcher, error) {
 		w := newScriptWatcher(bigEvents(), nil)
 		go func() { <-w.closed; closed <- struct{}{} }()
+		if idle {
+			return &idleWatcher{scriptWatcher: w}, nil
+		}
 		return w, nil
 	})
 	return closed
@@ -69,11 +90,14 @@ var stalledCases = []struct {
 	name           string
 	slow           time.Duration
 	timeoutSeconds int
+	idle           bool // the watcher is an api.IdleNotifier
 	min, bound     time.Duration
 	countedSlow    float64
 }{
-	{"SlowClientTimeout", 200 * time.Millisecond, 60, 150 * time.Millisecond, 3 * time.Second, stalledWatches},
-	{"WatchDeadline", time.Minute, 1, 900 * time.Millisecond, 4 * time.Second, 0},
+	{"SlowClientTimeout", 200 * time.Millisecond, 60, false, 150 * time.Millisecond, 3 * time.Second, stalledWatches},
+	{"SlowClientTimeoutIdleNotifier", 200 * time.Millisecond, 60, true, 150 * time.Millisecond, 3 * time.Second, stalledWatches},
+	{"WatchDeadline", time.Minute, 1, false, 900 * time.Millisecond, 4 * time.Second, 0},
+	{"WatchDeadlineIdleNotifier", time.Minute, 1, true, 900 * time.Millisecond, 4 * time.Second, 0},
 }
 
 // TestStalledHTTPWatchesClosed_B130: HTTP watches whose client sent the
@@ -85,7 +109,7 @@ func TestStalledHTTPWatchesClosed_B130(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, func(c *Config) { c.SlowClientTimeout = tc.slow })
-			closed := scriptBigWatches(f)
+			closed := scriptBigWatches(f, tc.idle)
 			start := time.Now()
 			for range stalledWatches {
 				conn, err := net.Dial("tcp", f.ts.Listener.Addr().String())
@@ -118,7 +142,7 @@ func TestStalledGRPCWatchesClosed_B131(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newGRPCFixture(t, func(c *Config) { c.SlowClientTimeout = tc.slow })
-			closed := scriptBigWatches(f.fixture)
+			closed := scriptBigWatches(f.fixture, tc.idle)
 			conn, err := grpc.NewClient(f.conn.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()),
 				grpc.WithInitialWindowSize(65535), grpc.WithInitialConnWindowSize(65535))
 			if err != nil {
