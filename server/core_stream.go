@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,8 +18,11 @@ import (
 type eventSink interface {
 	// start tells the client that the watch was accepted, before any
 	// event; watcher is the stream's, for a sink that flushes when it
-	// runs dry (api.IdleNotifier).
-	start(watcher api.Watcher) error
+	// runs dry (api.IdleNotifier); deadline is the watch's own. From
+	// then on, no send may block past the deadline, nor for longer than
+	// Config.SlowClientTimeout: it then fails with errStreamDeadline or
+	// errSlowClient.
+	start(watcher api.Watcher, deadline time.Time) error
 	// send delivers one event or bookmark (bookmarks reach it only when
 	// the client allows them).
 	send(ev api.WatchEvent) error
@@ -32,6 +36,7 @@ type streamMetrics struct {
 	frontend string // "http" or "grpc", for the panics counter
 	watchers prometheus.Gauge
 	sent     prometheus.Counter // nil: not counted
+	slow     prometheus.Counter // streams closed as slow (errSlowClient)
 }
 
 // errWatchesClosed refuses a watch after CloseWatches: 503
@@ -62,12 +67,28 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 	defer watcher.Close()
 	m.watchers.Inc()
 	defer m.watchers.Dec()
-	if err := sink.start(watcher); err != nil {
+	deadline, _ := ctx.Deadline()
+	if err := sink.start(watcher, deadline); err != nil {
 		return nil, err
 	}
-	return nil, s.pumpRecovered(m.frontend, func() error {
+	ended = s.pumpRecovered(m.frontend, func() error {
 		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m.sent)
 	}, sink)
+	return nil, cutStream(ended, m.slow)
+}
+
+// cutStream is the end of a stream whose sink ended it with err: nil when
+// a write was cut by the slow-client timeout (counted) or by the watch's
+// deadline, as the client is not reading what it would be told.
+func cutStream(err error, slow prometheus.Counter) error {
+	switch {
+	case errors.Is(err, errSlowClient):
+		slow.Inc()
+		return nil
+	case errors.Is(err, errStreamDeadline):
+		return nil
+	}
+	return err
 }
 
 // pump copies events from watcher to sink until the stream ends: cleanly

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"time"
+
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/watchcached/watchcached/api"
@@ -33,6 +36,17 @@ var _ pb.WatchCacheServer = (*grpcService)(nil)
 // (resource names, options, framing).
 const grpcMsgSlack = 64 << 10
 
+// Keepalive of gRPC connections: clients may ping every 5 s at most, also
+// without a stream (more often is a GOAWAY, as grpc-go does); a
+// connection without an RPC for grpcMaxConnectionIdle is closed, and one
+// whose peer does not answer the server's ping (sent after
+// grpcKeepaliveTime of silence) within grpcKeepaliveTimeout is dropped.
+const (
+	grpcMaxConnectionIdle = 90 * time.Second
+	grpcKeepaliveTime     = time.Minute
+	grpcKeepaliveTimeout  = 20 * time.Second
+)
+
 // NewGRPCServer builds a gRPC server that serves watchcached.v1.WatchCache
 // over s's storages, the standard health service (grpc.health.v1.Health:
 // SERVING when every cache is ready, for the service "" and
@@ -50,6 +64,9 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) 
 	}
 	all := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: grpcMaxConnectionIdle,
+			Time: grpcKeepaliveTime, Timeout: grpcKeepaliveTimeout}),
 		grpc.ChainUnaryInterceptor(s.unaryRecover, s.unaryAuthn, s.unaryAuthz, s.unaryAdmit),
 		grpc.ChainStreamInterceptor(s.streamRecover, s.streamAuthn, s.streamAuthz, s.streamAdmit),
 	}, opts...)

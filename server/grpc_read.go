@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
@@ -66,32 +65,14 @@ func (g *grpcService) Watch(in *pb.WatchRequest, stream grpc.ServerStreamingServ
 	q := grpcQuery(in)
 	q.sendInitialEvents, q.allowWatchBookmarks = in.SendInitialEvents, in.GetAllowWatchBookmarks()
 	resource := req.entry.res.GroupResource()
-	m := streamMetrics{frontend: "grpc", watchers: g.metrics.watchers.WithLabelValues(resource), sent: g.metrics.sent.WithLabelValues(resource)}
-	rejected, ended := g.s.watch(stream.Context(), req, q, &grpcSender{g: g, stream: stream, req: req}, m)
+	m := streamMetrics{frontend: "grpc", watchers: g.metrics.watchers.WithLabelValues(resource), sent: g.metrics.sent.WithLabelValues(resource),
+		slow: g.s.metrics.slow.WithLabelValues("grpc")}
+	rejected, ended := g.s.watch(stream.Context(), req, q, newGRPCSender(g, stream, req), m)
 	if rejected != nil {
 		return g.fail(rejected, req)
 	}
 	return ended
 }
-
-// grpcSender is the gRPC side of a watch stream: one message per event,
-// whose object is the event's shared JSON (never copied). Send blocks
-// while the stream's flow-control window is full. Used by the stream's
-// goroutine only.
-type grpcSender struct {
-	g      *grpcService
-	stream grpc.ServerStreamingServer[pb.WatchEvent]
-	req    *request
-}
-
-func (s *grpcSender) start(api.Watcher) error {
-	return s.stream.SendHeader(metadata.Pairs(WatchStartedHeader, "true"))
-}
-
-func (s *grpcSender) send(ev api.WatchEvent) error { return s.stream.Send(pbEvent(ev)) }
-
-// fail ends the RPC with the status of err.
-func (s *grpcSender) fail(err error) error { return s.g.fail(err, s.req) }
 
 // readRequest is what a ListRequest and a WatchRequest share.
 type readRequest interface {

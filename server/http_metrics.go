@@ -15,6 +15,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec // verb, resource; WATCH excluded
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
+	slow     *prometheus.CounterVec   // frontend: http, grpc
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,8 +34,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "watchcached_panics_total",
 			Help: "Panics recovered while serving a request or a watch stream, by frontend (http, grpc).",
 		}, []string{"frontend"}),
+		slow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_watches_closed_slow_total",
+			Help: "Watch streams closed because the client accepted no data for --watch-slow-client-timeout, by frontend (http, grpc).",
+		}, []string{"frontend"}),
 	}
-	return m, registerAll(reg, m.requests, m.duration, m.watchers, m.panics)
+	return m, registerAll(reg, m.requests, m.duration, m.watchers, m.panics, m.slow)
 }
 
 // start begins measuring a request; the returned func records it with the

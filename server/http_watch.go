@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -23,11 +24,16 @@ import (
 // sentinel becomes one ERROR event carrying its Status, then the end.
 // Errors before the stream starts are ordinary Status responses.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
-	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log}
-	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource())}
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout}
+	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
+		slow: s.metrics.slow.WithLabelValues("http")}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
 		writeError(w, s.log, rejected, req)
+		return
 	}
+	// The end of the response (the last chunk) gets the slow-client
+	// timeout too, not the watch's passed deadline.
+	_ = enc.rc.SetWriteDeadline(time.Now().Add(enc.slow))
 }
 
 // httpEncoder is the HTTP side of a watch stream. An idle stream holds no
@@ -35,44 +41,115 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 // response's own buffered writer (the object's shared Raw bytes are never
 // copied into a per-watcher frame). A watcher that says when it runs dry
 // (api.IdleNotifier) is flushed then, once per burst (e.g. once for
-// thousands of initial events); any other after each event. Used by the
-// stream's goroutine only (the idle callback runs on it too, inside Next).
+// thousands of initial events); any other after each event.
+//
+// Every write and flush runs under the connection's write deadline (see
+// arm): a client that stops reading is cut at the watch's deadline or
+// once a write or flush has been blocked for SlowClientTimeout, whichever
+// is first. Used by the stream's goroutine only (the idle callback runs on
+// it too, inside Next).
 type httpEncoder struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
 	req       *request
 	log       *slog.Logger
 	flushEach bool
+	slow      time.Duration // Config.SlowClientTimeout
+	deadline  time.Time     // the watch's
+	limit     time.Time     // the write deadline set last; zero: to be set
+	bySlow    bool          // limit is the slow-client one
+	written   int           // bytes written since limit was set
+	noLimit   bool          // the writer has no write deadline (ErrNotSupported)
+	err       error         // the idle flush's, for the next send
 }
 
-func (e *httpEncoder) start(watcher api.Watcher) error {
+// armBytes is how much an encoder writes under one write deadline before
+// it sets a later one (time.Now costs as much as writing a small frame).
+const armBytes = 32 << 10
+
+func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
+	e.deadline = deadline
 	e.w.Header().Set("Content-Type", "application/json")
 	e.w.WriteHeader(http.StatusOK)
-	if err := e.rc.Flush(); err != nil {
+	if err := e.flush(); err != nil {
 		return err
 	}
 	e.flushEach = true
 	if n, ok := watcher.(api.IdleNotifier); ok {
-		n.NotifyIdle(func() { _ = e.rc.Flush() })
+		n.NotifyIdle(func() {
+			if e.err == nil {
+				e.err = e.flush()
+			}
+		})
 		e.flushEach = false
 	}
 	return nil
 }
 
 func (e *httpEncoder) send(ev api.WatchEvent) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.stale() {
+		e.arm()
+	}
 	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
-		return err
+		return blockedErr(err, e.limit, e.bySlow)
+	}
+	if ev.Object != nil {
+		e.written += len(ev.Object.Raw)
 	}
 	if e.flushEach {
-		return e.rc.Flush()
+		return e.flush()
 	}
 	return nil
 }
 
+// flush sends what is buffered under the write deadline. After the
+// flush at the end of a burst, the next write, which may come much later,
+// sets a new one.
+func (e *httpEncoder) flush() error {
+	if e.limit.IsZero() {
+		e.arm()
+	}
+	err := e.rc.Flush()
+	if err != nil {
+		return blockedErr(err, e.limit, e.bySlow)
+	}
+	if !e.flushEach {
+		e.limit = time.Time{}
+	}
+	return nil
+}
+
+// stale reports whether the write deadline must be set before the next
+// write: none is set, armBytes were written under it, or (flushing each
+// event, where no burst ends) it was set more than a tenth of
+// SlowClientTimeout ago, so that a stalled client is cut at most 10% early.
+func (e *httpEncoder) stale() bool {
+	if e.limit.IsZero() || e.written >= armBytes {
+		return true
+	}
+	return e.flushEach && e.bySlow && e.limit.Sub(time.Now()) < e.slow-e.slow/10
+}
+
+// arm sets the connection's write deadline for writes that start now
+// (sendLimit).
+func (e *httpEncoder) arm() {
+	e.limit, e.bySlow = sendLimit(time.Now(), e.deadline, e.slow)
+	e.written = 0
+	if !e.noLimit {
+		e.noLimit = e.rc.SetWriteDeadline(e.limit) != nil
+	}
+}
+
 // fail writes the ERROR event of err and ends the stream.
 func (e *httpEncoder) fail(err error) error {
+	if e.limit.IsZero() {
+		e.arm()
+	}
 	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
-	_ = e.rc.Flush()
+	_ = e.flush()
 	return nil
 }
 

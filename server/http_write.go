@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -92,9 +93,18 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, media string
 }
 
 // readBody reads the request body up to MaxBodyBytes; beyond that it
-// answers 413.
+// answers 413. The body must arrive within BodyReadTimeout (a client that
+// trickles it gets 400 and its connection closed: the passed deadline
+// stays, so net/http does not wait for the rest of the body); the read
+// deadline is lifted after a body read whole, so that a long write is not
+// cut by it.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -102,6 +112,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 			tooLargeMessage(s.cfg.MaxBodyBytes)))
 		return nil, false
 	case err != nil:
+		w.Header().Set("Connection", "close") // the rest of the body is not read
 		writeError(w, s.log, api.Errorf(api.ErrBadRequest, "reading the request body: %v", err), nil)
 		return nil, false
 	}

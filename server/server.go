@@ -43,6 +43,14 @@ type Config struct {
 	// such a watch ends after a random duration in [max/2, max] (B44), so
 	// reconnects of many clients spread out. Default 60 minutes.
 	MaxWatchTimeout time.Duration
+	// SlowClientTimeout closes a watch stream whose client has accepted
+	// no byte for this long (a write or flush blocked on it), and counts
+	// it. Default DefaultSlowClientTimeout.
+	SlowClientTimeout time.Duration
+	// BodyReadTimeout bounds reading a request's body over HTTP: a body
+	// still arriving after it fails the request (400) and its connection.
+	// Default DefaultRequestTimeout.
+	BodyReadTimeout time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 3 MiB.
 	MaxBodyBytes int64
 	// Version is reported by /version.
@@ -93,6 +101,9 @@ func (c *Config) Validate() error {
 	if c.MaxWatchTimeout < 0 {
 		return fmt.Errorf("server: MaxWatchTimeout %v is negative", c.MaxWatchTimeout)
 	}
+	if c.SlowClientTimeout < 0 || c.BodyReadTimeout < 0 {
+		return fmt.Errorf("server: negative SlowClientTimeout %v or BodyReadTimeout %v", c.SlowClientTimeout, c.BodyReadTimeout)
+	}
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("server: MaxBodyBytes %d is negative", c.MaxBodyBytes)
 	}
@@ -102,6 +113,12 @@ func (c *Config) Validate() error {
 func (c *Config) applyDefaults() {
 	if c.MaxWatchTimeout == 0 {
 		c.MaxWatchTimeout = DefaultMaxWatchTimeout
+	}
+	if c.SlowClientTimeout == 0 {
+		c.SlowClientTimeout = DefaultSlowClientTimeout
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultRequestTimeout
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes

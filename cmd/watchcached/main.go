@@ -14,6 +14,7 @@ import (
 
 	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/cmd/watchcached/app"
+	"github.com/watchcached/watchcached/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,6 +36,7 @@ func main() {
 	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "serve from the watch cache (false: straight from etcd)")
 	fs.StringVar(&cfg.EmbeddedEtcdURL, "embedded-etcd-listen", "", "client URL of the embedded etcd, e.g. http://127.0.0.1:2379 (default: a free loopback port)")
 	fs.DurationVar(&cfg.MaxWatchTimeout, "max-watch-timeout", 0, "longest watch without timeoutSeconds (default 60m)")
+	fs.DurationVar(&cfg.WatchSlowClientTimeout, "watch-slow-client-timeout", server.DefaultSlowClientTimeout, "close a watch whose client has accepted no data for this long")
 	cfg.AddCompactionFlags(fs)
 	cfg.AddLimitFlags(fs)
 	cfg.AddAuthFlags(fs)

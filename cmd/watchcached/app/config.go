@@ -51,6 +51,10 @@ type Config struct {
 	// MaxWatchTimeout is the server's maximum watch duration (B44); 0
 	// means the server's default (60 minutes).
 	MaxWatchTimeout time.Duration
+	// WatchSlowClientTimeout closes a watch whose client has accepted no
+	// data for this long (--watch-slow-client-timeout); 0 means the
+	// server's default (60 s).
+	WatchSlowClientTimeout time.Duration
 	// Limits are the server's admission limits (B93); zero fields mean no
 	// limit. DefaultConfig sets server.DefaultLimits.
 	Limits server.Limits
@@ -165,6 +169,9 @@ func (c *Config) Validate() error {
 		if err := checkResources(c.Resources, c.EtcdPrefix); err != nil {
 			return err
 		}
+	}
+	if c.WatchSlowClientTimeout < 0 {
+		return fmt.Errorf("--watch-slow-client-timeout %v: must not be negative", c.WatchSlowClientTimeout)
 	}
 	if c.MaxWatchTimeout < 0 || c.ShutdownTimeout < 0 {
 		return errors.New("timeouts must not be negative")

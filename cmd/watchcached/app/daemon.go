@@ -133,17 +133,18 @@ func (d *Daemon) start(ctx context.Context) error {
 		return err
 	}
 	d.server, err = server.New(server.Config{
-		Storages:        storages,
-		HealthChecks:    d.health.Checks(),
-		Registerer:      d.registry,
-		Gatherer:        d.registry,
-		Logger:          d.log,
-		MaxWatchTimeout: d.cfg.MaxWatchTimeout,
-		Version:         d.cfg.Version,
-		Limits:          d.cfg.Limits,
-		Authentication:  d.authn,
-		Writes:          writes,
-		Authorizer:      d.authz,
+		Storages:          storages,
+		HealthChecks:      d.health.Checks(),
+		Registerer:        d.registry,
+		Gatherer:          d.registry,
+		Logger:            d.log,
+		MaxWatchTimeout:   d.cfg.MaxWatchTimeout,
+		SlowClientTimeout: d.cfg.WatchSlowClientTimeout,
+		Version:           d.cfg.Version,
+		Limits:            d.cfg.Limits,
+		Authentication:    d.authn,
+		Writes:            writes,
+		Authorizer:        d.authz,
 	})
 	if err != nil {
 		return err
@@ -315,6 +316,7 @@ func (d *Daemon) listen() error {
 	d.http = &http.Server{
 		Handler:           d.server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		TLSConfig:         d.tlsConfig(),
 	}
