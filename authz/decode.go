@@ -108,21 +108,13 @@ func (objs *objects) addRBAC(kind string, j []byte) error {
 	var err error
 	switch kind {
 	case "Role":
-		var o rbacv1.Role
-		err = strictUnmarshal(j, &o)
-		objs.roles = append(objs.roles, o)
+		objs.roles, err = appendDecoded(objs.roles, j)
 	case "ClusterRole":
-		var o rbacv1.ClusterRole
-		err = strictUnmarshal(j, &o)
-		objs.clusterRoles = append(objs.clusterRoles, o)
+		objs.clusterRoles, err = appendDecoded(objs.clusterRoles, j)
 	case "RoleBinding":
-		var o rbacv1.RoleBinding
-		err = strictUnmarshal(j, &o)
-		objs.roleBindings = append(objs.roleBindings, o)
+		objs.roleBindings, err = appendDecoded(objs.roleBindings, j)
 	case "ClusterRoleBinding":
-		var o rbacv1.ClusterRoleBinding
-		err = strictUnmarshal(j, &o)
-		objs.clusterRoleBindings = append(objs.clusterRoleBindings, o)
+		objs.clusterRoleBindings, err = appendDecoded(objs.clusterRoleBindings, j)
 	default:
 		return fmt.Errorf("kind %q: only Role, ClusterRole, RoleBinding and ClusterRoleBinding are allowed", kind)
 	}
@@ -137,4 +129,11 @@ func strictUnmarshal(j []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(j))
 	d.DisallowUnknownFields()
 	return d.Decode(v)
+}
+
+// appendDecoded decodes j strictly into a new T and appends it to list.
+func appendDecoded[T any](list []T, j []byte) ([]T, error) {
+	var o T
+	err := strictUnmarshal(j, &o)
+	return append(list, o), err
 }

@@ -43,10 +43,6 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 	if !ok {
 		return
 	}
-	if len(opts.DryRun) > 0 {
-		writeError(w, s.log, errDryRun, req)
-		return
-	}
 	if err := opts.validate(); err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -67,7 +63,7 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 	writeBody(w, r, http.StatusOK, obj.Raw)
 }
 
-// readDeleteOptions reads the options of a delete: 400 for a body that is
+// readDeleteOptions reads the options of a delete (a dry run is refused): 400 for a body that is
 // not a DeleteOptions in JSON, 415 for protobuf that does not translate.
 // It writes the error response itself and reports whether to go on.
 func (s *Server) readDeleteOptions(w http.ResponseWriter, r *http.Request, req *request) (deleteOptions, bool) {
@@ -96,6 +92,10 @@ func (s *Server) readDeleteOptions(w http.ResponseWriter, r *http.Request, req *
 	}
 	if opts.Kind != "" && opts.Kind != "DeleteOptions" {
 		writeError(w, s.log, api.Errorf(api.ErrBadRequest, "invalid DeleteOptions: the body is a %s", opts.Kind), req)
+		return opts, false
+	}
+	if len(opts.DryRun) > 0 { // nothing is carried out as a dry run
+		writeError(w, s.log, errDryRun, req)
 		return opts, false
 	}
 	return opts, true

@@ -23,10 +23,6 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 	if !ok {
 		return
 	}
-	if len(opts.DryRun) > 0 {
-		writeError(w, s.log, errDryRun, req)
-		return
-	}
 	pred, err := q.selection(req)
 	if err != nil {
 		writeError(w, s.log, err, req)
@@ -43,8 +39,5 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 		writeError(w, s.log, err, req)
 		return
 	}
-	buf := getBuf()
-	defer putBuf(buf)
-	appendList(buf, req.entry, list)
-	writeBody(w, r, http.StatusOK, buf.Bytes())
+	writeList(w, r, req, list)
 }

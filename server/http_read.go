@@ -16,6 +16,11 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req *request,
 		writeError(w, s.log, err, req)
 		return
 	}
+	writeList(w, r, req, list)
+}
+
+// writeList writes list as the resource's <Kind>List with 200.
+func writeList(w http.ResponseWriter, r *http.Request, req *request, list *api.List) {
 	buf := getBuf()
 	defer putBuf(buf)
 	appendList(buf, req.entry, list)
