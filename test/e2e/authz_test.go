@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
 	"github.com/watchcached/watchcached/cmd/watchcached/app"
@@ -62,14 +61,7 @@ func TestAuthz_B110_ClientGo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("alice create in a: %v", err)
 	}
-	select {
-	case ev := <-w.ResultChan():
-		if p, ok := ev.Object.(*corev1.Pod); ev.Type != watch.Added || !ok || p.Name != "p1" || p.ResourceVersion != created.ResourceVersion {
-			t.Errorf("watch event %v %v, want ADDED p1 at %s", ev.Type, ev.Object, created.ResourceVersion)
-		}
-	case <-ctx.Done():
-		t.Fatal("no watch event")
-	}
+	expectPodAdded(ctx, t, w, created)
 	if got, err := alice.CoreV1().Pods("a").Get(ctx, "p1", metav1.GetOptions{}); err != nil || got.ResourceVersion != created.ResourceVersion {
 		t.Errorf("alice get: %v %v", got, err)
 	}

@@ -68,14 +68,7 @@ func TestTLS_B80_ClientGo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create with a token: %v", err)
 	}
-	select {
-	case ev := <-w.ResultChan():
-		if p, ok := ev.Object.(*corev1.Pod); ev.Type != watch.Added || !ok || p.Name != "p1" || p.ResourceVersion != created.ResourceVersion {
-			t.Errorf("watch event %v %v, want ADDED p1 at %s", ev.Type, ev.Object, created.ResourceVersion)
-		}
-	case <-ctx.Done():
-		t.Fatal("no watch event")
-	}
+	expectPodAdded(ctx, t, w, created)
 	if l, err := al.List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) != 1 {
 		t.Errorf("list with a client certificate: %v %v", l, err)
 	}
@@ -95,4 +88,18 @@ func pemOf(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// expectPodAdded fails unless the next event of w is ADDED of want at its
+// resourceVersion.
+func expectPodAdded(ctx context.Context, t *testing.T, w watch.Interface, want *corev1.Pod) {
+	t.Helper()
+	select {
+	case ev := <-w.ResultChan():
+		if p, ok := ev.Object.(*corev1.Pod); ev.Type != watch.Added || !ok || p.Name != want.Name || p.ResourceVersion != want.ResourceVersion {
+			t.Errorf("watch event %v %v, want ADDED %s at %s", ev.Type, ev.Object, want.Name, want.ResourceVersion)
+		}
+	case <-ctx.Done():
+		t.Fatal("no watch event")
+	}
 }
