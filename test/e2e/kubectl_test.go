@@ -18,6 +18,8 @@ import (
 // kubeconfig, HOME and discovery cache in a temporary directory.
 type kubectl struct {
 	bin, dir, kubeconfig string
+	// env is added to every command's environment (EDITOR for edit).
+	env []string
 }
 
 // newKubectl finds kubectl (failing in CI, where .ci/run installs one, and
@@ -31,6 +33,13 @@ func newKubectl(t *testing.T, url string) *kubectl {
 		}
 		t.Skip("kubectl is not on PATH; install one (e.g. apt-get install kubernetes-client) to run the kubectl tests")
 	}
+	return kubectlAt(t, bin, url)
+}
+
+// kubectlAt is the kubectl binary bin with a kubeconfig for the daemon at
+// url.
+func kubectlAt(t *testing.T, bin, url string) *kubectl {
+	t.Helper()
 	dir := t.TempDir()
 	k := &kubectl{bin: bin, dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig")}
 	cfg := `apiVersion: v1
@@ -59,7 +68,7 @@ current-context: watchcached
 func (k *kubectl) command(ctx context.Context, args ...string) *exec.Cmd {
 	args = append([]string{"--kubeconfig", k.kubeconfig, "--cache-dir", filepath.Join(k.dir, "cache")}, args...)
 	cmd := exec.CommandContext(ctx, k.bin, args...)
-	cmd.Env = append(os.Environ(), "HOME="+k.dir, "KUBECONFIG=")
+	cmd.Env = append(append(os.Environ(), "HOME="+k.dir, "KUBECONFIG="), k.env...)
 	cmd.Dir = k.dir
 	return cmd
 }
