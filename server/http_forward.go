@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -19,6 +20,7 @@ const (
 	impersonateUser   = "Impersonate-User"
 	impersonateGroup  = "Impersonate-Group"
 	impersonateUID    = "Impersonate-Uid"
+	impersonateExtra  = "Impersonate-Extra-" // + the key, path-escaped as client-go does
 	impersonatePrefix = "Impersonate-"
 )
 
@@ -68,5 +70,11 @@ func setImpersonation(h http.Header, u User) {
 	}
 	if u.UID != "" {
 		h.Set(impersonateUID, u.UID)
+	}
+	for k, vs := range u.Extra {
+		name := impersonateExtra + url.PathEscape(k)
+		for _, v := range vs {
+			h.Add(name, v)
+		}
 	}
 }
