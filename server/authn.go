@@ -29,7 +29,7 @@ type User struct {
 	Name   string
 	UID    string
 	Groups []string
-	Extra  map[string][]string
+	Extra  map[string][]string `json:",omitempty"`
 }
 
 // TokenAuthenticator checks a bearer token the static tokens do not hold,
