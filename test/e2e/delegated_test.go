@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -65,7 +66,8 @@ func startDelegated(t *testing.T) *delegatedEnv {
 	ca := testkit.NewCA(t, "e2e")
 	srv := ca.Server(t, "server")
 	reviews := testkit.NewReviewServer(t)
-	reviews.AddToken(webhookToken, authnv1.UserInfo{Username: "alice", UID: "a-1", Groups: []string{"dev"}})
+	reviews.AddToken(webhookToken, authnv1.UserInfo{Username: "alice", UID: "a-1", Groups: []string{"dev"},
+		Extra: map[string]authnv1.ExtraValue{"scopes.example.com": {"read"}}})
 	reviews.SetAuthorize(func(s authzv1.SubjectAccessReviewSpec) authzv1.SubjectAccessReviewStatus {
 		ra := s.ResourceAttributes
 		return authzv1.SubjectAccessReviewStatus{Allowed: s.User == "alice" && ra != nil && ra.Namespace == "a"}
@@ -150,6 +152,12 @@ func TestDelegated_B153_ClientGo(t *testing.T) {
 		t.Errorf("list in a: %v %v", l, err)
 	}
 	d.expectHits(t, "watch, create, list", 1, 3)
+	want := authzv1.SubjectAccessReviewSpec{User: "alice", UID: "a-1", Groups: []string{"dev", "system:authenticated"},
+		Extra:              map[string]authzv1.ExtraValue{"scopes.example.com": {"read"}},
+		ResourceAttributes: &authzv1.ResourceAttributes{Namespace: "a", Verb: "watch", Version: "v1", Resource: "pods"}}
+	if specs := d.reviews.Specs(); len(specs) != 3 || !reflect.DeepEqual(specs[0], want) {
+		t.Errorf("SubjectAccessReviews %+v\nwant first %+v", specs, want)
+	}
 
 	d.expect(t, "list in a, cached", "/api/v1/namespaces/a/pods", webhookToken, http.StatusOK, "")
 	d.expectHits(t, "cached list", 1, 3)
