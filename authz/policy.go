@@ -12,11 +12,12 @@ import (
 )
 
 // Policy is a set of RBAC roles and bindings, resolved: each binding
-// holds the rules of the role it references. It is read-only once built
-// and safe for concurrent use.
+// holds the rules of the role it references, and the bindings are indexed
+// by the users and groups they name. It is read-only once built and safe
+// for concurrent use.
 type Policy struct {
-	cluster    []binding            // ClusterRoleBindings: every namespace and the cluster scope
-	namespaced map[string][]binding // RoleBindings by namespace: that namespace only
+	cluster    subjectIndex            // ClusterRoleBindings: every namespace and the cluster scope
+	namespaced map[string]subjectIndex // RoleBindings by namespace: that namespace only
 }
 
 // binding is who a binding names and what its role grants them.
@@ -26,6 +27,15 @@ type binding struct {
 }
 
 var _ server.Authorizer = (*Policy)(nil)
+
+// newPolicy indexes ClusterRoleBindings and RoleBindings by namespace.
+func newPolicy(cluster []binding, namespaced map[string][]binding) *Policy {
+	p := &Policy{cluster: newSubjectIndex(cluster, ""), namespaced: make(map[string]subjectIndex, len(namespaced))}
+	for ns, bs := range namespaced {
+		p.namespaced[ns] = newSubjectIndex(bs, ns)
+	}
+	return p
+}
 
 // Authorize allows a when some binding that applies to the user grants
 // it, as kube-apiserver's RBAC authorizer, and has no opinion otherwise
@@ -42,20 +52,72 @@ func (p *Policy) Authorize(_ context.Context, a server.Attributes) (server.Decis
 
 // Allows reports whether the policy grants a.
 func (p *Policy) Allows(a *server.Attributes) bool {
-	if allows(p.cluster, a, "") {
+	if p.cluster.allows(a) {
 		return true
 	}
-	return a.Namespace != "" && allows(p.namespaced[a.Namespace], a, a.Namespace)
+	if a.Namespace == "" {
+		return false
+	}
+	ix, ok := p.namespaced[a.Namespace]
+	return ok && ix.allows(a)
 }
 
-// allows reports whether one of bs applies to a's user and grants a.
-func allows(bs []binding, a *server.Attributes, ns string) bool {
+// subjectIndex finds the bindings that name a user: by its name (User
+// subjects, and ServiceAccount subjects as system:serviceaccount:<ns>:<name>)
+// and by each of its groups, so a decision looks only at the bindings
+// that apply, however many the policy has.
+type subjectIndex struct {
+	byName  map[string][]*binding
+	byGroup map[string][]*binding
+}
+
+// newSubjectIndex indexes bs; a ServiceAccount subject without a
+// namespace is in ns (the RoleBinding's).
+func newSubjectIndex(bs []binding, ns string) subjectIndex {
+	ix := subjectIndex{byName: map[string][]*binding{}, byGroup: map[string][]*binding{}}
 	for i := range bs {
-		if !bindsUser(&bs[i], &a.User, ns) {
-			continue
+		b := &bs[i]
+		for _, s := range b.subjects {
+			switch s.Kind {
+			case rbacv1.UserKind:
+				ix.byName[s.Name] = appendOnce(ix.byName[s.Name], b)
+			case rbacv1.GroupKind:
+				ix.byGroup[s.Name] = appendOnce(ix.byGroup[s.Name], b)
+			case rbacv1.ServiceAccountKind:
+				sns := s.Namespace
+				if sns == "" {
+					sns = ns
+				}
+				if sns != "" {
+					name := serviceAccountPrefix + sns + ":" + s.Name
+					ix.byName[name] = appendOnce(ix.byName[name], b)
+				}
+			}
 		}
-		for j := range bs[i].rules {
-			if ruleAllows(a, &bs[i].rules[j]) {
+	}
+	return ix
+}
+
+// appendOnce appends b unless it is last already (a binding naming one
+// subject twice).
+func appendOnce(bs []*binding, b *binding) []*binding {
+	if len(bs) > 0 && bs[len(bs)-1] == b {
+		return bs
+	}
+	return append(bs, b)
+}
+
+// allows reports whether a binding naming a's user or one of its groups
+// grants a.
+func (ix *subjectIndex) allows(a *server.Attributes) bool {
+	for _, b := range ix.byName[a.User.Name] {
+		if b.grants(a) {
+			return true
+		}
+	}
+	for _, g := range a.User.Groups {
+		for _, b := range ix.byGroup[g] {
+			if b.grants(a) {
 				return true
 			}
 		}
@@ -63,9 +125,10 @@ func allows(bs []binding, a *server.Attributes, ns string) bool {
 	return false
 }
 
-func bindsUser(b *binding, u *server.User, ns string) bool {
-	for i := range b.subjects {
-		if appliesTo(u, &b.subjects[i], ns) {
+// grants reports whether one of the binding's rules grants a.
+func (b *binding) grants(a *server.Attributes) bool {
+	for i := range b.rules {
+		if ruleAllows(a, &b.rules[i]) {
 			return true
 		}
 	}
