@@ -14,7 +14,7 @@ import (
 func (c *Config) addAuthzFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Auth.AuthorizationPolicyFile, "authorization-policy-file", c.Auth.AuthorizationPolicyFile,
 		"YAML file of RBAC Roles, ClusterRoles, RoleBindings and ClusterRoleBindings (rbac.authorization.k8s.io/v1) "+
-			"that authorizes every request; without it every authenticated request is allowed")
+			"that authorizes every request; without it (and without --authorization-kubeconfig) every authenticated request is allowed")
 }
 
 // The names of the authorizers of the chain, which prefix their reasons
