@@ -23,13 +23,14 @@ func (objs *objects) build() (*Policy, error) {
 		}
 		roles[r.Namespace+"/"+r.Name] = r.Rules
 	}
-	p := &Policy{namespaced: map[string][]binding{}}
+	var cluster []binding
+	namespaced := map[string][]binding{}
 	for _, b := range objs.clusterRoleBindings {
 		rules, err := resolve("ClusterRoleBinding", b.Name, "", b.RoleRef, b.Subjects, roles, clusterRoles)
 		if err != nil {
 			return nil, err
 		}
-		p.cluster = append(p.cluster, binding{subjects: b.Subjects, rules: rules})
+		cluster = append(cluster, binding{subjects: b.Subjects, rules: rules})
 	}
 	for _, b := range objs.roleBindings {
 		if b.Namespace == "" {
@@ -39,9 +40,9 @@ func (objs *objects) build() (*Policy, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.namespaced[b.Namespace] = append(p.namespaced[b.Namespace], binding{subjects: b.Subjects, rules: rules})
+		namespaced[b.Namespace] = append(namespaced[b.Namespace], binding{subjects: b.Subjects, rules: rules})
 	}
-	return p, nil
+	return newPolicy(cluster, namespaced), nil
 }
 
 // checkRole validates a role: a name, a namespace for a Role, no

@@ -34,9 +34,9 @@ func Default() *Policy {
 		}
 		return s
 	}
-	return &Policy{cluster: []binding{
+	return newPolicy([]binding{
 		{subjects: group("system:authenticated", "system:unauthenticated"), rules: public},
 		{subjects: group("system:authenticated"), rules: discovery},
 		{subjects: group("system:monitoring"), rules: monitoring},
-	}}
+	}, nil)
 }

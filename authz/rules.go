@@ -66,22 +66,5 @@ func urlMatches(urls []string, path string) bool {
 	return false
 }
 
-// appliesTo reports whether a binding's subject is user; a ServiceAccount
-// subject without a namespace is in the RoleBinding's namespace ns.
-func appliesTo(u *server.User, s *rbacv1.Subject, ns string) bool {
-	switch s.Kind {
-	case rbacv1.UserKind:
-		return u.Name == s.Name
-	case rbacv1.GroupKind:
-		return slices.Contains(u.Groups, s.Name)
-	case rbacv1.ServiceAccountKind:
-		if s.Namespace != "" {
-			ns = s.Namespace
-		}
-		return ns != "" && u.Name == serviceAccountPrefix+ns+":"+s.Name
-	}
-	return false
-}
-
 // serviceAccountPrefix starts the user name of a ServiceAccount.
 const serviceAccountPrefix = "system:serviceaccount:"

@@ -22,12 +22,24 @@ const (
 )
 
 // User is who made a request, as authentication found it: the name, the
-// uid (from the token file; "" for client certificates) and the groups.
-// It is a plain value; Groups must not be modified once in a context.
+// uid (from the token file or a TokenReview; "" for client certificates),
+// the groups and the extra attributes a TokenReview gave. It is a plain
+// value; Groups and Extra must not be modified once in a context.
 type User struct {
 	Name   string
 	UID    string
 	Groups []string
+	Extra  map[string][]string `json:",omitempty"`
+}
+
+// TokenAuthenticator checks a bearer token the static tokens do not hold,
+// as kube-apiserver's token authenticators: the user and true when the
+// token is good; false and no error when it is not; an error when it
+// could not be checked (the request is then refused, 401). Errors never
+// contain the token. Implementations must be safe for concurrent use and
+// return when ctx is done.
+type TokenAuthenticator interface {
+	AuthenticateToken(ctx context.Context, token string) (User, bool, error)
 }
 
 // Anonymous is the user of a request without credentials.
@@ -46,6 +58,9 @@ type Authentication struct {
 	ClientCAs *x509.CertPool
 	// Tokens maps static bearer tokens to their users (--token-auth-file).
 	Tokens map[string]User
+	// Webhook checks the bearer tokens Tokens does not hold
+	// (--authentication-kubeconfig: a TokenReview); nil when none.
+	Webhook TokenAuthenticator
 	// Anonymous serves requests without credentials as Anonymous; without
 	// it they are refused with 401 whenever an authenticator is configured.
 	Anonymous bool
@@ -53,7 +68,7 @@ type Authentication struct {
 
 // Enabled reports whether any authenticator is configured.
 func (a *Authentication) Enabled() bool {
-	return a != nil && (a.ClientCAs != nil || len(a.Tokens) > 0)
+	return a != nil && (a.ClientCAs != nil || len(a.Tokens) > 0 || a.Webhook != nil)
 }
 
 // presented are the credentials a request presents, from either frontend.
@@ -74,8 +89,9 @@ var (
 // authenticators does: a client certificate, else a bearer token; a
 // presented credential that fails is refused even when anonymous access is
 // on; no credential at all is Anonymous when allowed. The returned error
-// is for the log and never contains the credential.
-func (a *Authentication) authenticate(c presented) (User, error) {
+// is for the log and never contains the credential. ctx bounds a call to
+// the webhook.
+func (a *Authentication) authenticate(ctx context.Context, c presented) (User, error) {
 	if !a.Enabled() {
 		return Anonymous, nil
 	}
@@ -87,11 +103,12 @@ func (a *Authentication) authenticate(c presented) (User, error) {
 		}
 		errs = append(errs, err)
 	}
-	if token, ok := bearerToken(c.authorization); ok && len(a.Tokens) > 0 {
-		if u, found := a.Tokens[token]; found {
+	if token, ok := bearerToken(c.authorization); ok && (len(a.Tokens) > 0 || a.Webhook != nil) {
+		u, err := a.authenticateToken(ctx, token)
+		if err == nil {
 			return withAuthenticated(u), nil
 		}
-		errs = append(errs, errInvalidToken)
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return User{}, errors.Join(errs...)
@@ -100,6 +117,25 @@ func (a *Authentication) authenticate(c presented) (User, error) {
 		return Anonymous, nil
 	}
 	return User{}, errNoCredentials
+}
+
+// authenticateToken looks a bearer token up in the static tokens, then
+// asks the webhook, as kube-apiserver's union of token authenticators.
+func (a *Authentication) authenticateToken(ctx context.Context, token string) (User, error) {
+	if u, found := a.Tokens[token]; found {
+		return u, nil
+	}
+	if a.Webhook == nil {
+		return User{}, errInvalidToken
+	}
+	u, ok, err := a.Webhook.AuthenticateToken(ctx, token)
+	switch {
+	case err != nil:
+		return User{}, err
+	case !ok:
+		return User{}, errInvalidToken
+	}
+	return u, nil
 }
 
 // verifyCert verifies the peer's chain against the client CAs for client

@@ -21,7 +21,7 @@ func (s *Server) withAuthentication(next http.Handler) http.Handler {
 		if r.TLS != nil {
 			c.certs = r.TLS.PeerCertificates
 		}
-		u, err := s.cfg.Authentication.authenticate(c)
+		u, err := s.cfg.Authentication.authenticate(r.Context(), c)
 		if err != nil {
 			s.logUnauthenticated("http", r.RemoteAddr, r.URL.Path, err)
 			writeError(w, s.log, errUnauthorized, nil)
@@ -54,7 +54,7 @@ func (s *Server) authenticateGRPC(ctx context.Context, method string) (context.C
 			c.authorization = v[0]
 		}
 	}
-	u, err := s.cfg.Authentication.authenticate(c)
+	u, err := s.cfg.Authentication.authenticate(ctx, c)
 	if err != nil {
 		remote := ""
 		if p != nil && p.Addr != nil {

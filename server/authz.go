@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -28,10 +29,26 @@ type Attributes struct {
 	Path string
 }
 
-// Authorizer decides whether a request may be served. Implementations
-// must be safe for concurrent use; Authorize must not block.
+// Decision is an authorizer's answer, as kube-apiserver's
+// authorizer.Decision: allow, deny (stop asking), or no opinion (ask the
+// next authorizer; refused when none is left).
+type Decision int
+
+// The decisions.
+const (
+	DecisionNoOpinion Decision = iota
+	DecisionAllow
+	DecisionDeny
+)
+
+// Authorizer decides whether a request may be served. The reason, when
+// not "", ends the 403 message as kube-apiserver's does; an error with a
+// decision other than DecisionAllow means authorization could not be
+// evaluated (a 500, as in kube-apiserver). Implementations must be safe
+// for concurrent use; Authorize may block on a remote call (the
+// SubjectAccessReview webhook) and must return when ctx is done.
 type Authorizer interface {
-	Authorize(a Attributes) bool
+	Authorize(ctx context.Context, a Attributes) (Decision, string, error)
 }
 
 // The verbs of resource requests, as RBAC rules name them.
@@ -54,8 +71,11 @@ var sanitizer = strings.NewReplacer(`&`, "&amp;", `<`, "&lt;", `>`, "&gt;")
 // refused: the message of its responsewriters.Forbidden and
 // apierrors.NewForbidden, and details naming the group, the resource (as
 // kind) and the name.
-func forbidden(a Attributes) error {
+func forbidden(a Attributes, reason string) error {
 	msg := sanitizer.Replace(forbiddenReason(a))
+	if reason != "" {
+		msg += ": " + reason
+	}
 	e := &api.Error{Err: api.ErrForbidden, Group: a.APIGroup, Kind: a.Resource, Name: a.Name}
 	switch {
 	case !a.ResourceRequest || a.Resource == "":
@@ -92,13 +112,32 @@ func qualified(a Attributes) string {
 	return a.Resource + "." + a.APIGroup
 }
 
+// authorizationError is an authorization that could not be evaluated
+// (the SubjectAccessReview webhook failed): kube-apiserver answers it
+// with a plain-text 500, not a 403.
+type authorizationError struct{ err error }
+
+func (e *authorizationError) Error() string { return e.err.Error() }
+func (e *authorizationError) Unwrap() error { return e.err }
+
 // authorize decides a; nil when allowed or when no authorizer is
-// configured (every authenticated request is allowed).
-func (s *Server) authorize(a Attributes) error {
-	if s.cfg.Authorizer == nil || s.cfg.Authorizer.Authorize(a) {
+// configured (every authenticated request is allowed); a forbidden
+// api.Error when refused; an *authorizationError when it could not be
+// decided.
+func (s *Server) authorize(ctx context.Context, a Attributes) error {
+	if s.cfg.Authorizer == nil {
 		return nil
 	}
+	d, reason, err := s.cfg.Authorizer.Authorize(ctx, a)
+	switch {
+	case d == DecisionAllow:
+		return nil
+	case err != nil:
+		s.log.Warn("authorization failed", "user", a.User.Name, "verb", a.Verb, "resource", qualified(a),
+			"namespace", a.Namespace, "path", a.Path, "err", err)
+		return &authorizationError{err: err}
+	}
 	s.log.Debug("request forbidden", "user", a.User.Name, "verb", a.Verb, "resource", qualified(a),
-		"subresource", a.Subresource, "namespace", a.Namespace, "name", a.Name, "path", a.Path)
-	return forbidden(a)
+		"subresource", a.Subresource, "namespace", a.Namespace, "name", a.Name, "path", a.Path, "reason", reason)
+	return forbidden(a, reason)
 }

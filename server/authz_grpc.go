@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/watchcached/watchcached/api"
 	pb "github.com/watchcached/watchcached/api/watchcachedpb"
@@ -48,12 +51,17 @@ func grpcAttributes(ctx context.Context, method string, m any) Attributes {
 }
 
 // authorizeGRPC authorizes a call; the error is PERMISSION_DENIED with
-// reason Forbidden and the resource in its ErrorInfo.
+// reason Forbidden and the resource in its ErrorInfo, or INTERNAL when
+// authorization could not be evaluated.
 func (s *Server) authorizeGRPC(ctx context.Context, method string, m any) error {
 	a := grpcAttributes(ctx, method, m)
-	err := s.authorize(a)
+	err := s.authorize(ctx, a)
 	if err == nil {
 		return nil
+	}
+	var failed *authorizationError
+	if errors.As(err, &failed) {
+		return grpcstatus.Errorf(codes.Internal, "Internal Server Error: %q: %v", method, failed.err)
 	}
 	var res *api.Resource
 	if a.ResourceRequest {

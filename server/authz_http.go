@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -9,20 +11,35 @@ import (
 
 // withAuthorization authorizes every HTTP request, after authentication
 // and before routing (an unknown path is 403, not 404, to whom may not
-// see it, as in kube-apiserver), and answers 403 Forbidden when refused.
-// Safe for concurrent use.
+// see it, as in kube-apiserver), and answers 403 Forbidden when refused,
+// or kube-apiserver's plain-text 500 when authorization failed. Safe for
+// concurrent use.
 func (s *Server) withAuthorization(next http.Handler) http.Handler {
 	if s.cfg.Authorizer == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := UserFrom(r.Context())
-		if err := s.authorize(httpAttributes(r, u)); err != nil {
+		err := s.authorize(r.Context(), httpAttributes(r, u))
+		var failed *authorizationError
+		switch {
+		case errors.As(err, &failed):
+			writeAuthorizationError(w, r, failed)
+			return
+		case err != nil:
 			writeError(w, s.log, err, nil)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// writeAuthorizationError answers a request whose authorization could
+// not be evaluated as kube-apiserver's responsewriters.InternalError
+// does: 500, text/plain, the request URI and the error.
+func writeAuthorizationError(w http.ResponseWriter, r *http.Request, e *authorizationError) {
+	http.Error(w, sanitizer.Replace(fmt.Sprintf("Internal Server Error: %q: %v", r.RequestURI, e.err)),
+		http.StatusInternalServerError)
 }
 
 // namespaceSubresources are the subresources of a namespace object that

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -21,13 +22,20 @@ const tokenAlice = "alice-t0ken-s3cret"
 // was asked last.
 type aliceInA struct{ last *Attributes }
 
-func (p aliceInA) Authorize(a Attributes) bool {
+func (p aliceInA) Authorize(_ context.Context, a Attributes) (Decision, string, error) {
 	*p.last = a
 	if !a.ResourceRequest {
-		return a.Path != "/metrics"
+		return allowIf(a.Path != "/metrics"), "", nil
 	}
-	return a.User.Name == "alice" && a.Namespace == "a" && a.Resource == "pods" && a.APIGroup == "" &&
-		(a.Verb == "get" || a.Verb == "list" || a.Verb == "watch")
+	return allowIf(a.User.Name == "alice" && a.Namespace == "a" && a.Resource == "pods" && a.APIGroup == "" &&
+		(a.Verb == "get" || a.Verb == "list" || a.Verb == "watch")), "", nil
+}
+
+func allowIf(ok bool) Decision {
+	if ok {
+		return DecisionAllow
+	}
+	return DecisionNoOpinion
 }
 
 func withAliceInA(last *Attributes) func(*Config) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"slices"
@@ -19,6 +20,7 @@ const (
 	impersonateUser   = "Impersonate-User"
 	impersonateGroup  = "Impersonate-Group"
 	impersonateUID    = "Impersonate-Uid"
+	impersonateExtra  = "Impersonate-Extra-" // + the key, escaped by escapeHeaderKey
 	impersonatePrefix = "Impersonate-"
 )
 
@@ -69,4 +71,35 @@ func setImpersonation(h http.Header, u User) {
 	if u.UID != "" {
 		h.Set(impersonateUID, u.UID)
 	}
+	for k, vs := range u.Extra {
+		name := impersonateExtra + escapeHeaderKey(k)
+		for _, v := range vs {
+			h.Add(name, v)
+		}
+	}
+}
+
+// escapeHeaderKey %-encodes the bytes of an extra's key that may not be in
+// a header name (and '%' itself), as client-go's impersonation does, so
+// kube-apiserver unescapes it back.
+func escapeHeaderKey(k string) string {
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c != '%' && isTokenByte(c) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// isTokenByte reports whether c may be in an HTTP header name (RFC 7230).
+func isTokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

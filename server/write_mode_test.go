@@ -196,20 +196,22 @@ func TestB121_ForwardHTTP(t *testing.T) {
 
 // TestB121_ForwardImpersonates: with authentication on, a forwarded write
 // impersonates the authenticated caller (user, uid, each group but the
-// system ones) and carries none of the caller's own credentials.
+// system ones, extra as Impersonate-Extra-<escaped key>) and carries none of the caller's own credentials.
 func TestB121_ForwardImpersonates(t *testing.T) {
 	t.Parallel()
 	fake := newFakeAPIServer(t)
 	f := newFixture(t, forwardTo(fake), func(c *Config) {
 		c.Authentication = &Authentication{Tokens: map[string]User{
-			"tok": {Name: "alice", UID: "u-1", Groups: []string{"dev", "ops", GroupAuthenticated}},
+			"tok": {Name: "alice", UID: "u-1", Groups: []string{"dev", "ops", GroupAuthenticated},
+				Extra: map[string][]string{"scopes.example.com/a b:%": {"r", "w"}}},
 		}}
 	})
 	f.do(t, "POST", "/api/v1/namespaces/default/pods", `{}`, "Authorization", "Bearer tok",
 		"Impersonate-User", "admin").expect(t, http.StatusTeapot, `{"from":"kube-apiserver"}`)
 	h := fake.last(t).header
 	if h.Get("Impersonate-User") != "alice" || h.Get("Impersonate-Uid") != "u-1" ||
-		!slices.Equal(h.Values("Impersonate-Group"), []string{"dev", "ops"}) || h.Get("Authorization") != "" {
+		!slices.Equal(h.Values("Impersonate-Group"), []string{"dev", "ops"}) || h.Get("Authorization") != "" ||
+		!slices.Equal(h.Values("Impersonate-Extra-scopes.example.com%2Fa%20b%3A%25"), []string{"r", "w"}) {
 		t.Errorf("forwarded headers %v", h)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -35,6 +36,10 @@ type AuthConfig struct {
 	// InsecureAllowAnonymous allows listening on a non-loopback address
 	// with no authentication configured.
 	InsecureAllowAnonymous bool
+	// Delegated is the delegated authentication and authorization
+	// (--authentication-kubeconfig, --authorization-kubeconfig;
+	// delegated.go).
+	Delegated DelegatedConfig
 }
 
 // AddAuthFlags registers the TLS and authentication flags on fs, filling
@@ -46,12 +51,15 @@ func (c *Config) AddAuthFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&a.ClientCAFile, "client-ca-file", a.ClientCAFile, "CA bundle authenticating client certificates: user = CN, groups = O (needs --tls-cert-file)")
 	fs.StringVar(&a.TokenAuthFile, "token-auth-file", a.TokenAuthFile, "static bearer tokens, CSV: token,user,uid,\"group1,group2\"")
 	fs.BoolVar(&a.AnonymousAuth, "anonymous-auth", a.AnonymousAuth, "serve requests without credentials as system:anonymous when an authenticator is configured (default: 401)")
+	c.addDelegatedFlags(fs)
 	c.addAuthzFlags(fs)
 	fs.BoolVar(&a.InsecureAllowAnonymous, "insecure-allow-anonymous", a.InsecureAllowAnonymous, "allow a non-loopback --listen/--grpc-listen without any authentication")
 }
 
 // authnConfigured reports whether any authenticator is configured.
-func (a *AuthConfig) authnConfigured() bool { return a.ClientCAFile != "" || a.TokenAuthFile != "" }
+func (a *AuthConfig) authnConfigured() bool {
+	return a.ClientCAFile != "" || a.TokenAuthFile != "" || a.Delegated.AuthenticationKubeconfig != ""
+}
 
 // validateAuth checks the TLS and authentication flags, loading every
 // file so a bad one is reported at start with its flag, and refuses a
@@ -69,10 +77,13 @@ func (c *Config) validateAuth() error {
 			return err
 		}
 	}
-	if _, err := a.authentication(); err != nil {
+	if err := a.Delegated.validate(); err != nil {
 		return err
 	}
-	if _, err := a.authorizer(); err != nil {
+	if _, err := a.authentication(nil); err != nil {
+		return err
+	}
+	if _, err := a.authorizer(nil); err != nil {
 		return err
 	}
 	if a.authnConfigured() || a.InsecureAllowAnonymous {
@@ -80,7 +91,7 @@ func (c *Config) validateAuth() error {
 	}
 	for flag, addr := range map[string]string{"--listen": c.Listen, "--grpc-listen": c.GRPCListen} {
 		if addr != "" && !isLoopbackAddr(addr) {
-			return fmt.Errorf("%s %q: not a loopback address and no authentication is configured (--client-ca-file, --token-auth-file); "+
+			return fmt.Errorf("%s %q: not a loopback address and no authentication is configured (--client-ca-file, --token-auth-file, --authentication-kubeconfig); "+
 				"give --insecure-allow-anonymous to serve everyone anyway", flag, addr)
 		}
 	}
@@ -97,12 +108,17 @@ func isLoopbackAddr(addr string) bool {
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
-// authentication loads the configured authenticators; nil when none.
-func (a *AuthConfig) authentication() (*server.Authentication, error) {
+// authentication loads the configured authenticators; nil when none. log
+// gets the webhook's failures (nil: discarded).
+func (a *AuthConfig) authentication(log *slog.Logger) (*server.Authentication, error) {
 	if !a.authnConfigured() {
 		return nil, nil
 	}
 	out := &server.Authentication{Anonymous: a.AnonymousAuth}
+	var err error
+	if out.Webhook, err = a.Delegated.tokenReviewer(log); err != nil {
+		return nil, err
+	}
 	if a.ClientCAFile != "" {
 		pem, err := os.ReadFile(a.ClientCAFile)
 		if err != nil {

@@ -130,6 +130,7 @@ func DefaultConfig() Config {
 		WatchCache:      true,
 		ShutdownTimeout: 10 * time.Second,
 		Limits:          server.DefaultLimits,
+		Auth:            AuthConfig{Delegated: DefaultDelegatedConfig()},
 	}
 }
 

@@ -19,10 +19,10 @@ func (d *Daemon) loadAuth() error {
 		d.certs = r
 	}
 	var err error
-	if d.authn, err = a.authentication(); err != nil {
+	if d.authn, err = a.authentication(d.log); err != nil {
 		return err
 	}
-	if d.authz, err = a.authorizer(); err != nil {
+	if d.authz, err = a.authorizer(d.log); err != nil {
 		return err
 	}
 	switch {
