@@ -192,4 +192,3 @@ func (s *Store) prepareCreate(d document) {
 		d.obj["status"] = map[string]any{}
 	}
 }
-

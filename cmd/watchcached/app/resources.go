@@ -44,10 +44,10 @@ func DefaultResources() []*api.Resource {
 //     shortNames: [deploy]   # optional, in discovery
 //     categories: [all]      # optional, in discovery
 //     subresources:          # optional: status and scale, as a CRD's
-//       status: {}
-//       scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .spec.selector}
+//     status: {}
+//     scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .spec.selector}
 //     printerColumns:        # optional: server-side table columns after NAME
-//     - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+//   - {name: Replicas, type: integer, jsonPath: .spec.replicas}
 //
 // Unknown fields, invalid resources, a group/resource given twice and
 // overlapping key prefixes under etcdPrefix are errors that name the
