@@ -172,7 +172,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
+	resources, err := newResourceTable(cfg.Storages)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, resources: resources, metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
 	s.handler = s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))
