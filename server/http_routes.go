@@ -25,8 +25,8 @@ func (s *Server) routes() http.Handler {
 			metricsHandler.ServeHTTP(w, r)
 		case p == "/version":
 			s.serveDiscovery(w, r, s.versionInfo)
-		case p == "/openapi/v2":
-			s.serveOpenAPIV2(w, r)
+		case p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/"):
+			s.serveOpenAPI(w, r, p)
 		case p == "/api" || p == "/api/":
 			s.serveDiscovery(w, r, s.coreVersions)
 		case p == "/apis" || p == "/apis/":
