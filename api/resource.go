@@ -45,6 +45,12 @@ type Resource struct {
 	KeyPrefix string `json:"keyPrefix,omitempty"`
 	// Cache false serves the resource straight from etcd.
 	Cache *bool `json:"cache,omitempty"`
+	// Subresources are the status and scale subresources it serves.
+	Subresources *Subresources `json:"subresources,omitempty"`
+	// PrinterColumns are the columns of its server-side table after
+	// NAME; none gives kube-apiserver's default (NAME, AGE) unless the
+	// kind is one kube-apiserver prints itself (pods, deployments, ...).
+	PrinterColumns []PrinterColumn `json:"printerColumns,omitempty"`
 }
 
 // CacheEnabled reports whether the resource is served from the cache.
@@ -149,6 +155,9 @@ func (r *Resource) Validate() error {
 		if !seen[f] {
 			return bad("fieldDefaults: field %q is not selectable", f)
 		}
+	}
+	if err := r.validateSubresources(); err != nil {
+		return err
 	}
 	return r.validateNames()
 }

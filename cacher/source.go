@@ -51,4 +51,9 @@ type Source interface {
 	// PatchWithHint is Patch with the cache's copy of the object as a
 	// first guess of the current state (it never decides alone).
 	PatchWithHint(ctx context.Context, namespace, name string, patch api.Patch, hint *api.Object) (*api.Object, error)
+	// UpdateStatus and PatchStatusWithHint write the status subresource
+	// (api.StatusWriter); PatchStatusWithHint takes a hint as
+	// PatchWithHint does.
+	UpdateStatus(ctx context.Context, namespace, name string, body []byte) (*api.Object, error)
+	PatchStatusWithHint(ctx context.Context, namespace, name string, patch api.Patch, hint *api.Object) (*api.Object, error)
 }

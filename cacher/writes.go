@@ -41,9 +41,27 @@ func (c *Cacher) DeleteCorrupt(ctx context.Context, namespace, name string) erro
 // guess of the current state; etcd's compare on its RV catches a stale guess
 // and the store then re-reads and retries.
 func (c *Cacher) Patch(ctx context.Context, namespace, name string, patch api.Patch) (*api.Object, error) {
+	return c.store.PatchWithHint(ctx, namespace, name, patch, c.hint(namespace, name))
+}
+
+// hint is the cached copy of an object, a first guess for a patch; nil
+// while the cache is not ready.
+func (c *Cacher) hint(namespace, name string) *api.Object {
 	var hint *api.Object
 	if c.Ready() && api.ValidateName("name", name) == nil {
 		hint, _ = c.wc.Latest().Get(c.res.Key(c.etcdPrefix, namespace, name))
 	}
-	return c.store.PatchWithHint(ctx, namespace, name, patch, hint)
+	return hint
+}
+
+// UpdateStatus writes the status subresource (api.StatusWriter) through
+// etcd.
+func (c *Cacher) UpdateStatus(ctx context.Context, namespace, name string, body []byte) (*api.Object, error) {
+	return c.store.UpdateStatus(ctx, namespace, name, body)
+}
+
+// PatchStatus patches the status subresource (api.StatusWriter), with the
+// cached object as the first guess, as Patch does.
+func (c *Cacher) PatchStatus(ctx context.Context, namespace, name string, patch api.Patch) (*api.Object, error) {
+	return c.store.PatchStatusWithHint(ctx, namespace, name, patch, c.hint(namespace, name))
 }

@@ -36,6 +36,7 @@ func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, patch
 	if err != nil {
 		return nil, err
 	}
+	apply = s.keepStatusPatch(apply)
 	return s.casObject(ctx, s.key(namespace, name), name, hint, func(cur seen) (decision, error) {
 		return s.decidePatch(cur, apply)
 	})

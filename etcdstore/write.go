@@ -66,6 +66,7 @@ func (s *Store) parseCreate(namespace string, body []byte) (d document, name, ge
 		d.md["creationTimestamp"] = nowTimestamp()
 	}
 	stampCreate(d)
+	s.prepareCreate(d)
 	return d, name, gen, nil
 }
 
@@ -115,6 +116,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 			return decision{}, s.conflict(name)
 		}
 		keepSystemFields(d, cur.obj, bodyUID, bodyTS)
+		s.keepStatus(d, cur.obj)
 		if err := s.validateWrite(d, cur.obj); err != nil {
 			return decision{}, err
 		}

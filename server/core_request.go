@@ -34,6 +34,9 @@ type request struct {
 	namespace string // "" for cluster-scoped resources and cluster-wide lists
 	name      string // "" for collection requests
 	verb      string
+	// subresource is "status" or "scale" for a request to an object's
+	// subresource (B220-B223), "" otherwise.
+	subresource string
 }
 
 // newRequest checks the namespace and name a request gives and builds it.

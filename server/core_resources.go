@@ -1,9 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/server/table"
 )
 
 // resourceEntry is one served resource: its storage and the constant JSON
@@ -15,6 +17,8 @@ type resourceEntry struct {
 	listHead []byte
 	// bookmarkHead is `{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"`.
 	bookmarkHead []byte
+	// printer prints the resource's server-side tables (B224).
+	printer *table.Printer
 }
 
 // resourceTable finds the entry of a request path and lists the resources
@@ -36,11 +40,16 @@ type groupVersions struct {
 	versions []string
 }
 
-func newResourceTable(storages []api.Storage) *resourceTable {
+func newResourceTable(storages []api.Storage) (*resourceTable, error) {
 	t := &resourceTable{byGVR: map[string]*resourceEntry{}, byGV: map[string][]*resourceEntry{}}
 	for _, st := range storages {
 		r := st.Resource()
+		p, err := table.For(r)
+		if err != nil {
+			return nil, fmt.Errorf("resource %q: %w", r.GroupResource(), err)
+		}
 		e := &resourceEntry{
+			printer:      p,
 			res:          r,
 			storage:      st,
 			listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
@@ -53,7 +62,7 @@ func newResourceTable(storages []api.Storage) *resourceTable {
 		}
 		t.byGV[gv] = append(t.byGV[gv], e)
 	}
-	return t
+	return t, nil
 }
 
 func (t *resourceTable) addVersion(group, version string) {

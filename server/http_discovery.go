@@ -7,6 +7,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/watchcached/watchcached/api"
 )
 
 // Discovery documents are shaped like kube-apiserver's unaggregated
@@ -87,8 +89,29 @@ func (s *Server) resourceList(gv string) any {
 			ShortNames:   e.res.ShortNames,
 			Categories:   e.res.Categories,
 		})
+		l.APIResources = append(l.APIResources, subresourceDiscovery(e.res)...)
 	}
 	return l
+}
+
+// subresourceVerbs are the verbs of the status and scale subresources.
+var subresourceVerbs = metav1.Verbs{"get", "patch", "update"}
+
+// subresourceDiscovery lists r's subresources as kube-apiserver does,
+// right after r, in name order: "<resource>/scale" (an autoscaling/v1
+// Scale, which client-go's scale client finds here) and
+// "<resource>/status" (of r's own kind). B222.
+func subresourceDiscovery(r *api.Resource) []metav1.APIResource {
+	var out []metav1.APIResource
+	if r.ScaleConfig() != nil {
+		out = append(out, metav1.APIResource{Name: r.Resource + "/scale", Namespaced: r.Namespaced,
+			Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: subresourceVerbs})
+	}
+	if r.HasStatus() {
+		out = append(out, metav1.APIResource{Name: r.Resource + "/status", Namespaced: r.Namespaced,
+			Kind: r.Kind, Verbs: subresourceVerbs})
+	}
+	return out
 }
 
 // versionInfo is /version. It reports the Kubernetes API version whose wire

@@ -6,14 +6,25 @@ import (
 	"strconv"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/server/table"
 )
 
 // serveList answers a list: <Kind>List whose items are the objects' Raw
 // bytes, concatenated (never re-encoded).
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req *request, q *query) {
+	topts, err := tableRequest(r)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
 	list, err := req.list(r.Context(), q)
 	if err != nil {
 		writeError(w, s.log, err, req)
+		return
+	}
+	if topts != nil {
+		writeTable(w, r, req.entry, topts, list.Items, table.ListMeta{ResourceVersion: api.FormatRV(list.RV),
+			Continue: list.Continue, RemainingItemCount: list.RemainingItemCount})
 		return
 	}
 	writeList(w, r, req, list)
@@ -61,9 +72,18 @@ func appendList(buf *bytes.Buffer, e *resourceEntry, list *api.List) {
 
 // serveGet answers a get with the object's Raw bytes as they are.
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req *request, q *query) {
+	topts, err := tableRequest(r)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
 	obj, err := req.get(r.Context(), q)
 	if err != nil {
 		writeError(w, s.log, err, req)
+		return
+	}
+	if topts != nil {
+		writeTable(w, r, req.entry, topts, []*api.Object{obj}, table.ListMeta{ResourceVersion: api.FormatRV(obj.RV)})
 		return
 	}
 	writeBody(w, r, http.StatusOK, obj.Raw)

@@ -42,8 +42,14 @@ var gzipPool = sync.Pool{New: func() any {
 // writeBody writes a complete JSON response body, compressed with gzip
 // when it is large and the client accepts gzip.
 func writeBody(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	writeBodyTyped(w, r, code, body)
+}
+
+// writeBodyTyped is writeBody for a body whose Content-Type is already
+// set.
+func writeBodyTyped(w http.ResponseWriter, r *http.Request, code int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
 	if len(body) >= gzipMinBytes && r != nil && acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")

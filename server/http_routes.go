@@ -25,8 +25,8 @@ func (s *Server) routes() http.Handler {
 			metricsHandler.ServeHTTP(w, r)
 		case p == "/version":
 			s.serveDiscovery(w, r, s.versionInfo)
-		case p == "/openapi/v2":
-			s.serveOpenAPIV2(w, r)
+		case p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/"):
+			s.serveOpenAPI(w, r, p)
 		case p == "/api" || p == "/api/":
 			s.serveDiscovery(w, r, s.coreVersions)
 		case p == "/apis" || p == "/apis/":
@@ -90,6 +90,7 @@ func (s *Server) serveAPIPath(w http.ResponseWriter, r *http.Request, group, res
 //	<resource>/<name>                   cluster-scoped object
 //	namespaces/<ns>/<resource>          namespaced collection
 //	namespaces/<ns>/<resource>/<name>   namespaced object
+//	[namespaces/<ns>/]<resource>/<name>/<subresource>   status or scale (B220-B223)
 //
 // It returns nil for a path that names nothing we serve (404), a request
 // with an empty verb for a method the path does not allow (405), and an
@@ -104,16 +105,20 @@ func (s *Server) parseResourcePath(r *http.Request, gv, rest string) (*request, 
 		segs[i] = u
 	}
 	namespace, namespaced := "", false
-	if segs[0] == "namespaces" && len(segs) >= 3 {
+	if segs[0] == "namespaces" && len(segs) >= 3 && !s.isNamespaceSubresource(gv, segs) {
 		namespace, namespaced = segs[1], true
 		segs = segs[2:]
 	}
-	if len(segs) > 2 {
-		return nil, nil // subresources are not served
+	sub := ""
+	if len(segs) == 3 {
+		sub, segs = segs[2], segs[:2]
+	}
+	if len(segs) > 3 {
+		return nil, nil
 	}
 	e := s.resources.lookup(gv, segs[0])
 	object := len(segs) == 2
-	if e == nil || namespaced != e.res.Namespaced && (namespaced || object) {
+	if e == nil || namespaced != e.res.Namespaced && (namespaced || object) || sub != "" && !hasSubresource(e.res, sub) {
 		return nil, nil
 	}
 	name := ""
@@ -123,6 +128,11 @@ func (s *Server) parseResourcePath(r *http.Request, gv, rest string) (*request, 
 	req, err := newRequest(e, "", namespace, name, namespaced, object)
 	if err != nil {
 		return nil, err
+	}
+	req.subresource = sub
+	if sub != "" {
+		req.verb = subresourceVerb(r)
+		return req, nil
 	}
 	if req.verb, err = requestVerb(r, object, namespaced || !e.res.Namespaced); err != nil {
 		return nil, err
@@ -187,6 +197,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	q, err := httpQuery(r.URL.Query(), req.verb)
 	if err != nil {
 		writeError(rw, s.log, err, req)
+		return
+	}
+	if req.subresource != "" {
+		s.serveSubresource(rw, r, req, q)
 		return
 	}
 	switch req.verb {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/server/table"
 )
 
 // serveWatch streams a watch through the one stream loop (core_stream.go)
@@ -24,7 +25,12 @@ import (
 // sentinel becomes one ERROR event carrying its Status, then the end.
 // Errors before the stream starts are ordinary Status responses.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
-	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout}
+	topts, err := tableRequest(r)
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout, table: topts}
 	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
 		slow: s.metrics.slow.WithLabelValues("http")}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
@@ -61,6 +67,9 @@ type httpEncoder struct {
 	written   int           // bytes written since limit was set
 	noLimit   bool          // the writer has no write deadline (ErrNotSupported)
 	err       error         // the idle flush's, for the next send
+	// table, when set, sends each event's object as a Table (B226); its
+	// NoHeaders is set once the first one went out.
+	table *table.Options
 }
 
 // armBytes is how much an encoder writes under one write deadline before
@@ -70,6 +79,9 @@ const armBytes = 32 << 10
 func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
 	e.deadline = deadline
 	e.w.Header().Set("Content-Type", "application/json")
+	if e.table != nil {
+		e.w.Header().Set("Content-Type", tableContentType(e.table))
+	}
 	e.w.WriteHeader(http.StatusOK)
 	if err := e.flush(); err != nil {
 		return err
@@ -93,7 +105,11 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 	if e.stale() {
 		e.arm()
 	}
-	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
+	write := writeEvent
+	if e.table != nil {
+		write = e.writeTableEvent
+	}
+	if err := write(e.w, e.req.entry, ev); err != nil {
 		return blockedErr(err, e.limit, e.bySlow)
 	}
 	if ev.Object != nil {

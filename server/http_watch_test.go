@@ -212,7 +212,11 @@ func waitClosed(t *testing.T, w *scriptWatcher) {
 // shared Raw bytes is written from constant pieces, so writing an event to
 // a watcher costs no allocation, however many watchers there are.
 func TestWriteEvent_FramesWithoutAllocating(t *testing.T) {
-	e := newResourceTable([]api.Storage{&replayStorage{res: podsRes}}).lookup("v1", "pods")
+	rt, err := newResourceTable([]api.Storage{&replayStorage{res: podsRes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rt.lookup("v1", "pods")
 	obj := &api.Object{Raw: []byte(`{"kind":"Pod"}`), RV: 7}
 	var sb strings.Builder
 	for _, typ := range []api.EventType{api.Added, api.Modified, api.Deleted} {

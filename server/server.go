@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/server/openapi"
 )
 
 // Defaults of Config.
@@ -155,6 +157,21 @@ type Server struct {
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
 	stopWatches context.CancelFunc
+
+	// openapiOnce builds openapiDocs (or openapiErr) on first use
+	// (http_openapi.go); read-only afterwards.
+	openapiOnce sync.Once
+	openapiDocs *openapi.Documents
+	openapiErr  error
+}
+
+// resourcesList is the served resources, in configuration order.
+func (s *Server) resourcesList() []*api.Resource {
+	out := make([]*api.Resource, 0, len(s.cfg.Storages))
+	for _, st := range s.cfg.Storages {
+		out = append(out, st.Resource())
+	}
+	return out
 }
 
 // New builds a Server. It registers the server's metrics with
@@ -172,7 +189,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
+	resources, err := newResourceTable(cfg.Storages)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, resources: resources, metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
 	s.handler = s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))

@@ -26,35 +26,35 @@ func KubeResources() []*api.Resource {
 		kube("", "configmaps", "ConfigMap", true, "", []string{"cm"}, nil),
 		kube("", "endpoints", "Endpoints", true, "services/endpoints", []string{"ep"}, nil),
 		kubeEvents(),
-		kube("", "namespaces", "Namespace", false, "", []string{"ns"}, nil, "status.phase"),
-		withDefault(kube("", "nodes", "Node", false, "minions", []string{"no"}, nil, "spec.unschedulable"),
-			"spec.unschedulable", "false"),
-		kube("", "persistentvolumeclaims", "PersistentVolumeClaim", true, "", []string{"pvc"}, nil),
-		kube("", "persistentvolumes", "PersistentVolume", false, "", []string{"pv"}, nil),
-		kubePods(),
+		withStatus(kube("", "namespaces", "Namespace", false, "", []string{"ns"}, nil, "status.phase")),
+		withStatus(withDefault(kube("", "nodes", "Node", false, "minions", []string{"no"}, nil, "spec.unschedulable"),
+			"spec.unschedulable", "false")),
+		withStatus(kube("", "persistentvolumeclaims", "PersistentVolumeClaim", true, "", []string{"pvc"}, nil)),
+		withStatus(kube("", "persistentvolumes", "PersistentVolume", false, "", []string{"pv"}, nil)),
+		withStatus(kubePods()),
 		kube("", "secrets", "Secret", true, "", nil, nil, "type"),
 		kube("", "serviceaccounts", "ServiceAccount", true, "", []string{"sa"}, nil),
-		kube("", "services", "Service", true, "services/specs", []string{"svc"}, all),
-		kube("apps", "daemonsets", "DaemonSet", true, "", []string{"ds"}, all),
-		kube("apps", "deployments", "Deployment", true, "", []string{"deploy"}, all),
-		withDefault(kube("apps", "replicasets", "ReplicaSet", true, "", []string{"rs"}, all, "status.replicas"),
-			"status.replicas", "0"),
-		kube("apps", "statefulsets", "StatefulSet", true, "", []string{"sts"}, all),
-		kube("batch", "cronjobs", "CronJob", true, "", []string{"cj"}, all),
-		kubeJobs(),
+		withStatus(kube("", "services", "Service", true, "services/specs", []string{"svc"}, all)),
+		withStatus(kube("apps", "daemonsets", "DaemonSet", true, "", []string{"ds"}, all)),
+		withScale(kube("apps", "deployments", "Deployment", true, "", []string{"deploy"}, all)),
+		withScale(withDefault(kube("apps", "replicasets", "ReplicaSet", true, "", []string{"rs"}, all, "status.replicas"),
+			"status.replicas", "0")),
+		withScale(kube("apps", "statefulsets", "StatefulSet", true, "", []string{"sts"}, all)),
+		withStatus(kube("batch", "cronjobs", "CronJob", true, "", []string{"cj"}, all)),
+		withStatus(kubeJobs()),
 		kube("coordination.k8s.io", "leases", "Lease", true, "", nil, nil),
 		kube("discovery.k8s.io", "endpointslices", "EndpointSlice", true, "", nil, nil),
-		kube("networking.k8s.io", "ingresses", "Ingress", true, "ingress", []string{"ing"}, nil),
+		withStatus(kube("networking.k8s.io", "ingresses", "Ingress", true, "ingress", []string{"ing"}, nil)),
 		kube("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, "", []string{"netpol"}, nil),
-		kube("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, "", []string{"pdb"}, nil),
+		withStatus(kube("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, "", []string{"pdb"}, nil)),
 		kube("scheduling.k8s.io", "priorityclasses", "PriorityClass", false, "", []string{"pc"}, nil),
 		kube("storage.k8s.io", "storageclasses", "StorageClass", false, "", []string{"sc"}, nil),
 		kube("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, "", nil, nil),
 		kube("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, "", nil, nil),
 		kube("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, "", nil, nil),
 		kube("rbac.authorization.k8s.io", "roles", "Role", true, "", nil, nil),
-		kube("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false,
-			"apiextensions.k8s.io/customresourcedefinitions", []string{"crd", "crds"}, []string{"api-extensions"}),
+		withStatus(kube("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false,
+			"apiextensions.k8s.io/customresourcedefinitions", []string{"crd", "crds"}, []string{"api-extensions"})),
 	}
 }
 
@@ -72,6 +72,30 @@ func kube(group, resource, kind string, namespaced bool, keyPrefix string, short
 		KeyPrefix: keyPrefix, ShortNames: short, Categories: append([]string(nil), categories...),
 		SelectableFields: fields,
 	}
+}
+
+// withStatus gives r the status subresource, as kube-apiserver serves
+// it for the kind (B220).
+func withStatus(r *api.Resource) *api.Resource {
+	if r.Subresources == nil {
+		r.Subresources = &api.Subresources{}
+	}
+	r.Subresources.Status = &api.StatusSubresource{}
+	return r
+}
+
+// withScale gives r the status subresource and an autoscaling/v1 scale
+// over spec.replicas, status.replicas and spec.selector, as
+// kube-apiserver's apps/v1 kinds have (B222).
+func withScale(r *api.Resource) *api.Resource {
+	withStatus(r).Subresources.Scale = AppsScale()
+	return r
+}
+
+// AppsScale is the scale subresource of the apps/v1 kinds.
+func AppsScale() *api.ScaleSubresource {
+	return &api.ScaleSubresource{SpecReplicasPath: ".spec.replicas", StatusReplicasPath: ".status.replicas",
+		LabelSelectorPath: ".spec.selector"}
 }
 
 // withDefault sets the value field has when an object omits it (a Go

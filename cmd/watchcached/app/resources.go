@@ -14,17 +14,18 @@ import (
 // DefaultResources are the resources served when no resources file is
 // given: core/v1 pods (selectable and indexed by spec.nodeName),
 // configmaps, services, namespaces and nodes (cluster-scoped), events, and
-// apps/v1 deployments. Each call returns new values.
+// apps/v1 deployments; pods, services, namespaces and nodes with their
+// status subresource, deployments with status and scale. Each call returns new values.
 func DefaultResources() []*api.Resource {
 	return []*api.Resource{
-		{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true,
-			SelectableFields: []string{"spec.nodeName"}, IndexedFields: []string{"spec.nodeName"}},
+		withStatus(&api.Resource{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true,
+			SelectableFields: []string{"spec.nodeName"}, IndexedFields: []string{"spec.nodeName"}}),
 		{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true},
-		{Version: "v1", Resource: "services", Kind: "Service", Namespaced: true},
-		{Version: "v1", Resource: "namespaces", Kind: "Namespace"},
-		{Version: "v1", Resource: "nodes", Kind: "Node"},
+		withStatus(&api.Resource{Version: "v1", Resource: "services", Kind: "Service", Namespaced: true}),
+		withStatus(&api.Resource{Version: "v1", Resource: "namespaces", Kind: "Namespace"}),
+		withStatus(&api.Resource{Version: "v1", Resource: "nodes", Kind: "Node"}),
 		{Version: "v1", Resource: "events", Kind: "Event", Namespaced: true},
-		{Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment", Namespaced: true},
+		withScale(&api.Resource{Group: "apps", Version: "v1", Resource: "deployments", Kind: "Deployment", Namespaced: true}),
 	}
 }
 
@@ -42,6 +43,11 @@ func DefaultResources() []*api.Resource {
 //     cache: false           # optional, serve straight from etcd
 //     shortNames: [deploy]   # optional, in discovery
 //     categories: [all]      # optional, in discovery
+//     subresources:          # optional: status and scale, as a CRD's
+//     status: {}
+//     scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .spec.selector}
+//     printerColumns:        # optional: server-side table columns after NAME
+//   - {name: Replicas, type: integer, jsonPath: .spec.replicas}
 //
 // Unknown fields, invalid resources, a group/resource given twice and
 // overlapping key prefixes under etcdPrefix are errors that name the

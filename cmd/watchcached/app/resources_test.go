@@ -74,3 +74,43 @@ func wantErrText(t *testing.T, err error, want string) {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 }
+
+// TestLoadResources_B227_SubresourcesAndPrinterColumns: a resources file
+// gives subresources and printer columns in a CRD's shape; bad ones are
+// refused with the entry named.
+func TestLoadResources_B227_SubresourcesAndPrinterColumns(t *testing.T) {
+	dir := t.TempDir()
+	load := func(body string) ([]*api.Resource, error) {
+		p := filepath.Join(dir, "r.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return LoadResources(p, "/registry")
+	}
+	list, err := load(`
+- group: example.com
+  version: v1
+  resource: widgets
+  kind: Widget
+  namespaced: true
+  subresources:
+    status: {}
+    scale: {specReplicasPath: .spec.size, statusReplicasPath: .status.size, labelSelectorPath: .status.selector}
+  printerColumns:
+  - {name: Size, type: integer, jsonPath: .spec.size, priority: 1, description: the size}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := list[0]
+	if !w.HasStatus() || w.ScaleConfig().SpecReplicasPath != ".spec.size" || len(w.PrinterColumns) != 1 ||
+		w.PrinterColumns[0] != (api.PrinterColumn{Name: "Size", Type: "integer", JSONPath: ".spec.size", Priority: 1, Description: "the size"}) {
+		t.Errorf("loaded %+v %+v %+v", w.Subresources, w.ScaleConfig(), w.PrinterColumns)
+	}
+	_, err = load(`[{group: example.com, version: v1, resource: widgets, kind: Widget, printerColumns: [{name: Size, type: int, jsonPath: .spec.size}]}]`)
+	wantErrText(t, err, `--resources `+filepath.Join(dir, "r.yaml")+`: entry 1: resource "widgets.example.com": printerColumns[0]: type "int" is not one of integer, number, string, boolean, date`)
+	_, err = load(`[{group: example.com, version: v1, resource: widgets, kind: Widget, printerColumns: [{name: Size, type: string, jsonPath: ".spec[x"}]}]`)
+	wantErrText(t, err, `--resources `+filepath.Join(dir, "r.yaml")+`: entry 1: resource "widgets.example.com": printerColumns[0]: invalid jsonPath ".spec[x"`)
+	_, err = load(`[{group: example.com, version: v1, resource: widgets, kind: Widget, subresources: {scale: {specReplicasPath: spec.size, statusReplicasPath: .status.size}}}]`)
+	wantErrText(t, err, `--resources `+filepath.Join(dir, "r.yaml")+`: entry 1: resource "widgets.example.com": subresources.scale.specReplicasPath "spec.size" is not a simple JSON path such as .spec.replicas`)
+}
