@@ -23,6 +23,8 @@ func (s *Server) routes() http.Handler {
 			s.serveHealth(w, r, p)
 		case p == "/metrics":
 			metricsHandler.ServeHTTP(w, r)
+		case isProfilingPath(p):
+			s.serveProfiling(w, r, p)
 		case p == "/version":
 			s.serveDiscovery(w, r, s.versionInfo)
 		case p == "/openapi/v2":

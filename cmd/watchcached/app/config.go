@@ -94,6 +94,8 @@ type Config struct {
 	// ForwardKubeconfig is the kubeconfig of the kube-apiserver that
 	// forward mode sends writes to (--forward-kubeconfig).
 	ForwardKubeconfig string
+	// Profiling serves pprof under /debug/pprof/ (--profiling).
+	Profiling bool
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space

@@ -145,6 +145,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		Authentication:    d.authn,
 		Writes:            writes,
 		Authorizer:        d.authz,
+		Profiling:         d.cfg.Profiling,
 	})
 	if err != nil {
 		return err
