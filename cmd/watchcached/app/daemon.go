@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -265,6 +266,8 @@ func (d *Daemon) connectEtcd(ctx context.Context) error {
 		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{
 			Dir: d.cfg.DataDir, Fast: d.cfg.FastEmbeddedEtcd, ClientURL: d.cfg.EmbeddedEtcdURL,
 			QuotaBackendBytes: d.cfg.EmbeddedQuotaBytes(),
+			// etcd's own warnings and errors, in the daemon's log (B162).
+			Logger: etcdstore.ZapToSlog(d.log.With("component", "etcd"), zapcore.WarnLevel),
 		})
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package app
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -83,5 +84,25 @@ func TestDaemon_B160_ProfilingOn(t *testing.T) {
 	}
 	if code, _, _ := getAs(t, d, "wrong-t", "/debug/pprof/"); code != http.StatusUnauthorized {
 		t.Errorf("bad token: %d, want 401", code)
+	}
+}
+
+// TestDaemon_B162_EmbeddedEtcdWarnings: the embedded etcd's warnings reach
+// the daemon's log, marked component=etcd: etcd warns at every start that
+// it serves HTTP and gRPC on one port; its info lines do not.
+func TestDaemon_B162_EmbeddedEtcdWarnings(t *testing.T) {
+	var logs lockedBuffer
+	cfg := testConfig(t)
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	startReady(t, t.Context(), cfg)
+	const want = `level=WARN msg="Running http and grpc server on single port. This is not recommended for production." component=etcd`
+	out := logs.String()
+	if !strings.Contains(out, want) {
+		t.Errorf("no %s in the log:\n%s", want, out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "component=etcd") && !strings.Contains(l, "level=WARN") && !strings.Contains(l, "level=ERROR") {
+			t.Errorf("etcd line below warn: %s", l)
+		}
 	}
 }
