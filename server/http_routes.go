@@ -174,10 +174,11 @@ func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 // serveResource runs one resource request and records its metrics.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *request) {
 	rw := &statusRecorder{ResponseWriter: w}
-	done := s.metrics.start(req)
-	defer func() { done(rw.statusCode()) }()
+	m := s.metrics.start(r, req)
+	defer func() { m.done(rw.statusCode()) }()
 	release, err := s.admission.admit(req.verb)
 	if err != nil {
+		m.dropped = true
 		writeError(rw, s.log, err, nil)
 		return
 	}
@@ -197,6 +198,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	case verbGet:
 		s.serveGet(rw, r, req, q)
 	case verbWatch:
+		defer s.metrics.kube.watching(r, req)()
 		s.serveWatch(rw, r, req, q)
 	case verbCreate, verbUpdate, verbPatch:
 		s.serveWrite(rw, r, req, q)

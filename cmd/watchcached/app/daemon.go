@@ -49,13 +49,15 @@ type Daemon struct {
 	storages  []api.Storage
 	// cacheMetrics are shared by every resource's cache.
 	cacheMetrics *cacher.Metrics
-	server       *server.Server
-	http         *http.Server
-	served       chan struct{} // closed when http.Serve returned
-	serveErr     error         // set before served is closed
-	grpc         *grpc.Server  // nil when gRPC is disabled
-	grpcServed   chan struct{} // closed when grpc.Serve returned (never when disabled)
-	grpcErr      error         // set before grpcServed is closed
+	// etcdMetrics time every store's etcd requests.
+	etcdMetrics *etcdstore.RequestMetrics
+	server      *server.Server
+	http        *http.Server
+	served      chan struct{} // closed when http.Serve returned
+	serveErr    error         // set before served is closed
+	grpc        *grpc.Server  // nil when gRPC is disabled
+	grpcServed  chan struct{} // closed when grpc.Serve returned (never when disabled)
+	grpcErr     error         // set before grpcServed is closed
 
 	// cachers are the storages served from a cache; stores are every
 	// resource's direct etcd store (the first one answers health probes).
@@ -108,6 +110,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		return err
 	}
 	if err := d.connectEtcd(ctx); err != nil {
+		return err
+	}
+	if d.etcdMetrics, err = etcdstore.NewRequestMetrics(d.registry, server.KubeLatencyBuckets()); err != nil {
 		return err
 	}
 	storages := make([]api.Storage, 0, len(d.resources))
@@ -184,7 +189,8 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		Prefix:   d.cfg.EtcdPrefix,
 		Logger:   d.log.With("resource", res.GroupResource()),
 		// B62: counted per read, logged once per key by the store.
-		OnDecodeError: decodeErrorCounter(d.registry, res),
+		OnDecodeError:  decodeErrorCounter(d.registry, res),
+		RequestMetrics: d.etcdMetrics,
 	})
 	if err != nil {
 		return nil, err
