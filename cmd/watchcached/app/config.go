@@ -96,6 +96,10 @@ type Config struct {
 	ForwardKubeconfig string
 	// Profiling serves pprof under /debug/pprof/ (--profiling).
 	Profiling bool
+	// HTTP2MaxStreamsPerConnection bounds the streams of one HTTP/2
+	// connection (--http2-max-streams-per-connection); 0 means
+	// DefaultHTTP2MaxStreamsPerConnection.
+	HTTP2MaxStreamsPerConnection int
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space
@@ -132,6 +136,8 @@ func DefaultConfig() Config {
 		WatchCache:      true,
 		ShutdownTimeout: 10 * time.Second,
 		Limits:          server.DefaultLimits,
+
+		HTTP2MaxStreamsPerConnection: DefaultHTTP2MaxStreamsPerConnection,
 	}
 }
 
@@ -159,6 +165,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateWrites(); err != nil {
+		return err
+	}
+	if err := c.validateServing(); err != nil {
 		return err
 	}
 	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {

@@ -329,6 +329,7 @@ func (d *Daemon) listen() error {
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		TLSConfig:         d.tlsConfig(),
+		HTTP2:             d.cfg.http2Config(),
 	}
 	go func() {
 		defer close(d.served)
