@@ -13,20 +13,22 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/internal/testkit"
 )
 
 // benchDaemon starts a daemon for a benchmark, with pod default/p1 in its
-// cache, and returns it with a client transport for it. tls serves HTTPS
+// cache, and returns a client transport for it, its base URL, the
+// Authorization header to send and what stops it. tls serves HTTPS
 // (HTTP/2); secured adds a static token and a policy file that lets the
-// token's user get pods (the header to send is returned).
-func benchDaemon(b *testing.B, withTLS, secured bool) (*Daemon, *http.Transport, string, string) {
+// token's user get pods.
+func benchDaemon(b *testing.B, withTLS, secured bool) (tr *http.Transport, base, auth string, stop func()) {
 	b.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.GRPCListen, cfg.DataDir, cfg.FastEmbeddedEtcd = "127.0.0.1:0", "", b.TempDir(), true
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	scheme, auth := "http", ""
+	tr = &http.Transport{MaxIdleConnsPerHost: 64}
+	scheme := "http"
 	if withTLS {
 		ca := testkit.NewCA(b, "bench")
 		srv := ca.Server(b, "server")
@@ -51,14 +53,15 @@ func benchDaemon(b *testing.B, withTLS, secured bool) (*Daemon, *http.Transport,
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
+	stop = func() {
 		tr.CloseIdleConnections()
 		_ = d.Close(context.Background())
-	})
+	}
 	if err := d.WaitReady(ctx); err != nil {
+		stop()
 		b.Fatal(err)
 	}
-	base := scheme + "://" + d.HTTPAddr
+	base = scheme + "://" + d.HTTPAddr
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/namespaces/default/pods",
 		strings.NewReader(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1"},"spec":{"nodeName":"n1"}}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -79,7 +82,12 @@ func benchDaemon(b *testing.B, withTLS, secured bool) (*Daemon, *http.Transport,
 	} else if resp.StatusCode != http.StatusCreated {
 		b.Fatalf("create: %d", resp.StatusCode)
 	}
-	return d, tr, base, auth
+	// A consistent read waits until the cache holds the pod, so that
+	// resourceVersion=0 finds it.
+	if _, err := d.storages[0].Get(ctx, "default", "p1", api.GetOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	return tr, base, auth, stop
 }
 
 // BenchmarkGetRV0_TLS: GET of one pod with resourceVersion=0 (from the
@@ -93,8 +101,8 @@ func BenchmarkGetRV0_TLS(b *testing.B) {
 		tls, secured bool
 		proto        int
 	}{{"plain-http1", false, false, 1}, {"tls-http2", true, false, 2}, {"tls-http2-token-rbac", true, true, 2}} {
+		tr, base, auth, stop := benchDaemon(b, c.tls, c.secured)
 		b.Run(c.name, func(b *testing.B) {
-			_, tr, base, auth := benchDaemon(b, c.tls, c.secured)
 			client := &http.Client{Transport: tr}
 			url := base + "/api/v1/namespaces/default/pods/p1?resourceVersion=0"
 			var failed atomic.Value
@@ -129,5 +137,6 @@ func BenchmarkGetRV0_TLS(b *testing.B) {
 				b.Fatalf("a GET failed: %v", f)
 			}
 		})
+		stop()
 	}
 }
