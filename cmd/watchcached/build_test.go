@@ -74,3 +74,48 @@ func dockerBuildImage(t *testing.T) {
 		t.Fatalf("docker build: %v\n%s", err, out)
 	}
 }
+
+// TestDockerfile_B165_FinalStage: the image's last stage is a distroless
+// static or scratch base holding the binary alone, run by a numeric
+// non-root user.
+func TestDockerfile_B165_FinalStage(t *testing.T) {
+	df, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stage []string // instructions of the last stage
+	for _, l := range strings.Split(string(df), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "FROM "):
+			stage = []string{l}
+		default:
+			stage = append(stage, l)
+		}
+	}
+	if len(stage) == 0 || !(strings.Contains(stage[0], "distroless/static") && strings.HasSuffix(stage[0], ":nonroot") || stage[0] == "FROM scratch") {
+		t.Fatalf("last stage %v: want a distroless static nonroot or scratch base", stage)
+	}
+	var user, copies int
+	for _, l := range stage[1:] {
+		switch {
+		case strings.HasPrefix(l, "USER "):
+			uid, _, _ := strings.Cut(strings.TrimPrefix(l, "USER "), ":")
+			if uid == "0" || uid == "root" || strings.Trim(uid, "0123456789") != "" {
+				t.Errorf("%s: want a numeric non-root uid", l)
+			}
+			user++
+		case strings.HasPrefix(l, "COPY "):
+			if !strings.HasPrefix(l, "COPY --from=build /out/watchcached ") {
+				t.Errorf("%s: the last stage copies the binary only", l)
+			}
+			copies++
+		case strings.HasPrefix(l, "RUN "):
+			t.Errorf("%s: the last stage has no shell to run", l)
+		}
+	}
+	if user != 1 || copies != 1 {
+		t.Errorf("last stage: %d USER and %d COPY instructions, want 1 each", user, copies)
+	}
+}
