@@ -154,7 +154,7 @@ func New(cfg Config) (*Cacher, error) {
 		wc:         wc,
 		log:        cfg.Logger.With("resource", res.GroupResource()),
 		clock:      cfg.Clock,
-		m:          cfg.Metrics.forResource(res.GroupResource()),
+		m:          cfg.Metrics.forResource(res.Group, res.Resource),
 		ready:      newReadiness(time.Now()),
 		wake:       newNotifier(res.IndexedFields),
 		stopCh:     make(chan struct{}),

@@ -24,6 +24,11 @@ type Metrics struct {
 	missingPrev      *prometheus.CounterVec
 	compacted        *prometheus.GaugeVec
 	panics           *prometheus.CounterVec
+	// kube-apiserver's families of the same quantities, with its names
+	// and labels, so its dashboards work (kube_metrics.go).
+	kubeEventsVec  *prometheus.CounterVec // group, resource
+	kubeRVVec      *prometheus.GaugeVec   // group, resource
+	kubeObjectsVec *prometheus.GaugeVec   // resource (group-qualified)
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -81,8 +86,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Panics recovered in the cache's reflector (each one makes the cache relist after a back-off).",
 		}, res),
 	}
+	m.addKube()
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
+		for _, c := range []prometheus.Collector{m.kubeEventsVec, m.kubeRVVec, m.kubeObjectsVec, m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
 			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists, m.inconsistencies,
 			m.missingPrev, m.compacted, m.panics} {
 			reg.MustRegister(c)
@@ -98,15 +104,24 @@ type resourceMetrics struct {
 	cacheRV, ringLen, ringCap, objects, watchers, compacted   prometheus.Gauge
 	freshWait                                                 prometheus.Observer
 	delegated                                                 *prometheus.CounterVec // labels verb, reason
+	kubeEvents                                                prometheus.Counter
+	kubeRV, kubeObjects                                       prometheus.Gauge
 }
 
 // forResource binds the metrics to one resource; a nil Metrics gives
 // unregistered ones, so callers never check.
-func (m *Metrics) forResource(resource string) *resourceMetrics {
+func (m *Metrics) forResource(group, resourceName string) *resourceMetrics {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
+	resource := resourceName
+	if group != "" {
+		resource += "." + group
+	}
 	return &resourceMetrics{
+		kubeEvents:       m.kubeEventsVec.WithLabelValues(group, resourceName),
+		kubeRV:           m.kubeRVVec.WithLabelValues(group, resourceName),
+		kubeObjects:      m.kubeObjectsVec.WithLabelValues(resource),
 		eventsApplied:    m.eventsApplied.WithLabelValues(resource),
 		watchersExpired:  m.watchersExpired.WithLabelValues(resource),
 		revisionRequests: m.revisionRequests.WithLabelValues(resource),
@@ -129,4 +144,18 @@ func (m *resourceMetrics) observeStats(s watchcache.Stats) {
 	m.ringLen.Set(float64(s.RingLen))
 	m.ringCap.Set(float64(s.RingCap))
 	m.objects.Set(float64(s.Objects))
+	m.kubeObjects.Set(float64(s.Objects))
+}
+
+// setRV records the cache RV; kube-apiserver's gauge keeps its 15 least
+// significant digits, as there (a float64 holds them exactly).
+func (m *resourceMetrics) setRV(rv uint64) {
+	m.cacheRV.Set(float64(rv))
+	m.kubeRV.Set(float64(rv % 1_000_000_000_000_000))
+}
+
+// addEvents counts n events received from etcd and applied.
+func (m *resourceMetrics) addEvents(n int) {
+	m.eventsApplied.Add(float64(n))
+	m.kubeEvents.Add(float64(n))
 }

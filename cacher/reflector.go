@@ -93,7 +93,7 @@ func (c *Cacher) listAndReplace(ctx context.Context) error {
 	c.wc.Replace(objs, rv, time.Now())
 	c.wake.closeAll()
 	c.m.observeStats(c.wc.Stats())
-	c.m.cacheRV.Set(float64(rv))
+	c.m.setRV(rv)
 	c.log.Info("cache listed", "objects", len(objs), "rv", rv, "took", time.Since(start))
 	return nil
 }
@@ -148,14 +148,14 @@ func (c *Cacher) apply(events []*api.Event, progress uint64) error {
 			return api.Errorf(api.ErrExpired, "cacher: cannot apply events at revision %d: %v", events[0].RV, err)
 		}
 		c.wake.events(events)
-		c.m.eventsApplied.Add(float64(len(events)))
+		c.m.addEvents(len(events))
 		rv = events[len(events)-1].RV
 	}
 	if progress > rv {
 		c.wc.Progress(progress)
 		rv = progress
 	}
-	c.m.cacheRV.Set(float64(rv))
+	c.m.setRV(rv)
 	if len(events) > 0 {
 		c.m.observeStats(c.wc.Stats())
 	}

@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -113,7 +114,9 @@ func (s *Store) see(ctx context.Context, key string, hint *api.Object) (seen, er
 	if hint != nil {
 		return seen{obj: hint, rev: int64(hint.RV), hint: true}, nil
 	}
+	begin := time.Now()
 	resp, err := s.client.Get(ctx, key)
+	s.requests.observe("get", begin)
 	if err != nil {
 		return seen{}, mapErr(err)
 	}
@@ -129,17 +132,20 @@ func (s *Store) see(ctx context.Context, key string, hint *api.Object) (seen, er
 // commit makes d's write if key's mod_revision is still rev; ok is false
 // when another write came first.
 func (s *Store) commit(ctx context.Context, key string, rev int64, d decision) (uint64, bool, error) {
-	op := clientv3.OpDelete(key)
+	op, name := clientv3.OpDelete(key), "delete"
 	if !d.del {
-		op = clientv3.OpPut(key, string(d.put))
+		op, name = clientv3.OpPut(key, string(d.put)), "update"
 	}
-	return s.txn(ctx, clientv3.Compare(clientv3.ModRevision(key), "=", rev), op)
+	return s.txn(ctx, name, clientv3.Compare(clientv3.ModRevision(key), "=", rev), op)
 }
 
-// txn runs then if cmp holds. It returns the revision etcd answered at,
-// whether cmp held, or etcd's error mapped to the api error a client sees.
-func (s *Store) txn(ctx context.Context, cmp clientv3.Cmp, then clientv3.Op) (uint64, bool, error) {
+// txn runs then if cmp holds, timed as operation (create, update or
+// delete). It returns the revision etcd answered at, whether cmp held, or
+// etcd's error mapped to the api error a client sees.
+func (s *Store) txn(ctx context.Context, operation string, cmp clientv3.Cmp, then clientv3.Op) (uint64, bool, error) {
+	begin := time.Now()
 	resp, err := s.client.Txn(ctx).If(cmp).Then(then).Commit()
+	s.requests.observe(operation, begin)
 	if err != nil {
 		return 0, false, mapErr(err)
 	}

@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -25,7 +26,9 @@ func (s *Store) Get(ctx context.Context, namespace, name string, opts api.GetOpt
 		ops = append(ops, clientv3.WithSerializable())
 	}
 	key := s.key(namespace, name)
+	begin := time.Now()
 	resp, err := s.client.Get(ctx, key, ops...)
+	s.requests.observe("get", begin)
 	if err != nil {
 		return nil, mapErr(err)
 	}

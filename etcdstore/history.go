@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -17,7 +18,9 @@ import (
 // CurrentRevision returns etcd's current revision with one linearizable
 // request.
 func (s *Store) CurrentRevision(ctx context.Context) (uint64, error) {
+	begin := time.Now()
 	resp, err := s.client.Get(ctx, s.resPrefix, clientv3.WithCountOnly())
+	s.requests.observe("getCurrentResourceVersion", begin)
 	if err != nil {
 		return 0, mapErr(err)
 	}

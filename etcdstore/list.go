@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -181,7 +182,10 @@ func (s *Store) getPage(ctx context.Context, key, end string, limit, rev int64) 
 	if rev > 0 {
 		ops = append(ops, clientv3.WithRev(rev))
 	}
-	return s.client.Get(ctx, key, ops...)
+	begin := time.Now()
+	resp, err := s.client.Get(ctx, key, ops...)
+	s.requests.observe("list", begin)
+	return resp, err
 }
 
 // nextPage returns the key the page after resp starts at, or more=false

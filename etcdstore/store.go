@@ -31,6 +31,9 @@ type Config struct {
 	// values; a read of the one key fails with api.ErrCorrupt. Never
 	// fatal. It must be safe for concurrent use.
 	OnDecodeError func(key string, err error)
+	// RequestMetrics, if set, times the store's etcd requests
+	// (etcd_request_duration_seconds); shared by the stores of a process.
+	RequestMetrics *RequestMetrics
 }
 
 // Validate checks the configuration.
@@ -62,7 +65,8 @@ type Store struct {
 	resPrefix string
 	logger    *slog.Logger
 	onDecode  func(key string, err error)
-	codec     codec // immutable
+	requests  *requestObserver // nil without Config.RequestMetrics
+	codec     codec            // immutable
 
 	// corrupt holds the keys whose last value read did not decode
 	// (key -> struct{}); corruptN counts them. See corrupt.go.
@@ -87,6 +91,7 @@ func New(cfg Config) (*Store, error) {
 		prefix:   cfg.Prefix,
 		logger:   cfg.Logger,
 		onDecode: cfg.OnDecodeError,
+		requests: cfg.RequestMetrics.forStore(cfg.Resource.Group, cfg.Resource.Resource),
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix

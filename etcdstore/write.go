@@ -85,7 +85,7 @@ func (s *Store) createAs(ctx context.Context, namespace, name string, d document
 	if err != nil {
 		return nil, false, err
 	}
-	rev, ok, err := s.txn(ctx, clientv3.Compare(clientv3.CreateRevision(key), "=", 0), clientv3.OpPut(key, string(val)))
+	rev, ok, err := s.txn(ctx, "create", clientv3.Compare(clientv3.CreateRevision(key), "=", 0), clientv3.OpPut(key, string(val)))
 	switch {
 	case err != nil:
 		return nil, false, err

@@ -178,6 +178,7 @@ type userKey struct{}
 
 // WithUser returns ctx carrying u.
 func WithUser(ctx context.Context, u User) context.Context {
+	noteUser(ctx, u) // the HTTP access log's user
 	return context.WithValue(ctx, userKey{}, u)
 }
 

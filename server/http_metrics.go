@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -16,6 +17,8 @@ type metrics struct {
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
 	slow     *prometheus.CounterVec   // frontend: http, grpc
+	// kube are kube-apiserver's families of the same requests.
+	kube *kubeMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,19 +41,40 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "watchcached_watches_closed_slow_total",
 			Help: "Watch streams closed because the client accepted no data for --watch-slow-client-timeout, by frontend (http, grpc).",
 		}, []string{"frontend"}),
+		kube: newKubeMetrics(),
 	}
-	return m, registerAll(reg, m.requests, m.duration, m.watchers, m.panics, m.slow)
+	return m, registerAll(reg, append([]prometheus.Collector{m.requests, m.duration, m.watchers, m.panics, m.slow},
+		m.kube.collectors()...)...)
 }
 
-// start begins measuring a request; the returned func records it with the
-// response code.
-func (m *metrics) start(req *request) func(code int) {
-	begin := time.Now()
-	resource := req.entry.res.GroupResource()
-	return func(code int) {
-		m.requests.WithLabelValues(req.verb, resource, strconv.Itoa(code)).Inc()
-		if req.verb != verbWatch {
-			m.duration.WithLabelValues(req.verb, resource).Observe(time.Since(begin).Seconds())
-		}
+// measure is one request being measured: start begins it, done records
+// it. Used by the request's goroutine only.
+type measure struct {
+	m     *metrics
+	r     *http.Request
+	req   *request
+	begin time.Time
+	// dropped is set when admission refused the request (429): for
+	// kube-apiserver's families it is then only counted, as a drop.
+	dropped bool
+}
+
+// start begins measuring a request.
+func (m *metrics) start(r *http.Request, req *request) *measure {
+	return &measure{m: m, r: r, req: req, begin: time.Now()}
+}
+
+// done records the request with its response code.
+func (x *measure) done(code int) {
+	elapsed := time.Since(x.begin)
+	resource := x.req.entry.res.GroupResource()
+	x.m.requests.WithLabelValues(x.req.verb, resource, strconv.Itoa(code)).Inc()
+	if x.req.verb != verbWatch {
+		x.m.duration.WithLabelValues(x.req.verb, resource).Observe(elapsed.Seconds())
 	}
+	if x.dropped {
+		x.m.kube.dropped(x.r, x.req)
+		return
+	}
+	x.m.kube.observe(x.r, x.req, code, elapsed)
 }

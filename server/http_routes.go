@@ -23,6 +23,8 @@ func (s *Server) routes() http.Handler {
 			s.serveHealth(w, r, p)
 		case p == "/metrics":
 			metricsHandler.ServeHTTP(w, r)
+		case isProfilingPath(p):
+			s.serveProfiling(w, r, p)
 		case p == "/version":
 			s.serveDiscovery(w, r, s.versionInfo)
 		case p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/"):
@@ -182,10 +184,11 @@ func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 // serveResource runs one resource request and records its metrics.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *request) {
 	rw := &statusRecorder{ResponseWriter: w}
-	done := s.metrics.start(req)
-	defer func() { done(rw.statusCode()) }()
+	m := s.metrics.start(r, req)
+	defer func() { m.done(rw.statusCode()) }()
 	release, err := s.admission.admit(req.verb)
 	if err != nil {
+		m.dropped = true
 		writeError(rw, s.log, err, nil)
 		return
 	}
@@ -209,6 +212,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	case verbGet:
 		s.serveGet(rw, r, req, q)
 	case verbWatch:
+		defer s.metrics.kube.watching(r, req)()
 		s.serveWatch(rw, r, req, q)
 	case verbCreate, verbUpdate, verbPatch:
 		s.serveWrite(rw, r, req, q)

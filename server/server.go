@@ -69,6 +69,10 @@ type Config struct {
 	// Authorizer decides what each authenticated user may do (authz.go);
 	// nil allows everything (kube-apiserver's AlwaysAllow).
 	Authorizer Authorizer
+	// Profiling serves Go's pprof profiles under /debug/pprof/ (behind
+	// authentication and authorization, as every path); off, those paths
+	// are 404 like any unknown path.
+	Profiling bool
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -196,7 +200,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: resources, metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
-	s.handler = s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))
+	s.handler = s.withAccessLog(s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes()))))
 	return s, nil
 }
 

@@ -94,6 +94,12 @@ type Config struct {
 	// ForwardKubeconfig is the kubeconfig of the kube-apiserver that
 	// forward mode sends writes to (--forward-kubeconfig).
 	ForwardKubeconfig string
+	// Profiling serves pprof under /debug/pprof/ (--profiling).
+	Profiling bool
+	// HTTP2MaxStreamsPerConnection bounds the streams of one HTTP/2
+	// connection (--http2-max-streams-per-connection); 0 means
+	// DefaultHTTP2MaxStreamsPerConnection.
+	HTTP2MaxStreamsPerConnection int
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space
@@ -131,6 +137,8 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 10 * time.Second,
 		Limits:          server.DefaultLimits,
 		Auth:            AuthConfig{Delegated: DefaultDelegatedConfig()},
+
+		HTTP2MaxStreamsPerConnection: DefaultHTTP2MaxStreamsPerConnection,
 	}
 }
 
@@ -158,6 +166,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateWrites(); err != nil {
+		return err
+	}
+	if err := c.validateServing(); err != nil {
 		return err
 	}
 	if c.EtcdPrefix == "" || c.EtcdPrefix[0] != '/' || strings.Contains(c.EtcdPrefix, "//") {

@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -48,13 +49,15 @@ type Daemon struct {
 	storages  []api.Storage
 	// cacheMetrics are shared by every resource's cache.
 	cacheMetrics *cacher.Metrics
-	server       *server.Server
-	http         *http.Server
-	served       chan struct{} // closed when http.Serve returned
-	serveErr     error         // set before served is closed
-	grpc         *grpc.Server  // nil when gRPC is disabled
-	grpcServed   chan struct{} // closed when grpc.Serve returned (never when disabled)
-	grpcErr      error         // set before grpcServed is closed
+	// etcdMetrics time every store's etcd requests.
+	etcdMetrics *etcdstore.RequestMetrics
+	server      *server.Server
+	http        *http.Server
+	served      chan struct{} // closed when http.Serve returned
+	serveErr    error         // set before served is closed
+	grpc        *grpc.Server  // nil when gRPC is disabled
+	grpcServed  chan struct{} // closed when grpc.Serve returned (never when disabled)
+	grpcErr     error         // set before grpcServed is closed
 
 	// cachers are the storages served from a cache; stores are every
 	// resource's direct etcd store (the first one answers health probes).
@@ -109,6 +112,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.connectEtcd(ctx); err != nil {
 		return err
 	}
+	if d.etcdMetrics, err = etcdstore.NewRequestMetrics(d.registry, server.KubeLatencyBuckets()); err != nil {
+		return err
+	}
 	storages := make([]api.Storage, 0, len(d.resources))
 	for _, res := range d.resources {
 		st, err := d.newStorage(res)
@@ -145,6 +151,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		Authentication:    d.authn,
 		Writes:            writes,
 		Authorizer:        d.authz,
+		Profiling:         d.cfg.Profiling,
 	})
 	if err != nil {
 		return err
@@ -182,7 +189,8 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		Prefix:   d.cfg.EtcdPrefix,
 		Logger:   d.log.With("resource", res.GroupResource()),
 		// B62: counted per read, logged once per key by the store.
-		OnDecodeError: decodeErrorCounter(d.registry, res),
+		OnDecodeError:  decodeErrorCounter(d.registry, res),
+		RequestMetrics: d.etcdMetrics,
 	})
 	if err != nil {
 		return nil, err
@@ -264,6 +272,8 @@ func (d *Daemon) connectEtcd(ctx context.Context) error {
 		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{
 			Dir: d.cfg.DataDir, Fast: d.cfg.FastEmbeddedEtcd, ClientURL: d.cfg.EmbeddedEtcdURL,
 			QuotaBackendBytes: d.cfg.EmbeddedQuotaBytes(),
+			// etcd's own warnings and errors, in the daemon's log (B162).
+			Logger: etcdstore.ZapToSlog(d.log.With("component", "etcd"), zapcore.WarnLevel),
 		})
 		if err != nil {
 			return err
@@ -319,6 +329,7 @@ func (d *Daemon) listen() error {
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		TLSConfig:         d.tlsConfig(),
+		HTTP2:             d.cfg.http2Config(),
 	}
 	go func() {
 		defer close(d.served)

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/fields"
+)
+
+// kubeComponent is the component label of kube-apiserver's request
+// metrics, kept so dashboards that select it work unchanged.
+const kubeComponent = "apiserver"
+
+// kubeLatencyBuckets are kube-apiserver's buckets of
+// apiserver_request_duration_seconds (and of etcd_request_duration_seconds).
+var kubeLatencyBuckets = []float64{0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3,
+	4, 5, 6, 8, 10, 15, 20, 30, 45, 60}
+
+// KubeLatencyBuckets are kube-apiserver's latency buckets, for the other
+// packages' families of its names (a copy).
+func KubeLatencyBuckets() []float64 { return slices.Clone(kubeLatencyBuckets) }
+
+// kubeMetrics are the families kube-apiserver exports for HTTP requests to
+// resources, with its names, labels and values, alongside the
+// watchcached_* ones. Safe for concurrent use.
+type kubeMetrics struct {
+	requests    *prometheus.CounterVec   // verb dry_run group version resource subresource scope component code
+	duration    *prometheus.HistogramVec // the same but code; watches included, as in kube-apiserver
+	longRunning *prometheus.GaugeVec     // verb group version resource subresource scope component
+}
+
+func newKubeMetrics() *kubeMetrics {
+	req := []string{"verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component"}
+	return &kubeMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "apiserver_request_total",
+			Help: "HTTP requests to resources by verb, dry run value, group, version, resource, subresource, scope, component and response code (kube-apiserver's family).",
+		}, append(slices.Clip(req), "code")),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "apiserver_request_duration_seconds",
+			Help:    "Latency of HTTP requests to resources, watches included, by verb, dry run value, group, version, resource, subresource, scope and component (kube-apiserver's family).",
+			Buckets: kubeLatencyBuckets,
+		}, req),
+		longRunning: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "apiserver_longrunning_requests",
+			Help: "Open long-running HTTP requests (watches) by verb, group, version, resource, subresource, scope and component (kube-apiserver's family).",
+		}, []string{"verb", "group", "version", "resource", "subresource", "scope", "component"}),
+	}
+}
+
+func (k *kubeMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{k.requests, k.duration, k.longRunning}
+}
+
+// observe records a request answered with code after elapsed, as
+// kube-apiserver's route instrumentation does.
+func (k *kubeMetrics) observe(r *http.Request, req *request, code int, elapsed time.Duration) {
+	res := req.entry.res
+	verb, dryRun, scope := kubeVerb(r, req), kubeDryRun(r.URL), routeScope(req)
+	k.requests.WithLabelValues(verb, dryRun, res.Group, res.Version, res.Resource, "", scope, kubeComponent, strconv.Itoa(code)).Inc()
+	k.duration.WithLabelValues(verb, dryRun, res.Group, res.Version, res.Resource, "", scope, kubeComponent).Observe(elapsed.Seconds())
+}
+
+// dropped records a request refused with 429 before it was served: only
+// counted, in the scope of its request attributes, as kube-apiserver's
+// max-in-flight filter counts it.
+func (k *kubeMetrics) dropped(r *http.Request, req *request) {
+	res := req.entry.res
+	k.requests.WithLabelValues(kubeVerb(r, req), kubeDryRun(r.URL), res.Group, res.Version, res.Resource, "",
+		attributeScope(r, req), kubeComponent, strconv.Itoa(http.StatusTooManyRequests)).Inc()
+}
+
+// watching counts a watch as long-running until the returned func is
+// called.
+func (k *kubeMetrics) watching(r *http.Request, req *request) (done func()) {
+	res := req.entry.res
+	g := k.longRunning.WithLabelValues(verbWatch, res.Group, res.Version, res.Resource, "", attributeScope(r, req), kubeComponent)
+	g.Inc()
+	return g.Dec
+}
+
+// kubeVerb is the verb label kube-apiserver gives a request: the HTTP
+// method's, with LIST and WATCH told from GET, APPLY from PATCH by the
+// content type; a deletecollection is DELETE, as there.
+func kubeVerb(r *http.Request, req *request) string {
+	switch req.verb {
+	case verbCreate:
+		return http.MethodPost
+	case verbUpdate:
+		return http.MethodPut
+	case verbDeleteCollection:
+		return http.MethodDelete
+	case verbPatch:
+		if r.Header.Get("Content-Type") == "application/apply-patch+yaml" {
+			return "APPLY"
+		}
+	}
+	return req.verb
+}
+
+// routeScope is the scope kube-apiserver's route of the request has:
+// resource for one object and for a create, namespace for a namespaced
+// collection, cluster for a cluster-wide one.
+func routeScope(req *request) string {
+	switch {
+	case req.name != "" || req.verb == verbCreate:
+		return "resource"
+	case req.namespace != "":
+		return "namespace"
+	}
+	return "cluster"
+}
+
+// attributeScope is the scope of the request's attributes, where a list or
+// watch with the field selector metadata.name=<n> is about one object.
+func attributeScope(r *http.Request, req *request) string {
+	if req.name == "" && req.verb != verbCreate && strings.Contains(r.URL.RawQuery, "fieldSelector") {
+		if sel, err := fields.ParseSelector(r.URL.Query().Get("fieldSelector")); err == nil {
+			if _, ok := sel.RequiresExactMatch("metadata.name"); ok {
+				return "resource"
+			}
+		}
+	}
+	return routeScope(req)
+}
+
+// kubeDryRun is the dry_run label: "" without the parameter, else its
+// values deduplicated, sorted and joined by commas; "invalid" when one
+// is not All.
+func kubeDryRun(u *url.URL) string {
+	if !strings.Contains(u.RawQuery, "dryRun") {
+		return ""
+	}
+	vals := u.Query()["dryRun"]
+	for _, v := range vals {
+		if v != "All" {
+			return "invalid"
+		}
+	}
+	slices.Sort(vals)
+	return strings.Join(slices.Compact(vals), ",")
+}
