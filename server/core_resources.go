@@ -7,7 +7,7 @@ import (
 )
 
 // resourceEntry is one served resource: its storage and the constant JSON
-// fragments that frame its lists and bookmarks. Read-only after New.
+// fragments that frame its lists and bookmarks. Read-only once built.
 type resourceEntry struct {
 	res     *api.Resource
 	storage api.Storage
@@ -18,7 +18,10 @@ type resourceEntry struct {
 }
 
 // resourceTable finds the entry of a request path and lists the resources
-// for discovery, in configuration order. Read-only after New.
+// for discovery, in configuration order (the configured storages, then the
+// dynamic ones). A table is immutable once built: a change of the dynamic
+// storages builds a new one and swaps it in (dynamic.go), so a request
+// reads one consistent table without a lock.
 type resourceTable struct {
 	// byGVR is keyed by "<groupVersion>/<resource>", e.g. "apps/v1/deployments".
 	byGVR map[string]*resourceEntry
@@ -40,12 +43,7 @@ func newResourceTable(storages []api.Storage) *resourceTable {
 	t := &resourceTable{byGVR: map[string]*resourceEntry{}, byGV: map[string][]*resourceEntry{}}
 	for _, st := range storages {
 		r := st.Resource()
-		e := &resourceEntry{
-			res:          r,
-			storage:      st,
-			listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
-			bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
-		}
+		e := newResourceEntry(st)
 		gv := r.GroupVersion()
 		t.byGVR[gv+"/"+r.Resource] = e
 		if len(t.byGV[gv]) == 0 {
@@ -54,6 +52,17 @@ func newResourceTable(storages []api.Storage) *resourceTable {
 		t.byGV[gv] = append(t.byGV[gv], e)
 	}
 	return t
+}
+
+// newResourceEntry builds the entry of one storage.
+func newResourceEntry(st api.Storage) *resourceEntry {
+	r := st.Resource()
+	return &resourceEntry{
+		res:          r,
+		storage:      st,
+		listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+		bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+	}
 }
 
 func (t *resourceTable) addVersion(group, version string) {
