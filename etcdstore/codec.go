@@ -30,11 +30,14 @@ type codec struct {
 	fieldDefaults  []string    // parallel to res.SelectableFields: the value when absent
 	headAPIVersion []byte      // `"apiVersion":"v1",`
 	headKind       []byte      // `"kind":"Pod",`
+	// conv converts the objects of a resource stored in another form
+	// (convert_events.go, codec_convert.go); nil for most.
+	conv *conversion
 }
 
 // newCodec derives what decoding needs from res and prefix.
 func newCodec(res *api.Resource, prefix string) codec {
-	cd := codec{res: res, prefix: prefix}
+	cd := codec{res: res, prefix: prefix, conv: conversionFor(res)}
 	for _, f := range res.SelectableFields {
 		p := f
 		if q, ok := res.FieldPaths[f]; ok {
@@ -69,6 +72,9 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 // at rest (both begin with "k8s", which no JSON value does) takes the path
 // of codec_proto.go; anything else is decoded as JSON.
 func (cd *codec) decode(key string, value []byte, modRevision int64) (*api.Object, error) {
+	if cd.conv != nil {
+		return cd.decodeConverted(key, value, modRevision)
+	}
 	if len(value) > 0 && value[0] == 'k' {
 		return cd.decodeK8s(key, value, modRevision)
 	}
@@ -140,6 +146,11 @@ func (cd *codec) encode(key string, d document) ([]byte, *api.Object, error) {
 	val, err := json.Marshal(d.obj)
 	if err != nil {
 		return nil, nil, api.Errorf(api.ErrBadRequest, "cannot encode the object: %v", err)
+	}
+	if cd.conv != nil {
+		if val, err = cd.toStored(val); err != nil {
+			return nil, nil, err
+		}
 	}
 	obj, err := cd.decode(key, val, 1)
 	if err != nil {

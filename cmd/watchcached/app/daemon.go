@@ -50,13 +50,13 @@ type Daemon struct {
 	// (custom resources' caches are built on another goroutine).
 	cacheMetrics     *cacher.Metrics
 	cacheMetricsOnce sync.Once
-	server       *server.Server
-	http         *http.Server
-	served       chan struct{} // closed when http.Serve returned
-	serveErr     error         // set before served is closed
-	grpc         *grpc.Server  // nil when gRPC is disabled
-	grpcServed   chan struct{} // closed when grpc.Serve returned (never when disabled)
-	grpcErr      error         // set before grpcServed is closed
+	server           *server.Server
+	http             *http.Server
+	served           chan struct{} // closed when http.Serve returned
+	serveErr         error         // set before served is closed
+	grpc             *grpc.Server  // nil when gRPC is disabled
+	grpcServed       chan struct{} // closed when grpc.Serve returned (never when disabled)
+	grpcErr          error         // set before grpcServed is closed
 
 	// cachers are the storages served from a cache; stores are every
 	// resource's direct etcd store (the first one answers health probes).
