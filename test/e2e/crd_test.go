@@ -54,9 +54,7 @@ const crdFollowDeadline = time.Second
 // cleanly, each within crdFollowDeadline.
 func TestB190_CRDsServedWithoutConfiguration(t *testing.T) {
 	e := startEnv(t, func(c *app.Config) { c.Resources, c.ResourcesFile = nil, "kube" })
-	// A connection the transport dialed while the others were busy and
-	// never used would hold the daemon's shutdown for 5 s.
-	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)
+	closeIdleOnCleanup(t)
 	put := func(key, value string) {
 		t.Helper()
 		if _, err := e.etcd.Put(t.Context(), key, value); err != nil {
@@ -185,7 +183,7 @@ func nameOf(obj runtime.Object) string {
 // filters it by a selectable field.
 func TestB190_KubectlCustomResourceNames(t *testing.T) {
 	e := startEnv(t, func(c *app.Config) { c.Resources, c.ResourcesFile = nil, "kube" })
-	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)
+	closeIdleOnCleanup(t)
 	k := newKubectl(t, e.url)
 	for _, kv := range [][2]string{
 		{gadgetsCRDKey, strings.Replace(gadgetsCRDFmt, "%s", "True", 1)}, gadgetKV("g-red", "red"), gadgetKV("g-blue", "blue"),
@@ -215,4 +213,13 @@ func TestB190_KubectlCustomResourceNames(t *testing.T) {
 func gadgetKV(name, color string) [2]string {
 	k, v := gadget(name, color)
 	return [2]string{k, v}
+}
+
+// closeIdleOnCleanup closes the default transport's idle connections
+// before the daemon (started before the call) shuts down: a connection the
+// transport dialed while the others were busy and never used would hold
+// the shutdown for 5 s (net/http waits that long for a new connection's
+// first request).
+func closeIdleOnCleanup(t *testing.T) {
+	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)
 }

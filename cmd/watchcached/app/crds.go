@@ -78,24 +78,28 @@ func (c *crdServer) run(ctx context.Context) {
 	}
 }
 
-// follow watches the CRDs from their current state: the initial events
-// fill a fresh set of definitions, applied at once when they end, then
-// every change is applied as it comes.
+// follow lists the CRDs, applies what they define, then watches them from
+// the list's revision and applies every change as it comes.
 func (c *crdServer) follow(ctx context.Context) error {
 	if w, ok := c.crds.(interface{ WaitReady(context.Context) error }); ok {
 		if err := w.WaitReady(ctx); err != nil {
 			return err
 		}
 	}
-	yes := true
-	w, err := c.crds.Watch(ctx, api.WatchOptions{SendInitialEvents: &yes, ResourceVersionMatch: api.MatchNotOlderThan,
-		AllowWatchBookmarks: true})
+	l, err := c.crds.List(ctx, api.ListOptions{})
+	if err != nil {
+		return err
+	}
+	c.defs = map[string][]*api.Resource{}
+	for _, obj := range l.Items {
+		c.define(obj)
+	}
+	c.apply()
+	w, err := c.crds.Watch(ctx, api.WatchOptions{ResourceVersion: api.FormatRV(l.RV)})
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	c.defs = map[string][]*api.Resource{}
-	initial := true
 	for {
 		ev, err := w.Next(ctx)
 		switch {
@@ -106,10 +110,6 @@ func (c *crdServer) follow(ctx context.Context) error {
 		}
 		switch ev.Type {
 		case api.Bookmark:
-			if ev.InitialEventsEnd {
-				initial = false
-				c.apply()
-			}
 			continue
 		case api.Deleted:
 			delete(c.defs, ev.Object.Key)
@@ -117,9 +117,7 @@ func (c *crdServer) follow(ctx context.Context) error {
 		default:
 			c.define(ev.Object)
 		}
-		if !initial {
-			c.apply()
-		}
+		c.apply()
 	}
 }
 
