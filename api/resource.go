@@ -45,6 +45,11 @@ type Resource struct {
 	// prefix: two groups or versions of one stored resource. Only such a
 	// declared pair may have equal key prefixes.
 	SharesStorageWith string `json:"sharesStorageWith,omitempty"`
+	// RewriteAPIVersion serves every object with this resource's
+	// apiVersion whatever apiVersion it was stored with: the versions of
+	// a CRD whose conversion strategy is None share one key prefix, and
+	// kube-apiserver converts between them by changing apiVersion alone.
+	RewriteAPIVersion bool `json:"rewriteAPIVersion,omitempty"`
 	// KeyPrefix overrides the key prefix under the etcd prefix (default
 	// "<resource>" for the core group, "<group>/<resource>" otherwise).
 	KeyPrefix string `json:"keyPrefix,omitempty"`

@@ -25,7 +25,8 @@ const (
 		`"uid":"3c1d3b0e-1f7a-4b8e-9a57-2f1e0c7e0a11","generation":1,"creationTimestamp":"2026-12-01T10:00:00Z"},` +
 		`"spec":{"group":"example.org","names":{"plural":"gadgets","singular":"gadget","shortNames":["gd"],"kind":"Gadget","listKind":"GadgetList","categories":["all"]},` +
 		`"scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}},` +
-		`"selectableFields":[{"jsonPath":".spec.color"}]},{"name":"v1beta1","served":false,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}],` +
+		`"selectableFields":[{"jsonPath":".spec.color"}]},{"name":"v1beta1","served":false,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}},` +
+		`{"name":"v1alpha1","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}],` +
 		`"conversion":{"strategy":"None"}},` +
 		`"status":{"conditions":[{"type":"NamesAccepted","status":"True","lastTransitionTime":"2026-12-01T10:00:00Z","reason":"NoConflicts","message":"no conflicts found"},` +
 		`{"type":"Established","status":"%s","lastTransitionTime":"2026-12-01T10:00:00Z","reason":"InitialNamesAccepted","message":"the initial names have been accepted"}],` +
@@ -51,7 +52,8 @@ const crdFollowDeadline = time.Second
 // before), with its names in discovery, its objects listed and watched by
 // client-go's dynamic client and selected by its selectableFields; once
 // the CRD is deleted its paths answer 404 and a watch open on it ends
-// cleanly, each within crdFollowDeadline.
+// cleanly, each within crdFollowDeadline. A second served version serves
+// the same objects under its own apiVersion (B192).
 func TestB190_CRDsServedWithoutConfiguration(t *testing.T) {
 	e := startEnv(t, func(c *app.Config) { c.Resources, c.ResourcesFile = nil, "kube" })
 	closeIdleOnCleanup(t)
@@ -88,6 +90,12 @@ func TestB190_CRDsServedWithoutConfiguration(t *testing.T) {
 	}
 	if code, _, _ := e.do(t, http.MethodGet, "/apis/example.org/v1beta1/namespaces/default/gadgets", ""); code != 404 {
 		t.Errorf("a version not served: %d", code)
+	}
+	// B192: another served version serves the objects (stored at v1) with
+	// its own apiVersion, as kube-apiserver's conversion None does.
+	if code, _, body := e.do(t, http.MethodGet, "/apis/example.org/v1alpha1/namespaces/default/gadgets/g-red", ""); code != 200 ||
+		!strings.HasPrefix(body, `{"apiVersion":"example.org/v1alpha1","kind":"Gadget","metadata":{"resourceVersion":"`) {
+		t.Errorf("v1alpha1: %d %s", code, body)
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)

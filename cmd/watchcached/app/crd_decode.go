@@ -17,10 +17,13 @@ type crd struct {
 		Name string `json:"name"`
 	} `json:"metadata"`
 	Spec struct {
-		Group    string       `json:"group"`
-		Names    crdNames     `json:"names"`
-		Scope    string       `json:"scope"`
-		Versions []crdVersion `json:"versions"`
+		Group      string       `json:"group"`
+		Names      crdNames     `json:"names"`
+		Scope      string       `json:"scope"`
+		Versions   []crdVersion `json:"versions"`
+		Conversion struct {
+			Strategy string `json:"strategy"`
+		} `json:"conversion"`
 	} `json:"spec"`
 	Status struct {
 		Conditions []struct {
@@ -53,10 +56,15 @@ type crdVersion struct {
 // one per served version, in the CRD's order, none while the CRD is not
 // Established (kube-apiserver serves a CRD's resource from then on). Each
 // lives at kube-apiserver's key prefix "<group>/<plural>" (every version at
-// the same one: objects are stored once, at the storage version), with the
-// accepted names (spec.names until the names are accepted), the scope and
-// the version's selectableFields (JSONPaths such as ".spec.color", selected
-// as "spec.color"). An error names what makes the CRD unservable.
+// the same one: objects are stored once, at the version that was the
+// storage version when they were written), with the accepted names
+// (spec.names until the names are accepted), the scope and the version's
+// selectableFields (JSONPaths such as ".spec.color", selected as
+// "spec.color"). With the conversion strategy None every version serves
+// every object with its own apiVersion, as kube-apiserver converts; with
+// a conversion webhook (which watchcached cannot call) only the storage
+// version is served, its objects as stored. An error names what makes the
+// CRD unservable.
 func crdResources(raw []byte) ([]*api.Resource, error) {
 	var c crd
 	if err := json.Unmarshal(raw, &c); err != nil {
@@ -69,16 +77,17 @@ func crdResources(raw []byte) ([]*api.Resource, error) {
 	if names.Kind == "" || names.Plural == "" {
 		names = c.Spec.Names
 	}
+	webhook := c.Spec.Conversion.Strategy == "Webhook"
 	var out []*api.Resource
 	for _, v := range c.Spec.Versions {
-		if !v.Served {
+		if !v.Served || webhook && !v.Storage {
 			continue
 		}
 		r := &api.Resource{
 			Group: c.Spec.Group, Version: v.Name, Resource: names.Plural, Kind: names.Kind,
 			Namespaced: c.Spec.Scope == "Namespaced", KeyPrefix: c.Spec.Group + "/" + names.Plural,
 			ShortNames: names.ShortNames, Categories: names.Categories,
-			SingularName: names.Singular, ListKindName: names.ListKind,
+			SingularName: names.Singular, ListKindName: names.ListKind, RewriteAPIVersion: !webhook,
 		}
 		if r.ListKindName == r.Kind+"List" {
 			r.ListKindName = ""

@@ -23,13 +23,15 @@ func crdJSON(versions, scope, established string) string {
 
 // TestB190_CRDResources: an established CRD defines one resource per
 // served version at kube-apiserver's key prefix, with its accepted names
-// and each version's selectable fields; an unestablished one defines
-// none; an unservable one is an error.
+// and each version's selectable fields, each serving its own apiVersion
+// (conversion None); with a conversion webhook only the storage version,
+// as stored; an unestablished one defines none; an unservable one is an
+// error.
 func TestB190_CRDResources(t *testing.T) {
 	gadgets := func(version string, namespaced bool, fields ...string) *api.Resource {
 		return &api.Resource{Group: "example.org", Version: version, Resource: "gadgets", Kind: "Gadget", Namespaced: namespaced,
 			KeyPrefix: "example.org/gadgets", ShortNames: []string{"gd"}, Categories: []string{"all"}, SingularName: "gadget",
-			SelectableFields: fields}
+			SelectableFields: fields, RewriteAPIVersion: true}
 	}
 	for _, c := range []struct {
 		name, crd string
@@ -41,6 +43,9 @@ func TestB190_CRDResources(t *testing.T) {
 			[]*api.Resource{gadgets("v1", true, "spec.color", "status.phase"), gadgets("v2", true)}, ""},
 		{"cluster-scoped", crdJSON(`[{"name":"v1","served":true,"storage":true}]`, "Cluster", "True"),
 			[]*api.Resource{gadgets("v1", false)}, ""},
+		{"conversion webhook: the storage version only", strings.Replace(crdJSON(`[{"name":"v1","served":true},{"name":"v2","served":true,"storage":true}]`, "Namespaced", "True"),
+			`"versions":`, `"conversion":{"strategy":"Webhook"},"versions":`, 1),
+			[]*api.Resource{func() *api.Resource { r := gadgets("v2", true); r.RewriteAPIVersion = false; return r }()}, ""},
 		{"not established", crdJSON(`[{"name":"v1","served":true,"storage":true}]`, "Namespaced", "False"), nil, ""},
 		{"invalid version", crdJSON(`[{"name":"V1","served":true,"storage":true}]`, "Namespaced", "True"), nil,
 			`resource "gadgets.example.org": invalid version "V1"`},
