@@ -100,3 +100,19 @@ func withUID(ev *eventsv1.Event, uid string) *eventsv1.Event {
 	c.UID, c.Generation = types.UID(uid), 1
 	return c
 }
+
+// BenchmarkDecode_EventsV1: one protobuf core event decoded, converted to
+// events.k8s.io/v1 and encoded as JSON (what each event costs once,
+// whatever the number of watchers), beside BenchmarkDecode_Protobuf.
+func BenchmarkDecode_EventsV1(b *testing.B) {
+	s := codecStore(eventsV1())
+	core, _ := scheduledEvent()
+	value := storedProto(b, core)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(value)))
+	for b.Loop() {
+		if _, err := s.Decode("/registry/events/ns1/web-0.17a", value, 123456); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
