@@ -35,11 +35,21 @@ type Resource struct {
 	// `kubectl get po` and `kubectl get all` find the resource.
 	ShortNames []string `json:"shortNames,omitempty"`
 	Categories []string `json:"categories,omitempty"`
+	// SingularName and ListKindName override the singular name served in
+	// discovery (default: the kind in lower case) and the kind of a list
+	// (default: the kind + "List"), as a CRD's names may.
+	SingularName string `json:"singularName,omitempty"`
+	ListKindName string `json:"listKind,omitempty"`
 	// SharesStorageWith names (as GroupResource) another configured
 	// resource whose objects this one serves too, under the same key
 	// prefix: two groups or versions of one stored resource. Only such a
 	// declared pair may have equal key prefixes.
 	SharesStorageWith string `json:"sharesStorageWith,omitempty"`
+	// RewriteAPIVersion serves every object with this resource's
+	// apiVersion whatever apiVersion it was stored with: the versions of
+	// a CRD whose conversion strategy is None share one key prefix, and
+	// kube-apiserver converts between them by changing apiVersion alone.
+	RewriteAPIVersion bool `json:"rewriteAPIVersion,omitempty"`
 	// KeyPrefix overrides the key prefix under the etcd prefix (default
 	// "<resource>" for the core group, "<group>/<resource>" otherwise).
 	KeyPrefix string `json:"keyPrefix,omitempty"`
@@ -73,7 +83,20 @@ func (r *Resource) GroupResource() string {
 }
 
 // ListKind is the kind of a list of the resource, e.g. "PodList".
-func (r *Resource) ListKind() string { return r.Kind + "List" }
+func (r *Resource) ListKind() string {
+	if r.ListKindName != "" {
+		return r.ListKindName
+	}
+	return r.Kind + "List"
+}
+
+// Singular is the singular name of the resource in discovery, e.g. "pod".
+func (r *Resource) Singular() string {
+	if r.SingularName != "" {
+		return r.SingularName
+	}
+	return strings.ToLower(r.Kind)
+}
 
 // Prefix is the etcd key prefix of all objects of the resource, with a
 // trailing slash: "/registry/pods/".
@@ -127,6 +150,10 @@ func (r *Resource) Validate() error {
 		return bad("invalid version %q", r.Version)
 	case !kindName.MatchString(r.Kind):
 		return bad("invalid kind %q", r.Kind)
+	case r.ListKindName != "" && !kindName.MatchString(r.ListKindName):
+		return bad("invalid listKind %q", r.ListKindName)
+	case r.SingularName != "" && !dnsLabel.MatchString(r.SingularName):
+		return bad("invalid singularName %q", r.SingularName)
 	}
 	if r.KeyPrefix != "" && path.Clean("/"+strings.Trim(r.KeyPrefix, "/")) != "/"+strings.Trim(r.KeyPrefix, "/") {
 		return bad("keyPrefix %q is not a clean path", r.KeyPrefix)

@@ -30,11 +30,15 @@ type codec struct {
 	fieldDefaults  []string    // parallel to res.SelectableFields: the value when absent
 	headAPIVersion []byte      // `"apiVersion":"v1",`
 	headKind       []byte      // `"kind":"Pod",`
+	quotedGV       []byte      // `"v1"`
+	// conv converts the objects of a resource stored in another form
+	// (convert_events.go, codec_convert.go); nil for most.
+	conv *conversion
 }
 
 // newCodec derives what decoding needs from res and prefix.
 func newCodec(res *api.Resource, prefix string) codec {
-	cd := codec{res: res, prefix: prefix}
+	cd := codec{res: res, prefix: prefix, conv: conversionFor(res)}
 	for _, f := range res.SelectableFields {
 		p := f
 		if q, ok := res.FieldPaths[f]; ok {
@@ -45,6 +49,7 @@ func newCodec(res *api.Resource, prefix string) codec {
 	}
 	gv, _ := json.Marshal(res.GroupVersion())
 	kind, _ := json.Marshal(res.Kind)
+	cd.quotedGV = gv
 	cd.headAPIVersion = append(append([]byte(`"apiVersion":`), gv...), ',')
 	cd.headKind = append(append([]byte(`"kind":`), kind...), ',')
 	return cd
@@ -69,6 +74,9 @@ func (s *Store) Decode(key string, value []byte, modRevision int64) (*api.Object
 // at rest (both begin with "k8s", which no JSON value does) takes the path
 // of codec_proto.go; anything else is decoded as JSON.
 func (cd *codec) decode(key string, value []byte, modRevision int64) (*api.Object, error) {
+	if cd.conv != nil {
+		return cd.decodeConverted(key, value, modRevision)
+	}
 	if len(value) > 0 && value[0] == 'k' {
 		return cd.decodeK8s(key, value, modRevision)
 	}
@@ -141,6 +149,11 @@ func (cd *codec) encode(key string, d document) ([]byte, *api.Object, error) {
 	if err != nil {
 		return nil, nil, api.Errorf(api.ErrBadRequest, "cannot encode the object: %v", err)
 	}
+	if cd.conv != nil {
+		if val, err = cd.toStored(val); err != nil {
+			return nil, nil, err
+		}
+	}
 	obj, err := cd.decode(key, val, 1)
 	if err != nil {
 		return nil, nil, api.Errorf(api.ErrBadRequest, "invalid object: %v", err)
@@ -169,7 +182,7 @@ func (cd *codec) spliceRV(c []byte, top topInfo, md metaInfo, rev int64) ([]byte
 	if !top.hasKind {
 		raw = append(raw, cd.headKind...)
 	}
-	raw = append(raw, c[1:top.mdStart+1]...)
+	raw = cd.appendTop(raw, c, top, 1, top.mdStart+1)
 	raw = append(raw, `"resourceVersion":"`...)
 	at := len(raw)
 	raw = append(raw, d...)
@@ -179,18 +192,32 @@ func (cd *codec) spliceRV(c []byte, top topInfo, md metaInfo, rev int64) ([]byte
 		raw = append(raw, c[m[0]:m[1]]...)
 	}
 	raw = append(raw, '}')
-	raw = append(raw, c[top.mdEnd:]...)
+	raw = cd.appendTop(raw, c, top, top.mdEnd, len(c))
 	return raw, at
+}
+
+// appendTop appends c[from:to], a run of top-level members, to raw, with
+// the apiVersion's value replaced by the resource's when the resource
+// rewrites it (Resource.RewriteAPIVersion) and it lies in the run.
+func (cd *codec) appendTop(raw, c []byte, top topInfo, from, to int) []byte {
+	if !cd.res.RewriteAPIVersion || top.avStart < from || top.avEnd > to ||
+		bytes.Equal(c[top.avStart:top.avEnd], cd.quotedGV) {
+		return append(raw, c[from:to]...)
+	}
+	raw = append(raw, c[from:top.avStart]...)
+	raw = append(raw, cd.quotedGV...)
+	return append(raw, c[top.avEnd:to]...)
 }
 
 // topInfo is what the codec needs from the top level of an object.
 type topInfo struct {
 	hasAPIVersion, hasKind bool
 	mdStart, mdEnd         int // the metadata value c[mdStart:mdEnd]; -1 when absent
+	avStart, avEnd         int // the apiVersion value c[avStart:avEnd]; -1 when absent
 }
 
 func scanTop(c []byte) topInfo {
-	t := topInfo{mdStart: -1, mdEnd: -1}
+	t := topInfo{mdStart: -1, mdEnd: -1, avStart: -1, avEnd: -1}
 	it := memberIter{b: c, i: 1}
 	for {
 		k, vs, ve, ok := it.next()
@@ -200,6 +227,7 @@ func scanTop(c []byte) topInfo {
 		switch string(k) {
 		case `"apiVersion"`:
 			t.hasAPIVersion = true
+			t.avStart, t.avEnd = vs, ve
 		case `"kind"`:
 			t.hasKind = true
 		case `"metadata"`:

@@ -65,6 +65,16 @@ func (cd *codec) decodeProtobuf(key string, value []byte, modRevision int64) (*a
 	if modRevision <= 0 {
 		return nil, undecodable(key, "mod revision %d is not positive", modRevision)
 	}
+	obj, err := decodeProtobufAs(key, value, schema.GroupVersionKind{Group: cd.res.Group, Version: cd.res.Version, Kind: cd.res.Kind})
+	if err != nil {
+		return nil, err
+	}
+	return cd.decodeTyped(key, obj, modRevision)
+}
+
+// decodeProtobufAs decodes a protobuf value into the typed object of kind
+// want; another kind is undecodable.
+func decodeProtobufAs(key string, value []byte, want schema.GroupVersionKind) (runtime.Object, error) {
 	obj, gvk, err := protoSerializer.Decode(value, nil, nil)
 	switch {
 	case err != nil && runtime.IsNotRegisteredError(err):
@@ -72,14 +82,21 @@ func (cd *codec) decodeProtobuf(key string, value []byte, modRevision int64) (*a
 	case err != nil:
 		return nil, undecodable(key, "protobuf does not decode: %v", err)
 	}
-	if want := (schema.GroupVersionKind{Group: cd.res.Group, Version: cd.res.Version, Kind: cd.res.Kind}); *gvk != want {
+	if *gvk != want {
 		return nil, undecodable(key, "the stored object is %s, not %s", kindString(gvk), kindString(&want))
 	}
+	return obj, nil
+}
+
+// decodeTyped encodes a typed object once as the JSON kube-apiserver
+// serves and decodes that.
+func (cd *codec) decodeTyped(key string, obj runtime.Object, modRevision int64) (*api.Object, error) {
 	buf := jsonPool.Get().(*bytes.Buffer)
 	defer jsonPool.Put(buf)
 	buf.Reset()
 	if err := jsonSerializer.Encode(obj, buf); err != nil {
-		return nil, undecodable(key, "%s does not encode as JSON: %v", kindString(gvk), err)
+		gvk := obj.GetObjectKind().GroupVersionKind()
+		return nil, undecodable(key, "%s does not encode as JSON: %v", kindString(&gvk), err)
 	}
 	// encoding/json writes valid, compact JSON and a newline.
 	return cd.decodeCompact(key, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), modRevision)

@@ -9,7 +9,7 @@ import (
 )
 
 // resourceEntry is one served resource: its storage and the constant JSON
-// fragments that frame its lists and bookmarks. Read-only after New.
+// fragments that frame its lists and bookmarks. Read-only once built.
 type resourceEntry struct {
 	res     *api.Resource
 	storage api.Storage
@@ -22,7 +22,10 @@ type resourceEntry struct {
 }
 
 // resourceTable finds the entry of a request path and lists the resources
-// for discovery, in configuration order. Read-only after New.
+// for discovery, in configuration order (the configured storages, then the
+// dynamic ones). A table is immutable once built: a change of the dynamic
+// storages builds a new one and swaps it in (dynamic.go), so a request
+// reads one consistent table without a lock.
 type resourceTable struct {
 	// byGVR is keyed by "<groupVersion>/<resource>", e.g. "apps/v1/deployments".
 	byGVR map[string]*resourceEntry
@@ -44,16 +47,9 @@ func newResourceTable(storages []api.Storage) (*resourceTable, error) {
 	t := &resourceTable{byGVR: map[string]*resourceEntry{}, byGV: map[string][]*resourceEntry{}}
 	for _, st := range storages {
 		r := st.Resource()
-		p, err := table.For(r)
+		e, err := newResourceEntry(st)
 		if err != nil {
-			return nil, fmt.Errorf("resource %q: %w", r.GroupResource(), err)
-		}
-		e := &resourceEntry{
-			printer:      p,
-			res:          r,
-			storage:      st,
-			listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
-			bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+			return nil, err
 		}
 		gv := r.GroupVersion()
 		t.byGVR[gv+"/"+r.Resource] = e
@@ -63,6 +59,23 @@ func newResourceTable(storages []api.Storage) (*resourceTable, error) {
 		t.byGV[gv] = append(t.byGV[gv], e)
 	}
 	return t, nil
+}
+
+// newResourceEntry builds the entry of one storage, with the printer of
+// its tables.
+func newResourceEntry(st api.Storage) (*resourceEntry, error) {
+	r := st.Resource()
+	p, err := table.For(r)
+	if err != nil {
+		return nil, fmt.Errorf("resource %q: %w", r.GroupResource(), err)
+	}
+	return &resourceEntry{
+		printer:      p,
+		res:          r,
+		storage:      st,
+		listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+		bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+	}, nil
 }
 
 func (t *resourceTable) addVersion(group, version string) {

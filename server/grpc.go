@@ -84,7 +84,7 @@ func (g *grpcService) entry(r *pb.Resource) (*resourceEntry, error) {
 		return nil, api.BadParam("resource", "resource: version and resource are required")
 	}
 	gv := groupVersion(r.GetGroup(), r.GetVersion())
-	e := g.s.resources.lookup(gv, r.GetResource())
+	e := g.s.table().lookup(gv, r.GetResource())
 	if e == nil {
 		return nil, api.Errorf(api.ErrNotFound, "%s (%s %s)", msgNoSuchResource, gv, r.GetResource())
 	}

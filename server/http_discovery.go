@@ -35,7 +35,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, build fu
 func (s *Server) coreVersions(r *http.Request) any {
 	return &metav1.APIVersions{
 		TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
-		Versions: append([]string{}, s.resources.coreVersions...),
+		Versions: append([]string{}, s.table().coreVersions...),
 		ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{
 			{ClientCIDR: "0.0.0.0/0", ServerAddress: r.Host},
 		},
@@ -48,8 +48,9 @@ func (s *Server) groupList(*http.Request) any {
 		TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"},
 		Groups:   []metav1.APIGroup{},
 	}
-	for i := range s.resources.groups {
-		g := apiGroup(&s.resources.groups[i])
+	t := s.table()
+	for i := range t.groups {
+		g := apiGroup(&t.groups[i])
 		g.TypeMeta = metav1.TypeMeta{}
 		l.Groups = append(l.Groups, *g)
 	}
@@ -79,10 +80,10 @@ func (s *Server) resourceList(gv string) any {
 	if strings.Contains(gv, "/") {
 		l.APIVersion = "v1"
 	}
-	for _, e := range s.resources.byGV[gv] {
+	for _, e := range s.table().byGV[gv] {
 		l.APIResources = append(l.APIResources, metav1.APIResource{
 			Name:         e.res.Resource,
-			SingularName: strings.ToLower(e.res.Kind),
+			SingularName: e.res.Singular(),
 			Namespaced:   e.res.Namespaced,
 			Kind:         e.res.Kind,
 			Verbs:        resourceVerbs,

@@ -46,7 +46,7 @@ func (s *Server) routes() http.Handler {
 // serveGroupPath serves /apis/<group>[/<version>[/...]].
 func (s *Server) serveGroupPath(w http.ResponseWriter, r *http.Request, rest string) {
 	group, rest, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
-	g := s.resources.group(group)
+	g := s.table().group(group)
 	if g == nil {
 		writeNotFound(w)
 		return
@@ -62,7 +62,7 @@ func (s *Server) serveGroupPath(w http.ResponseWriter, r *http.Request, rest str
 func (s *Server) serveAPIPath(w http.ResponseWriter, r *http.Request, group, rest string) {
 	version, rest, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
 	gv := groupVersion(group, version)
-	if len(s.resources.byGV[gv]) == 0 {
+	if len(s.table().byGV[gv]) == 0 {
 		writeNotFound(w)
 		return
 	}
@@ -118,7 +118,7 @@ func (s *Server) parseResourcePath(r *http.Request, gv, rest string) (*request, 
 	if len(segs) > 3 {
 		return nil, nil
 	}
-	e := s.resources.lookup(gv, segs[0])
+	e := s.table().lookup(gv, segs[0])
 	object := len(segs) == 2
 	if e == nil || namespaced != e.res.Namespaced && (namespaced || object) || sub != "" && !hasSubresource(e.res, sub) {
 		return nil, nil

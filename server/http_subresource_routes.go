@@ -32,10 +32,10 @@ func hasSubresource(r *api.Resource, sub string) bool {
 // namespace <name>: <x> is no resource of gv and a subresource of its
 // namespaces resource.
 func (s *Server) isNamespaceSubresource(gv string, segs []string) bool {
-	if len(segs) != 3 || s.resources.lookup(gv, segs[2]) != nil {
+	if len(segs) != 3 || s.table().lookup(gv, segs[2]) != nil {
 		return false
 	}
-	ns := s.resources.lookup(gv, "namespaces")
+	ns := s.table().lookup(gv, "namespaces")
 	return ns != nil && !ns.res.Namespaced && hasSubresource(ns.res, segs[2])
 }
 

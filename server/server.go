@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,17 +147,23 @@ func (c *Config) applyDefaults() {
 
 // Server is the HTTP frontend. It is safe for concurrent use: requests are
 // served concurrently, and CloseWatches may be called from any goroutine.
-// Its configuration is fixed at New.
+// Its configuration is fixed at New, except for the dynamic storages
+// (SetDynamicStorages).
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	resources *resourceTable
 	metrics   *metrics
 	admission *admission
 	handler   http.Handler
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
 	health map[string][]api.HealthChecker
+
+	// resources is the current resource table (see dynamic.go): loaded
+	// once per request, replaced whole by SetDynamicStorages.
+	resources atomic.Pointer[resourceTable]
+	// dynamicMu serializes SetDynamicStorages.
+	dynamicMu sync.Mutex
 
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
@@ -197,7 +204,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, resources: resources, metrics: m, admission: adm}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: m, admission: adm}
+	s.resources.Store(resources)
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
 	s.handler = s.withAccessLog(s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes()))))

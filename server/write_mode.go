@@ -138,7 +138,7 @@ func (s *Server) writeTarget(r *http.Request) (writeTarget, bool) {
 	if segs[0] == "namespaces" && len(segs) >= 3 {
 		segs = segs[2:]
 	}
-	if s.resources.lookup(groupVersion(group, version), segs[0]) == nil {
+	if s.table().lookup(groupVersion(group, version), segs[0]) == nil {
 		return writeTarget{}, false
 	}
 	return writeTarget{group: group, resource: segs[0], action: writeAction(r.Method, len(segs) > 1)}, true

@@ -17,10 +17,10 @@ const KubeCatalogue = "kube"
 // entries are in kube-apiserver's discovery order (by name). Each call
 // returns new values.
 //
-// events.k8s.io/v1 events are not served: kube-apiserver stores them as
-// core v1 Events (under "events", shared with the core resource) and
-// converts each one on the way out; watchcached serves stored objects
-// unconverted.
+// events.k8s.io/v1 events share the storage of core events, as in
+// kube-apiserver: the objects under "events" are core v1 Events, which the
+// events.k8s.io resource's store converts (etcdstore's conversion for a
+// resource that declares sharesStorageWith: events).
 func KubeResources() []*api.Resource {
 	return []*api.Resource{
 		kube("", "configmaps", "ConfigMap", true, "", []string{"cm"}, nil),
@@ -44,6 +44,7 @@ func KubeResources() []*api.Resource {
 		withStatus(kubeJobs()),
 		kube("coordination.k8s.io", "leases", "Lease", true, "", nil, nil),
 		kube("discovery.k8s.io", "endpointslices", "EndpointSlice", true, "", nil, nil),
+		kubeEventsV1(),
 		withStatus(kube("networking.k8s.io", "ingresses", "Ingress", true, "ingress", []string{"ing"}, nil)),
 		kube("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, "", []string{"netpol"}, nil),
 		withStatus(kube("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, "", []string{"pdb"}, nil)),
@@ -126,6 +127,20 @@ func kubeEvents() *api.Resource {
 		"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
 		"reason", "reportingComponent", "source", "type")
 	r.FieldPaths = map[string]string{"source": "source.component"}
+	return r
+}
+
+// kubeEventsV1 is events.k8s.io/v1 events, stored as core events and
+// converted, with the field selectors kube-apiserver accepts for them
+// (its core field set under the events.k8s.io names: regarding.* for
+// involvedObject.*, reportingController for reportingComponent; no
+// "source").
+func kubeEventsV1() *api.Resource {
+	r := kube("events.k8s.io", "events", "Event", true, "events", []string{"ev"}, nil,
+		"regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+		"regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath",
+		"reason", "reportingController", "type")
+	r.SharesStorageWith = "events"
 	return r
 }
 

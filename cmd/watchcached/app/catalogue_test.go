@@ -33,7 +33,7 @@ func TestKubeCatalogue_Loads(t *testing.T) {
 	want := []string{"configmaps", "endpoints", "events", "namespaces", "nodes", "persistentvolumeclaims",
 		"persistentvolumes", "pods", "secrets", "serviceaccounts", "services",
 		"daemonsets.apps", "deployments.apps", "replicasets.apps", "statefulsets.apps",
-		"cronjobs.batch", "jobs.batch", "leases.coordination.k8s.io", "endpointslices.discovery.k8s.io",
+		"cronjobs.batch", "jobs.batch", "leases.coordination.k8s.io", "endpointslices.discovery.k8s.io", "events.events.k8s.io",
 		"ingresses.networking.k8s.io", "networkpolicies.networking.k8s.io", "poddisruptionbudgets.policy",
 		"priorityclasses.scheduling.k8s.io", "storageclasses.storage.k8s.io",
 		"clusterrolebindings.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io",
@@ -58,6 +58,7 @@ func TestKubeCatalogue_Loads(t *testing.T) {
 		"priorityclasses.scheduling.k8s.io":      "/registry/priorityclasses/",
 		"clusterroles.rbac.authorization.k8s.io": "/registry/clusterroles/",
 		"customresourcedefinitions.apiextensions.k8s.io": "/registry/apiextensions.k8s.io/customresourcedefinitions/",
+		"events.events.k8s.io":                           "/registry/events/",
 	} {
 		if r := got[gr]; r != nil && r.Prefix("/registry") != prefix {
 			t.Errorf("%s: prefix %q, want %q", gr, r.Prefix("/registry"), prefix)
@@ -131,7 +132,8 @@ func TestKubeCatalogue_Serves(t *testing.T) {
 		{"/registry/services/specs/a/s", `{"metadata":{"name":"s","namespace":"a"}}`},
 		{"/registry/jobs/a/done", `{"metadata":{"name":"done","namespace":"a"},"status":{"succeeded":3}}`},
 		{"/registry/jobs/a/new", `{"metadata":{"name":"new","namespace":"a"}}`},
-		{"/registry/events/a/e1", `{"metadata":{"name":"e1","namespace":"a"},"involvedObject":{"kind":"Pod","name":"run"},"source":{"component":"kubelet"}}`},
+		{"/registry/events/a/e1", `{"metadata":{"name":"e1","namespace":"a"},"involvedObject":{"kind":"Pod","name":"run"},"source":{"component":"kubelet"},` +
+			`"reportingComponent":"kubelet","reason":"Started","type":"Normal"}`},
 	} {
 		resp, err := c.Put(ctx, kv[0], kv[1])
 		if err != nil {
@@ -172,6 +174,10 @@ func TestKubeCatalogue_Serves(t *testing.T) {
 		{"/apis/batch/v1/namespaces/a/jobs", "jobs", "status.successful=0", "new"},
 		{"/api/v1/namespaces/a/events", "events", "involvedObject.name=run,source=kubelet", "e1"},
 		{"/api/v1/namespaces/a/events", "events", "source=kubelet,involvedObject.kind=Node", ""},
+		// B191: the same event as events.k8s.io/v1 serves it.
+		{"/apis/events.k8s.io/v1/namespaces/a/events", "events", "regarding.name=run,regarding.kind=Pod,reason=Started", "e1"},
+		{"/apis/events.k8s.io/v1/namespaces/a/events", "events", "reportingController=kubelet,type=Normal", "e1"},
+		{"/apis/events.k8s.io/v1/namespaces/a/events", "events", "regarding.kind=Node", ""},
 	} {
 		if got := names(c.path, c.key, c.selector); got != c.want {
 			t.Errorf("%s?fieldSelector=%s: %q, want %q", c.path, c.selector, got, c.want)

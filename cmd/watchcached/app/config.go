@@ -100,6 +100,19 @@ type Config struct {
 	// connection (--http2-max-streams-per-connection); 0 means
 	// DefaultHTTP2MaxStreamsPerConnection.
 	HTTP2MaxStreamsPerConnection int
+	// ServeCRDs serves the custom resources of the CRDs stored in etcd
+	// (--serve-crds, B190); nil means CRDsServed's default.
+	ServeCRDs *bool
+}
+
+// CRDsServed reports whether custom resources are served from the CRDs
+// stored in etcd: as configured, else with the kube catalogue (whose
+// customresourcedefinitions they need).
+func (c *Config) CRDsServed() bool {
+	if c.ServeCRDs != nil {
+		return *c.ServeCRDs
+	}
+	return c.ResourcesFile == KubeCatalogue
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space

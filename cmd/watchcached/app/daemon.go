@@ -47,8 +47,10 @@ type Daemon struct {
 	client    *clientv3.Client
 	closers   []func() error // storages, closed in reverse order
 	storages  []api.Storage
-	// cacheMetrics are shared by every resource's cache.
-	cacheMetrics *cacher.Metrics
+	// cacheMetrics are shared by every resource's cache, made once
+	// (custom resources' caches are built on another goroutine).
+	cacheMetrics     *cacher.Metrics
+	cacheMetricsOnce sync.Once
 	// etcdMetrics time every store's etcd requests.
 	etcdMetrics *etcdstore.RequestMetrics
 	server      *server.Server
@@ -70,6 +72,10 @@ type Daemon struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// stopCRDs stops serving custom resources (crds.go) and waits; nil
+	// when CRDs are not served.
+	stopCRDs func()
 
 	// stopCompactor stops the compactor of etcd's history; nil when off.
 	stopCompactor func()
@@ -156,6 +162,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := d.startCRDs(); err != nil {
+		return err
+	}
 	if err := d.listenGRPC(); err != nil {
 		return err
 	}
@@ -179,10 +188,26 @@ func (d *Daemon) loadResources() ([]*api.Resource, error) {
 	return DefaultResources(), nil
 }
 
-// newStorage builds the storage that serves res: the direct etcd store,
-// wrapped by the watch cache when the cache is on for res. Whatever it
-// starts is registered in d.closers.
+// newStorage builds the storage that serves res (buildStorage) and
+// registers what it starts in d.closers, d.stores and d.cachers.
 func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
+	st, store, c, err := d.buildStorage(res)
+	if store != nil {
+		d.closers = append(d.closers, store.Close)
+		d.stores = append(d.stores, store)
+	}
+	if c != nil {
+		d.closers = append(d.closers, func() error { c.Close(); return nil })
+		d.cachers = append(d.cachers, c)
+	}
+	return st, err
+}
+
+// buildStorage builds the storage that serves res: the direct etcd store,
+// wrapped by a started watch cache when the cache is on for res. It
+// returns what it started (store, c: nil when not built) for the caller
+// to close, also on error.
+func (d *Daemon) buildStorage(res *api.Resource) (api.Storage, *etcdstore.Store, *cacher.Cacher, error) {
 	store, err := etcdstore.New(etcdstore.Config{
 		Client:   d.client,
 		Resource: res,
@@ -193,28 +218,22 @@ func (d *Daemon) newStorage(res *api.Resource) (api.Storage, error) {
 		RequestMetrics: d.etcdMetrics,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	d.closers = append(d.closers, store.Close)
-	d.stores = append(d.stores, store)
 	if !d.cfg.WatchCache || !res.CacheEnabled() {
-		return store, nil
+		return store, store, nil, nil
 	}
-	if d.cacheMetrics == nil {
-		d.cacheMetrics = cacher.NewMetrics(d.registry)
-	}
+	d.cacheMetricsOnce.Do(func() { d.cacheMetrics = cacher.NewMetrics(d.registry) })
 	c, err := cacher.New(cacher.Config{
 		Source:  store,
 		Logger:  d.log,
 		Metrics: d.cacheMetrics,
 	})
 	if err != nil {
-		return nil, err
+		return nil, store, nil, err
 	}
 	c.Start()
-	d.closers = append(d.closers, func() error { c.Close(); return nil })
-	d.cachers = append(d.cachers, c)
-	return c, nil
+	return c, store, c, nil
 }
 
 // startHealth starts the probes behind /readyz's etcd and cache checks;
@@ -444,6 +463,10 @@ func (d *Daemon) stopBackends() error {
 	if d.stopHealth != nil {
 		d.stopHealth()
 		d.stopHealth = nil
+	}
+	if d.stopCRDs != nil {
+		d.stopCRDs()
+		d.stopCRDs = nil
 	}
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		errs = append(errs, d.closers[i]())

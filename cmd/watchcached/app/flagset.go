@@ -43,6 +43,7 @@ func NewFlagSet(cfg *Config) (*pflag.FlagSet, *LogOptions) {
 	cfg.AddLimitFlags(fs)
 	cfg.AddAuthFlags(fs)
 	cfg.AddWriteFlags(fs)
+	cfg.AddCRDFlags(fs)
 	cfg.AddServingFlags(fs)
 	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", cacher.DefaultMaxCacheLag, "how long a cache may go without holding etcd's current revision before /readyz fails (negative: no lag check)")
 	fs.DurationVar(&cfg.EtcdHealthcheckTimeout, "etcd-healthcheck-timeout", cacher.DefaultHealthTimeout, "timeout of the etcd check of /readyz")
