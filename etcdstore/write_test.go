@@ -68,12 +68,12 @@ func TestCreate_StoresAndValidates_B50(t *testing.T) {
 		`[1]`:                          api.ErrBadRequest,
 		`{"metadata":{"name":"x"}} {}`: api.ErrBadRequest,
 		`{"metadata":{"name":"x","namespace":"other"}}`: api.ErrBadRequest,
-		`{"metadata":{}}`:                                                         api.ErrBadRequest,
-		`{"kind":"Node","metadata":{"name":"x"}}`:                                 api.ErrBadRequest,
-		`{"apiVersion":"apps/v1","metadata":{"name":"x"}}`:                        api.ErrBadRequest,
-		`{"metadata":{"name":"a/b"}}`:                                             api.ErrBadRequest,
-		`{"metadata":{"name":"x","labels":{"a":1}}}`:                              api.ErrBadRequest,
-		`{"metadata":"x"}`:                                                        api.ErrBadRequest,
+		`{"metadata":{}}`:                                  api.ErrBadRequest,
+		`{"kind":"Node","metadata":{"name":"x"}}`:          api.ErrBadRequest,
+		`{"apiVersion":"apps/v1","metadata":{"name":"x"}}`: api.ErrBadRequest,
+		`{"metadata":{"name":"a/b"}}`:                      api.ErrBadRequest,
+		`{"metadata":{"name":"x","labels":{"a":1}}}`:       api.ErrBadRequest,
+		`{"metadata":"x"}`:                                 api.ErrBadRequest,
 		`{"metadata":{"name":"x"},"spec":{"hostname":"` + strings.Repeat("x", 1600<<10) + `"}}`: api.ErrBadRequest,
 	} {
 		_, err := e.s.Create(e.ctx, "ns", []byte(body))

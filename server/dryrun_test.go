@@ -164,7 +164,6 @@ func TestDryRun_B211_AnsweredAsTheRealWrite(t *testing.T) {
 	}
 }
 
-
 // TestDryRun_B211_RefusalsAndOptions: a dry run of a create of an existing
 // name is the create's 409; a dryRun value other than All is kube-apiserver's
 // 422 naming the options kind (create, update, patch, delete in the query

@@ -120,4 +120,3 @@ func (r response) expectCode(t *testing.T, code int) {
 		t.Errorf("got %d %s, want %d", r.code, r.body, code)
 	}
 }
-
