@@ -168,7 +168,8 @@ func TestDryRun_B211_AnsweredAsTheRealWrite(t *testing.T) {
 // name is the create's 409; a dryRun value other than All is kube-apiserver's
 // 422 naming the options kind (create, update, patch, delete in the query
 // or the body); an empty dryRun list is no dry run; a bad DeleteOptions
-// body is 400. Nothing reaches etcd but the last delete.
+// body is 400; a dry run of the removal of a corrupt value removes
+// nothing. Nothing reaches etcd but the last delete.
 func TestDryRun_B211_RefusalsAndOptions(t *testing.T) {
 	t.Parallel()
 	f := newEtcdFixture(t)
@@ -217,6 +218,17 @@ func TestDryRun_B211_RefusalsAndOptions(t *testing.T) {
 	after, revAfter := f.raw(t, "/registry/configmaps/ns1/keep")
 	if after != before || revAfter != rev {
 		t.Fatalf("etcd changed by dry runs: revision %d -> %d, value %q -> %q", rev, revAfter, before, after)
+	}
+	// A dry run of the removal of a corrupt value (B62) answers the
+	// removal's Success and leaves the value.
+	const badKey = "/registry/configmaps/ns1/bad"
+	if _, err := f.etcd.Client.Put(t.Context(), badKey, "{garbage"); err != nil {
+		t.Fatal(err)
+	}
+	f.do(t, http.MethodDelete, coll+"/bad", `{"dryRun":["All"],"ignoreStoreReadErrorWithClusterBreakingPotential":true}`).expect(t, 200,
+		`{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":"bad","kind":"ConfigMap"},"code":200}`)
+	if v, _ := f.raw(t, badKey); v != "{garbage" {
+		t.Fatalf("a dry run removed the corrupt value: %q", v)
 	}
 	// An empty dryRun list is no dry run: the delete is carried out.
 	f.do(t, http.MethodDelete, path, `{"kind":"DeleteOptions","apiVersion":"v1","dryRun":[]}`).expectCode(t, 200)

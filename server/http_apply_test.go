@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/etcdstore/etcdtest"
 )
 
 const (
@@ -136,5 +139,32 @@ func TestManagedFields_B210_EveryWrite(t *testing.T) {
 	if !strings.Contains(got.body, `"manager":"my-controller","operation":"Update","time":"`) ||
 		!strings.Contains(got.body, `"fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{"f:c":{}}}}`) {
 		t.Fatalf("patch entry: %s", got.body)
+	}
+}
+
+// TestApply_B210_CustomResource: a kind outside client-go's scheme is
+// applied with a deduced schema: an apply creates the object, another
+// manager's different value of the same field is a conflict naming it,
+// and its fields of its own merge in.
+func TestApply_B210_CustomResource(t *testing.T) {
+	t.Parallel()
+	widgets := &api.Resource{Group: "example.com", Version: "v1", Resource: "widgets", Kind: "Widget", Namespaced: true}
+	e := etcdtest.Start(t)
+	f := &fixture{etcd: e}
+	f.srv, f.ts = serve(t, Config{Storages: []api.Storage{newStore(t, e, widgets)}, Logger: quietLog})
+	const path = "/apis/example.com/v1/namespaces/ns1/widgets/w"
+	hdr := []string{"Content-Type", applyType}
+	const head = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n"
+	created := f.do(t, http.MethodPatch, path+"?fieldManager=a", head+"  size: 1\n", hdr...)
+	if created.code != 201 || !strings.Contains(created.body, `"spec":{"size":1}`) {
+		t.Fatalf("apply (create): %d %s", created.code, created.body)
+	}
+	f.do(t, http.MethodPatch, path+"?fieldManager=b", head+"  size: 2\n", hdr...).expect(t, 409, status(409, "Conflict",
+		`Apply failed with 1 conflict: conflict with "a": .spec.size`,
+		`{"causes":[{"reason":"FieldManagerConflict","message":"conflict with \"a\"","field":".spec.size"}]}`))
+	merged := f.do(t, http.MethodPatch, path+"?fieldManager=b", head+"  color: red\n", hdr...)
+	if merged.code != 200 || !strings.Contains(merged.body, `"spec":{"color":"red","size":1}`) ||
+		!reflect.DeepEqual(managers(t, merged.body), []string{"a/Apply", "b/Apply"}) {
+		t.Fatalf("apply of another field: %d %s", merged.code, merged.body)
 	}
 }
