@@ -186,7 +186,9 @@ func dryAnswer(ctx context.Context, d decision) *api.Object {
 }
 
 // withoutRV is o with no metadata.resourceVersion in Raw (RV 0), as
-// kube-apiserver answers a dry-run create.
+// kube-apiserver answers a dry-run create. The copy is an answer only:
+// its RVAt points at no digits, so it is never to be stamped (WithRV) or
+// stored.
 func withoutRV(o *api.Object) *api.Object {
 	const member = `"resourceVersion":"`
 	start := o.RVAt - len(member)

@@ -62,7 +62,7 @@ func TestWrite_BadBodies(t *testing.T) {
 		{"PatchApplyNoManager", http.MethodPatch, pods + "/web", `{}`, "application/apply-patch+yaml",
 			status(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`,
 				`{"group":"meta.k8s.io","kind":"PatchOptions","causes":[{"reason":"FieldValueRequired","message":"Required value: is required for apply patch","field":"fieldManager"}]}`)},
-		{"PatchApplyCBOR", http.MethodPatch, pods + "/web?fieldManager=m", `{}`, "application/apply-patch+cbor",
+		{"PatchApplyCBOR", http.MethodPatch, pods + "/web", `{}`, "application/apply-patch+cbor",
 			status(415, "UnsupportedMediaType", msgBuiltinPatchTypes, "")},
 		{"PatchNoType", http.MethodPatch, pods + "/web", `{}`, "",
 			status(415, "UnsupportedMediaType", msgBuiltinPatchTypes, "")},

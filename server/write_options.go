@@ -60,7 +60,7 @@ func writeOptions(q url.Values, verb string, pt api.PatchType, userAgent string)
 		}
 		kind, dryRun, o.FieldManager, o.FieldValidation = "PatchOptions", p.DryRun, p.FieldManager, p.FieldValidation
 		o.Force = p.Force != nil && *p.Force
-		errs = metavalidation.ValidatePatchOptions(&p, types.PatchType(pt))
+		errs = metavalidation.ValidatePatchOptions(&p, optionsPatchType(pt))
 	}
 	if len(errs) > 0 {
 		return o, optionsInvalid(kind, errs)
@@ -68,6 +68,17 @@ func writeOptions(q url.Values, verb string, pt api.PatchType, userAgent string)
 	o.DryRun = len(dryRun) > 0
 	o.FieldManager = managerOrUserAgent(o.FieldManager, userAgent)
 	return o, nil
+}
+
+// optionsPatchType is the patch type the options are validated for: a
+// type no storage applies counts as no apply, so that it gets the
+// storage's 415 (as kube-apiserver checks the type first) rather than an
+// apply's option errors.
+func optionsPatchType(pt api.PatchType) types.PatchType {
+	if pt == api.ApplyPatch {
+		return types.ApplyYAMLPatchType
+	}
+	return types.MergePatchType
 }
 
 // decodeOptions decodes the query into options with kube-apiserver's
