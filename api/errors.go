@@ -86,6 +86,9 @@ type Error struct {
 	// Status.details the way kube-apiserver's Invalid does: by its kind
 	// (not its resource).
 	Kind, Group, Name string
+	// NoObject leaves the request's object out of Status.details, as
+	// kube-apiserver's apply conflict does.
+	NoObject bool
 }
 
 // Cause is one field error of an ErrInvalid: a Kubernetes cause type

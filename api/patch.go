@@ -9,8 +9,7 @@ import (
 // Content-Type of an HTTP PATCH).
 type PatchType string
 
-// The patch types storages apply (B53, B75, B76). Server-side apply
-// (application/apply-patch+yaml) is not one of them.
+// The patch types storages apply (B53, B75, B76, B210).
 const (
 	// MergePatch is an RFC 7386 JSON merge patch.
 	MergePatch PatchType = "application/merge-patch+json"
@@ -19,6 +18,9 @@ const (
 	// StrategicMergePatch is Kubernetes' strategic merge patch, for the
 	// kinds whose Go types are known (the built-in kinds).
 	StrategicMergePatch PatchType = "application/strategic-merge-patch+json"
+	// ApplyPatch is a server-side apply (B210): the fields the manager
+	// wants, in YAML (or JSON), merged with the fields other managers own.
+	ApplyPatch PatchType = "application/apply-patch+yaml"
 )
 
 // Patch is a patch body and how to apply it. A plain value.
@@ -34,9 +36,9 @@ func NewMergePatch(data []byte) Patch { return Patch{Type: MergePatch, Data: dat
 // order: strategic merge patch only for built-in kinds.
 func PatchTypes(builtin bool) []PatchType {
 	if builtin {
-		return []PatchType{JSONPatch, MergePatch, StrategicMergePatch}
+		return []PatchType{JSONPatch, MergePatch, StrategicMergePatch, ApplyPatch}
 	}
-	return []PatchType{JSONPatch, MergePatch}
+	return []PatchType{JSONPatch, MergePatch, ApplyPatch}
 }
 
 // UnsupportedPatch is ErrUnsupportedMediaType for a patch type not in

@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -49,6 +50,13 @@ type decision struct {
 	// once makes a lost race a conflict at once instead of another round:
 	// the client's own precondition was the revision that lost.
 	once bool
+	// created says that the write creates the key (a server-side apply
+	// of an absent object, B210): the caller's Report learns it.
+	created bool
+	// dryRV is the resourceVersion a dry run shows the answer at (B211),
+	// as kube-apiserver shows it: the current object's for a patch or a
+	// delete, the body's for an update; 0 shows none.
+	dryRV uint64
 }
 
 func (d decision) writes() bool { return d.put != nil || d.del }
@@ -73,9 +81,12 @@ func (s *Store) casObject(ctx context.Context, key, name string, hint *api.Objec
 // conflict's message) with decide as the verb. hint, if not nil and of
 // key, stands in for the first read. It returns the answer and the
 // revision of the write (0 when nothing was written). decide's errors are
-// returned as they are.
+// returned as they are. Under a dry run (B211) the first decision is the
+// answer and nothing is committed; it is taken on a fresh read, never on
+// the hint.
 func (s *Store) casLoop(ctx context.Context, key, name string, hint *api.Object, decide func(seen) (decision, error)) (*api.Object, uint64, error) {
-	if hint != nil && hint.Key != key {
+	dry := api.WriteOptionsFrom(ctx).DryRun
+	if hint != nil && (hint.Key != key || dry) {
 		hint = nil
 	}
 	for range maxWriteRetries {
@@ -92,8 +103,13 @@ func (s *Store) casLoop(ctx context.Context, key, name string, hint *api.Object,
 			continue
 		case !d.writes():
 			return d.obj, 0, nil
+		case dry:
+			return dryAnswer(ctx, d), 0, nil
 		}
 		rev, ok, err := s.commit(ctx, key, cur.rev, d)
+		if ok && d.created {
+			api.ReportCreated(ctx)
+		}
 		switch {
 		case err != nil:
 			return nil, 0, err
@@ -158,4 +174,44 @@ func (s *Store) conflict(name string) error {
 	return api.Errorf(api.ErrConflict,
 		"Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again",
 		s.res.GroupResource(), name)
+}
+
+// dryAnswer is what a dry run of the write d answers (B211): the object
+// it would store (a delete: the object it would remove) at d.dryRV.
+func dryAnswer(ctx context.Context, d decision) *api.Object {
+	if d.created {
+		api.ReportCreated(ctx)
+	}
+	switch {
+	case d.obj == nil || d.del:
+		return d.obj
+	case d.dryRV == 0:
+		return withoutRV(d.obj)
+	}
+	return d.obj.WithRV(d.dryRV)
+}
+
+// withoutRV is o with no metadata.resourceVersion in Raw (RV 0), as
+// kube-apiserver answers a dry-run create. The copy is an answer only:
+// its RVAt points at no digits, so it is never to be stamped (WithRV) or
+// stored.
+func withoutRV(o *api.Object) *api.Object {
+	const member = `"resourceVersion":"`
+	start := o.RVAt - len(member)
+	if start < 0 || string(o.Raw[start:o.RVAt]) != member {
+		return o
+	}
+	end := o.RVAt + len(strconv.FormatUint(o.RV, 10)) + 1 // past the closing quote
+	switch {
+	case end < len(o.Raw) && o.Raw[end] == ',':
+		end++
+	case start > 0 && o.Raw[start-1] == ',':
+		start--
+	}
+	raw := make([]byte, 0, len(o.Raw)-(end-start))
+	raw = append(raw, o.Raw[:start]...)
+	raw = append(raw, o.Raw[end:]...)
+	c := *o
+	c.RV, c.RVAt, c.Raw = 0, 0, raw
+	return &c
 }

@@ -32,21 +32,47 @@ func (s *Store) PatchWithHint(ctx context.Context, namespace, name string, patch
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
 	}
-	apply, err := s.patcher(patch)
+	o := api.WriteOptionsFrom(ctx)
+	apply, err := s.patcher(patch, o)
 	if err != nil {
 		return nil, err
 	}
 	apply = s.keepStatusPatch(apply)
+	p := patchRun{apply: apply, manager: o.FieldManager, ssa: patch.Type == api.ApplyPatch}
+	if p.ssa {
+		if err := applyStrictness(ctx, patch.Data); err != nil {
+			return nil, err
+		}
+		obj, _, err := s.casLoop(ctx, s.key(namespace, name), name, hint, func(cur seen) (decision, error) {
+			switch {
+			case cur.corrupt != nil:
+				return decision{}, cur.corrupt
+			case cur.obj == nil:
+				return s.decideApplyCreate(namespace, name, apply)
+			}
+			return s.decidePatch(ctx, cur, p)
+		})
+		return obj, err
+	}
+	p.dups = patchDuplicates(patch)
 	return s.casObject(ctx, s.key(namespace, name), name, hint, func(cur seen) (decision, error) {
-		return s.decidePatch(cur, apply)
+		return s.decidePatch(ctx, cur, p)
 	})
 }
 
-// decidePatch patches cur.obj with apply and decides the write. When cur
+// patchRun is one patch as every round of its loop applies it.
+type patchRun struct {
+	apply   applyFunc
+	manager string // the managedFields manager (B210)
+	ssa     bool   // a server-side apply: apply keeps managedFields itself
+	dups    []error
+}
+
+// decidePatch patches cur.obj with p and decides the write. When cur
 // is a hint and the outcome would rest on it alone (a failed
 // resourceVersion precondition, a patch that does not apply, or a patch
 // that changes nothing), it asks for a fresh read instead.
-func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
+func (s *Store) decidePatch(ctx context.Context, cur seen, p patchRun) (decision, error) {
 	orig, err := parseObject(cur.obj.Raw, "stored object")
 	if err != nil {
 		return decision{}, api.Errorf(api.ErrBadRequest, "cannot patch %s %q: %v", s.res.GroupResource(), cur.obj.Name, err)
@@ -60,7 +86,7 @@ func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 	before["resourceVersion"] = api.FormatRV(cur.obj.RV)
 	oldTS := before["creationTimestamp"]
 
-	merged, err := apply(orig)
+	merged, err := p.apply(orig)
 	switch {
 	case err != nil && cur.hint:
 		return decision{again: true}, nil
@@ -83,8 +109,17 @@ func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 	if oldTS != nil {
 		d.md["creationTimestamp"] = oldTS
 	}
+	if !p.ssa {
+		raw, _ := json.Marshal(d.obj)
+		if err := fieldStrictness(ctx, d, append(p.dups, s.strictErrors(raw)...), undecodablePatch); err != nil {
+			return decision{}, err
+		}
+	}
 	if err := s.validatePatched(d, cur.obj); err != nil {
 		return decision{}, err
+	}
+	if !p.ssa {
+		s.trackUpdate(d, cur.obj, p.manager)
 	}
 	finalize := carryLifecycle(d, cur.obj)
 	val, obj, err := s.codec.encode(cur.obj.Key, d)
@@ -100,7 +135,7 @@ func (s *Store) decidePatch(cur seen, apply applyFunc) (decision, error) {
 	case finalize:
 		return decision{del: true, obj: cur.obj}, nil
 	}
-	return decision{put: val, obj: obj}, nil
+	return decision{put: val, obj: obj, dryRV: cur.obj.RV}, nil
 }
 
 // checkPatched refuses a patch that moved the object or changed its uid.

@@ -31,9 +31,11 @@ type applyFunc func(obj map[string]any) (map[string]any, error)
 
 // patcher parses patch and returns how to apply it, or the error for a
 // patch that does not parse or a type the resource does not accept.
-func (s *Store) patcher(patch api.Patch) (applyFunc, error) {
+func (s *Store) patcher(patch api.Patch, o api.WriteOptions) (applyFunc, error) {
 	schemaObj, builtin := s.patchSchema()
 	switch patch.Type {
+	case api.ApplyPatch:
+		return s.applyPatcher(patch.Data, o)
 	case api.MergePatch:
 		return mergePatcher(patch.Data)
 	case api.JSONPatch:

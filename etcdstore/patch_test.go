@@ -150,7 +150,7 @@ func TestPatch_B76_UnsupportedTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.s.Patch(e.ctx, "ns", "w", strategicPatch(`{"spec":{"n":2}}`))
-	const crMsg = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"
+	const crMsg = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
 	if ae := wantErr(t, err, api.ErrUnsupportedMediaType); ae.Message != crMsg {
 		t.Fatalf("custom resource: %q", ae.Message)
 	}
@@ -160,9 +160,9 @@ func TestPatch_B76_UnsupportedTypes(t *testing.T) {
 	}
 	pods := newEnv(t, nil)
 	pods.createS()
-	_, err = pods.s.Patch(pods.ctx, "ns", "s", api.Patch{Type: "application/apply-patch+yaml", Data: []byte(`{}`)})
+	_, err = pods.s.Patch(pods.ctx, "ns", "s", api.Patch{Type: "application/apply-patch+cbor", Data: []byte(`{}`)})
 	const builtinMsg = "the body of the request was in an unknown format - accepted media types include: " +
-		"application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+		"application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
 	if ae := wantErr(t, err, api.ErrUnsupportedMediaType); ae.Message != builtinMsg {
 		t.Fatalf("apply patch: %q", ae.Message)
 	}

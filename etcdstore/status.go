@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/watchcached/watchcached/api"
 )
@@ -56,7 +57,14 @@ func (s *Store) PatchStatusWithHint(ctx context.Context, namespace, name string,
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
 	}
-	apply, err := s.patcher(patch)
+	if patch.Type == api.ApplyPatch {
+		// Server-side apply of the status subresource is not served yet.
+		_, builtin := s.patchSchema()
+		types := slices.DeleteFunc(api.PatchTypes(builtin), func(t api.PatchType) bool { return t == api.ApplyPatch })
+		return nil, api.UnsupportedPatch(types)
+	}
+	o := api.WriteOptionsFrom(ctx)
+	apply, err := s.patcher(patch, o)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +84,7 @@ func (s *Store) PatchStatusWithHint(ctx context.Context, namespace, name string,
 		return orig, nil
 	}
 	return s.casObject(ctx, s.key(namespace, name), name, hint, func(cur seen) (decision, error) {
-		return s.decidePatch(cur, onlyStatus)
+		return s.decidePatch(ctx, cur, patchRun{apply: onlyStatus, manager: o.FieldManager})
 	})
 }
 

@@ -18,20 +18,30 @@ const generateNameAttempts = 8
 // request's, a name or generateName is required, uid and creationTimestamp
 // are set when absent, and the write is a transaction that fails with
 // ErrAlreadyExists when the key exists.
+//
+// Under the context's WriteOptions: unknown and duplicate fields follow
+// fieldValidation (B212), the create is recorded in managedFields as an
+// Update by FieldManager (B210), and a dry run (B211) checks that the name
+// is free and answers the object it would store, without a
+// resourceVersion, storing nothing.
 func (s *Store) Create(ctx context.Context, namespace string, body []byte) (*api.Object, error) {
 	d, name, gen, err := s.parseCreate(namespace, body)
 	if err != nil {
 		return nil, err
 	}
+	if err := fieldStrictness(ctx, d, s.strictErrors(body), s.undecodableBody); err != nil {
+		return nil, err
+	}
+	tracked := false
 	if name != "" {
-		obj, taken, err := s.createAs(ctx, namespace, name, d)
+		obj, taken, err := s.createAs(ctx, namespace, name, d, &tracked)
 		if taken {
 			return nil, api.Errorf(api.ErrAlreadyExists, "%s %q already exists", s.res.GroupResource(), name)
 		}
 		return obj, err
 	}
 	for range generateNameAttempts {
-		if obj, taken, err := s.createAs(ctx, namespace, gen+nameSuffix(5), d); !taken {
+		if obj, taken, err := s.createAs(ctx, namespace, gen+nameSuffix(5), d, &tracked); !taken {
 			return obj, err
 		}
 	}
@@ -72,7 +82,8 @@ func (s *Store) parseCreate(namespace string, body []byte) (d document, name, ge
 
 // createAs writes d as namespace/name if that key is free; taken reports
 // that it is not (and is the only outcome without an object or an error).
-func (s *Store) createAs(ctx context.Context, namespace, name string, d document) (obj *api.Object, taken bool, err error) {
+// tracked says whether d's managedFields already record the create.
+func (s *Store) createAs(ctx context.Context, namespace, name string, d document, tracked *bool) (obj *api.Object, taken bool, err error) {
 	d.md["name"] = name
 	if err := api.ValidateName("metadata.name", name); err != nil {
 		return nil, false, err
@@ -80,10 +91,17 @@ func (s *Store) createAs(ctx context.Context, namespace, name string, d document
 	if err := s.validateWrite(d, nil); err != nil {
 		return nil, false, err
 	}
+	if !*tracked { // once, not again for each generated name
+		s.trackUpdate(d, nil, api.WriteOptionsFrom(ctx).FieldManager)
+		*tracked = true
+	}
 	key := s.key(namespace, name)
 	val, obj, err := s.codec.encode(key, d)
 	if err != nil {
 		return nil, false, err
+	}
+	if api.WriteOptionsFrom(ctx).DryRun {
+		return s.dryCreate(ctx, key, obj)
 	}
 	rev, ok, err := s.txn(ctx, "create", clientv3.Compare(clientv3.CreateRevision(key), "=", 0), clientv3.OpPut(key, string(val)))
 	switch {
@@ -95,12 +113,27 @@ func (s *Store) createAs(ctx context.Context, namespace, name string, d document
 	return obj.WithRV(rev), false, nil
 }
 
+// dryCreate answers a dry-run create of obj at key (B211): taken when
+// the key exists, else obj without a resourceVersion.
+func (s *Store) dryCreate(ctx context.Context, key string, obj *api.Object) (*api.Object, bool, error) {
+	resp, err := s.client.Get(ctx, key, clientv3.WithCountOnly())
+	switch {
+	case err != nil:
+		return nil, false, mapErr(err)
+	case resp.Count > 0:
+		return nil, true, nil
+	}
+	return withoutRV(obj), false, nil
+}
+
 // Update replaces an object (B51). A metadata.resourceVersion in the body
 // is a precondition (ErrConflict when it is not current); without it the
 // update is unconditional but the object must exist (ErrNotFound). uid and
 // creationTimestamp are kept from the stored object; a different uid is
 // ErrInvalid. An update that changes nothing writes nothing and returns the
-// stored object.
+// stored object. The context's WriteOptions apply as to a Create; a dry
+// run answers the object as it would be stored, at the body's
+// resourceVersion (none without one).
 func (s *Store) Update(ctx context.Context, namespace, name string, body []byte) (*api.Object, error) {
 	if err := api.ValidateName("name", name); err != nil {
 		return nil, err
@@ -109,8 +142,13 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 	if err != nil {
 		return nil, err
 	}
+	if err := fieldStrictness(ctx, d, s.strictErrors(body), s.undecodableBody); err != nil {
+		return nil, err
+	}
 	key := s.key(namespace, name)
 	bodyTS := d.md["creationTimestamp"]
+	bodyMF, hasMF := d.md["managedFields"]
+	manager := api.WriteOptionsFrom(ctx).FieldManager
 	return s.casObject(ctx, key, name, nil, func(cur seen) (decision, error) {
 		if pre != 0 && pre != cur.obj.RV {
 			return decision{}, s.conflict(name)
@@ -120,6 +158,8 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 		if err := s.validateWrite(d, cur.obj); err != nil {
 			return decision{}, err
 		}
+		restoreField(d.md, "managedFields", bodyMF, hasMF)
+		s.trackUpdate(d, cur.obj, manager)
 		finalize := carryLifecycle(d, cur.obj)
 		val, obj, err := s.codec.encode(key, d)
 		switch {
@@ -130,8 +170,18 @@ func (s *Store) Update(ctx context.Context, namespace, name string, body []byte)
 		case finalize:
 			return decision{del: true, obj: cur.obj, once: pre != 0}, nil
 		}
-		return decision{put: val, obj: obj, once: pre != 0}, nil
+		return decision{put: val, obj: obj, once: pre != 0, dryRV: pre}, nil
 	})
+}
+
+// restoreField sets m[k] back to v as the request gave it (absent when
+// !had), undoing what an earlier round of a write did to it.
+func restoreField(m map[string]any, k string, v any, had bool) {
+	if had {
+		m[k] = v
+	} else {
+		delete(m, k)
+	}
 }
 
 // parseUpdate parses an update's body: the document with its namespace and
@@ -248,5 +298,5 @@ func (s *Store) decideDelete(cur seen) (decision, error) {
 	case bytes.Equal(val, cur.value):
 		return decision{obj: cur.obj}, nil
 	}
-	return decision{put: val, obj: marked}, nil
+	return decision{put: val, obj: marked, dryRV: cur.obj.RV}, nil
 }

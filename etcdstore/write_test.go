@@ -68,13 +68,13 @@ func TestCreate_StoresAndValidates_B50(t *testing.T) {
 		`[1]`:                          api.ErrBadRequest,
 		`{"metadata":{"name":"x"}} {}`: api.ErrBadRequest,
 		`{"metadata":{"name":"x","namespace":"other"}}`: api.ErrBadRequest,
-		`{"metadata":{}}`:                                                         api.ErrBadRequest,
-		`{"kind":"Node","metadata":{"name":"x"}}`:                                 api.ErrBadRequest,
-		`{"apiVersion":"apps/v1","metadata":{"name":"x"}}`:                        api.ErrBadRequest,
-		`{"metadata":{"name":"a/b"}}`:                                             api.ErrBadRequest,
-		`{"metadata":{"name":"x","labels":{"a":1}}}`:                              api.ErrBadRequest,
-		`{"metadata":"x"}`:                                                        api.ErrBadRequest,
-		`{"metadata":{"name":"x"},"big":"` + strings.Repeat("x", 1600<<10) + `"}`: api.ErrBadRequest,
+		`{"metadata":{}}`:                                  api.ErrBadRequest,
+		`{"kind":"Node","metadata":{"name":"x"}}`:          api.ErrBadRequest,
+		`{"apiVersion":"apps/v1","metadata":{"name":"x"}}`: api.ErrBadRequest,
+		`{"metadata":{"name":"a/b"}}`:                      api.ErrBadRequest,
+		`{"metadata":{"name":"x","labels":{"a":1}}}`:       api.ErrBadRequest,
+		`{"metadata":"x"}`:                                 api.ErrBadRequest,
+		`{"metadata":{"name":"x"},"spec":{"hostname":"` + strings.Repeat("x", 1600<<10) + `"}}`: api.ErrBadRequest,
 	} {
 		_, err := e.s.Create(e.ctx, "ns", []byte(body))
 		ae := wantErr(t, err, sentinel)
@@ -176,17 +176,17 @@ func TestPatch_MergePatchWithStaleAndCurrentHints_B53(t *testing.T) {
 		t.Fatalf("patched %s", got.Raw)
 	}
 	// A stale hint: the compare fails, the store re-reads and retries.
-	again, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"extra":1}}`)), p)
-	if err != nil || again.RV != got.RV+1 || again.Labels["c"] != "3" || !strings.Contains(string(again.Raw), `"extra":1`) {
+	again, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"hostname":"h1"}}`)), p)
+	if err != nil || again.RV != got.RV+1 || again.Labels["c"] != "3" || !strings.Contains(string(again.Raw), `"hostname":"h1"`) {
 		t.Fatalf("patch with stale hint: %v %v", again, err)
 	}
 	// A current hint is used as is.
-	third, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"extra":2}}`)), again)
+	third, err := e.s.PatchWithHint(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"hostname":"h2"}}`)), again)
 	if err != nil || third.RV != again.RV+1 {
 		t.Fatalf("patch with hint: %v %v", third, err)
 	}
 	// No change: nothing written.
-	same, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"extra":2}}`)))
+	same, err := e.s.Patch(e.ctx, "ns", "p", api.NewMergePatch([]byte(`{"spec":{"hostname":"h2"}}`)))
 	if err != nil || same.RV != third.RV {
 		t.Fatalf("no-op patch: %v %v", same, err)
 	}

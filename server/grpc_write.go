@@ -51,6 +51,10 @@ func (g *grpcService) write(ctx context.Context, res *pb.Resource, namespace, na
 	if err := g.checkSize(body); err != nil {
 		return nil, err
 	}
+	ctx, err = grpcWriteContext(ctx, verb)
+	if err != nil {
+		return nil, g.fail(err, req)
+	}
 	obj, err := req.write(ctx, body, api.MergePatch, 0)
 	if err != nil {
 		return nil, g.fail(err, req)
@@ -65,6 +69,10 @@ func (g *grpcService) Delete(ctx context.Context, in *pb.DeleteRequest) (*pb.Obj
 		return nil, g.fail(err, req)
 	}
 	if err := g.s.grpcWriteRefusal(req); err != nil {
+		return nil, g.fail(err, req)
+	}
+	ctx, err = grpcWriteContext(ctx, verbDelete)
+	if err != nil {
 		return nil, g.fail(err, req)
 	}
 	pre := api.Preconditions{UID: in.PreconditionUid, ResourceVersion: in.PreconditionResourceVersion}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,12 +13,13 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// DELETE (B52, B55, B62). The options come from the body, a DeleteOptions
+// DELETE (B52, B62, B211). The options come from the body, a DeleteOptions
 // in JSON or in Kubernetes protobuf (client-go's typed clients), or, when
 // there is no body, from the query, as in kube-apiserver. The server
-// honours the preconditions and ignoreStoreReadErrorWithClusterBreakingPotential,
-// refuses dryRun (errDryRun) and reads the other fields only to refuse
-// what kube-apiserver refuses together with that option.
+// honours the preconditions, dryRun (validated as kube-apiserver does:
+// only All) and ignoreStoreReadErrorWithClusterBreakingPotential, and
+// reads the other fields only to refuse what kube-apiserver refuses
+// together with that option.
 
 // ignoreReadErrorOption is the option that removes a corrupt value.
 const ignoreReadErrorOption = "ignoreStoreReadErrorWithClusterBreakingPotential"
@@ -48,14 +50,14 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 		return
 	}
 	if opts.ignoreReadError() {
-		s.serveDeleteCorrupt(w, r, req, q)
+		s.serveDeleteCorrupt(w, r.WithContext(opts.context(r.Context())), req, q)
 		return
 	}
 	var pre api.Preconditions
 	if p := opts.Preconditions; p != nil {
 		pre.UID, pre.ResourceVersion = p.UID, p.ResourceVersion
 	}
-	obj, err := req.delete(r.Context(), pre, q.timeoutSeconds)
+	obj, err := req.delete(opts.context(r.Context()), pre, q.timeoutSeconds)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -63,8 +65,9 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 	writeBody(w, r, http.StatusOK, obj.Raw)
 }
 
-// readDeleteOptions reads the options of a delete (a dry run is refused): 400 for a body that is
-// not a DeleteOptions in JSON, 415 for protobuf that does not translate.
+// readDeleteOptions reads the options of a delete: 400 for a body that
+// is not a DeleteOptions in JSON, 415 for protobuf that does not
+// translate, 422 for a dryRun other than All.
 // It writes the error response itself and reports whether to go on.
 func (s *Server) readDeleteOptions(w http.ResponseWriter, r *http.Request, req *request) (deleteOptions, bool) {
 	var opts deleteOptions
@@ -74,6 +77,9 @@ func (s *Server) readDeleteOptions(w http.ResponseWriter, r *http.Request, req *
 	}
 	if len(body) == 0 {
 		err := opts.fromQuery(r.URL.Query())
+		if err == nil {
+			err = validateDryRun(opts.DryRun)
+		}
 		if err != nil {
 			writeError(w, s.log, err, req)
 		}
@@ -94,21 +100,32 @@ func (s *Server) readDeleteOptions(w http.ResponseWriter, r *http.Request, req *
 		writeError(w, s.log, api.Errorf(api.ErrBadRequest, "invalid DeleteOptions: the body is a %s", opts.Kind), req)
 		return opts, false
 	}
-	if len(opts.DryRun) > 0 { // nothing is carried out as a dry run
-		writeError(w, s.log, errDryRun, req)
+	if len(opts.DryRun) == 0 {
+		// Beyond kube-apiserver, which reads only the body: a dryRun in the
+		// query is honoured too, so that no delete asked to be a dry run is
+		// carried out (B211).
+		opts.DryRun = r.URL.Query()["dryRun"]
+	}
+	if err := validateDryRun(opts.DryRun); err != nil {
+		writeError(w, s.log, err, req)
 		return opts, false
 	}
 	return opts, true
 }
 
+// context is ctx carrying the delete's dry run (B211).
+func (o *deleteOptions) context(ctx context.Context) context.Context {
+	return api.WithWriteOptions(ctx, api.WriteOptions{DryRun: len(o.DryRun) > 0})
+}
+
 // fromQuery reads the options of a delete without a body from its query.
-// (A dryRun parameter never gets here: serveResource refused it.)
 func (o *deleteOptions) fromQuery(q url.Values) error {
 	ignore, err := optionalBoolParam(q, ignoreReadErrorOption)
 	if err != nil {
 		return err
 	}
 	o.IgnoreStoreReadError = ignore
+	o.DryRun = q["dryRun"]
 	if q.Get("gracePeriodSeconds") != "" {
 		o.GracePeriodSeconds = new(int64)
 	}

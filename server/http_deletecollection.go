@@ -10,8 +10,9 @@ import (
 // object its labelSelector and fieldSelector select, one by one, and
 // answers 200 with the <Kind>List of the objects as they were listed, as
 // kube-apiserver does. The DeleteOptions are read as for a DELETE (body or
-// query); dryRun is refused as everywhere, the preconditions apply to
-// every object, and the other options are accepted and ignored.
+// query); a dry run (B211) deletes nothing and answers the same list, the
+// preconditions apply to every object, and the other options are accepted
+// and ignored.
 
 func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, req *request, q *query) {
 	cd, ok := req.entry.storage.(api.CollectionDeleter)
@@ -32,7 +33,7 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 	if p := opts.Preconditions; p != nil {
 		pre.UID, pre.ResourceVersion = p.UID, p.ResourceVersion
 	}
-	ctx, cancel := requestContext(r.Context(), q.timeoutSeconds)
+	ctx, cancel := requestContext(opts.context(r.Context()), q.timeoutSeconds)
 	defer cancel()
 	list, err := cd.DeleteCollection(ctx, api.ListOptions{Namespace: req.namespace, Predicate: pred}, pre)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 
 // B102: DELETE on a namespaced collection with a label selector deletes the
 // selected objects and answers 200 with the PodList of them as listed;
-// the cluster-wide collection of a namespaced resource is 405; dryRun is
-// refused; propagationPolicy is accepted.
+// the cluster-wide collection of a namespaced resource is 405; a dry run
+// (B211) answers the same list and deletes nothing; propagationPolicy is
+// accepted.
 func TestHTTP_B102_DeleteCollection(t *testing.T) {
 	t.Parallel()
 	st := newStore(t, etcdtest.Start(t), podsRes)
@@ -24,7 +25,11 @@ func TestHTTP_B102_DeleteCollection(t *testing.T) {
 	last := add(t, st, "ns2", "d", map[string]string{"app": "x"})
 
 	f.do(t, http.MethodDelete, "/api/v1/pods?labelSelector=app%3Dx", "").expectCode(t, 405)
-	f.do(t, http.MethodDelete, "/api/v1/namespaces/ns1/pods?labelSelector=app%3Dx&dryRun=All", "").expectCode(t, 400)
+	wantList := `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"` + api.FormatRV(last.RV) + `"},"items":[` +
+		string(a.Raw) + `,` + string(c.Raw) + `]}`
+	f.do(t, http.MethodDelete, "/api/v1/namespaces/ns1/pods?labelSelector=app%3Dx&dryRun=All", "").expect(t, 200, wantList)
+	f.do(t, http.MethodDelete, "/api/v1/namespaces/ns1/pods?labelSelector=app%3Dx",
+		`{"kind":"DeleteOptions","apiVersion":"v1","dryRun":["All"]}`).expect(t, 200, wantList)
 	f.do(t, http.MethodDelete, "/api/v1/namespaces/ns1/pods?labelSelector=app%3Dx",
 		`{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}`).expect(t, 200,
 		`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"`+api.FormatRV(last.RV)+`"},"items":[`+

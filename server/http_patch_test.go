@@ -12,7 +12,7 @@ import (
 // msgBuiltinPatchTypes is the 415 of a patch type a built-in kind does
 // not accept.
 const msgBuiltinPatchTypes = "the body of the request was in an unknown format - accepted media types include: " +
-	"application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+	"application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
 
 // patchedParts returns the labels and containers of a patched pod.
 func patchedParts(t *testing.T, r response) (map[string]string, []map[string]string) {
@@ -78,7 +78,7 @@ func TestPatch_B76_CustomResourceStrategic415(t *testing.T) {
 	f.srv, f.ts = serve(t, Config{Storages: []api.Storage{st}, Version: "test", Logger: quietLog})
 	const path = "/apis/example.com/v1/namespaces/ns1/widgets/"
 	const msg = "the body of the request was in an unknown format - accepted media types include: " +
-		"application/json-patch+json, application/merge-patch+json"
+		"application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
 	f.do(t, http.MethodPatch, path+"missing", `{}`, "Content-Type", "application/strategic-merge-patch+json").expect(t, 415,
 		status(415, "UnsupportedMediaType", msg, ""))
 	add(t, st, "ns1", "w", nil)

@@ -193,10 +193,6 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		return
 	}
 	defer release()
-	if isWrite(req.verb) && queryDryRun(r.URL.Query()) {
-		writeError(rw, s.log, errDryRun, req)
-		return
-	}
 	q, err := httpQuery(r.URL.Query(), req.verb)
 	if err != nil {
 		writeError(rw, s.log, err, req)

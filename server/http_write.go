@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -24,27 +23,13 @@ import (
 
 const mediaJSON = "application/json"
 
-// errDryRun answers a write that asks for a dry run, wherever it does (B55):
-// the storages have no dry-run mode, and carrying out a write the client
-// asked only to try would be worse than refusing it. Create, update and
-// patch carry dryRun in the query (kubectl --dry-run=server sends
-// dryRun=All); a delete carries it in the DeleteOptions body (kubectl and
-// client-go's typed Delete) or, without a body, in the query.
-var errDryRun = api.BadParam("dryRun", "dryRun is not supported by this server: the request was not carried out")
-
-// queryDryRun reports whether the query names dryRun at all: any value,
-// even an empty one (which kube-apiserver refuses as unsupported), and in
-// any position of a repeated parameter.
-func queryDryRun(q url.Values) bool {
-	_, ok := q["dryRun"]
-	return ok
-}
-
 // serveWrite reads the body of a create or update (JSON or protobuf) or
 // of a patch (any media type: the Content-Type is the patch type, which
-// the storage accepts or answers 415 for, B75, B76), runs the write under
-// the request timeout and answers the written object: 201 for a create,
-// else 200.
+// the storage accepts or answers 415 for, B75, B76, B210), reads the
+// write's options (write_options.go), runs the write under the request
+// timeout and answers the written object (for a dry run, the object as it
+// would be written, B211) with the write's warnings: 201 for a create or
+// an apply that created its object, else 200.
 func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request, q *query) {
 	var body []byte
 	var ok bool
@@ -58,13 +43,20 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request
 	if !ok {
 		return
 	}
-	obj, err := req.write(r.Context(), body, pt, q.timeoutSeconds)
+	opts, err := writeOptions(r.URL.Query(), req.verb, pt, r.UserAgent())
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return
+	}
+	ctx, rep := withReport(r.Context(), opts)
+	obj, err := req.write(ctx, body, pt, q.timeoutSeconds)
+	writeWarnings(w, rep)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
 	}
 	code := http.StatusOK
-	if req.verb == verbCreate {
+	if req.verb == verbCreate || rep.Created() {
 		code = http.StatusCreated
 	}
 	writeBody(w, r, code, obj.Raw)

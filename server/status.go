@@ -98,7 +98,7 @@ func findRule(err error) (statusRule, bool) {
 // nothing to say, as for a bad query parameter.
 func statusDetails(rule statusRule, e *api.Error, req *request) *metav1.StatusDetails {
 	d := &metav1.StatusDetails{}
-	if req != nil && !namelessCode(rule.code) {
+	if req != nil && !namelessCode(rule.code) && (e == nil || !e.NoObject) {
 		d.Name, d.Group, d.Kind = req.name, req.entry.res.Group, req.entry.res.Resource
 	}
 	if e != nil {

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -11,9 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// dryRunRefused is the message of the 400 every dry run gets (B55).
-const dryRunRefused = "dryRun is not supported by this server: the request was not carried out"
 
 // createKeep creates configmap e2e/keep and returns it.
 func createKeep(t *testing.T, e *env) *corev1.ConfigMap {
@@ -35,36 +29,48 @@ func stillThere(t *testing.T, e *env, want *corev1.ConfigMap) {
 	}
 }
 
-// TestDryRun_B55_KubectlDelete: `kubectl delete --dry-run=server` (dryRun
-// in the DeleteOptions body) fails with the server's 400 and the object
-// stays. It used to print `configmap "keep" deleted (server dry run)` and
-// really delete it.
-func TestDryRun_B55_KubectlDelete(t *testing.T) {
+// etcdRevision is the current revision of the daemon's etcd.
+func etcdRevision(t *testing.T, e *env) int64 {
+	t.Helper()
+	resp, err := e.etcd.Get(t.Context(), "/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Header.Revision
+}
+
+// TestDryRun_B211_KubectlServer: `kubectl ... --dry-run=server` of a
+// delete (dryRun in the DeleteOptions body), a label (a patch), a create
+// and an apply answer as the real commands do, marked "(server dry run)",
+// and etcd's revision does not move.
+func TestDryRun_B211_KubectlServer(t *testing.T) {
 	e := startEnv(t)
 	k := newKubectl(t, e.url)
 	cm := createKeep(t, e)
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := k.command(ctx, "delete", "configmap", "keep", "-n", "e2e", "--dry-run=server")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if want := "Error from server (BadRequest): " + dryRunRefused + "\n"; err == nil || stderr.String() != want || stdout.Len() != 0 {
-		t.Fatalf("kubectl delete --dry-run=server: %v\nstdout: %q\nstderr: %q\nwant stderr %q", err, stdout.String(), stderr.String(), want)
-	}
-	stillThere(t, e, cm)
-	// The same for the other writes, which carry dryRun=All in the query.
-	for _, args := range [][]string{
-		{"label", "configmap", "keep", "-n", "e2e", "x=y", "--dry-run=server"},
-		{"create", "configmap", "other", "-n", "e2e", "--dry-run=server"},
+	rev := etcdRevision(t, e)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"delete", "configmap", "keep", "-n", "e2e", "--dry-run=server"}, "configmap \"keep\" deleted (server dry run)\n"},
+		{[]string{"label", "configmap", "keep", "-n", "e2e", "x=y", "--dry-run=server"}, "configmap/keep labeled (server dry run)\n"},
+		{[]string{"create", "configmap", "other", "-n", "e2e", "--dry-run=server"}, "configmap/other created (server dry run)\n"},
+		{[]string{"create", "configmap", "keep", "-n", "e2e", "--from-literal=k=v", "--dry-run=server", "-o", "jsonpath={.data.k} {.metadata.resourceVersion}"}, ""},
 	} {
-		stdout.Reset()
-		stderr.Reset()
-		cmd := k.command(ctx, args...)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), dryRunRefused) {
-			t.Errorf("kubectl %s: %v\nstdout: %q\nstderr: %q", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		if c.want == "" { // the name is taken: kubectl reports the 409
+			ctx := t.Context()
+			out, err := k.command(ctx, c.args...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), `configmaps "keep" already exists`) {
+				t.Errorf("kubectl %s: %v %s", strings.Join(c.args, " "), err, out)
+			}
+			continue
 		}
+		if out := k.run(t, "", c.args...); out != c.want {
+			t.Errorf("kubectl %s: %q, want %q", strings.Join(c.args, " "), out, c.want)
+		}
+	}
+	if got := etcdRevision(t, e); got != rev {
+		t.Fatalf("dry runs moved etcd from %d to %d", rev, got)
 	}
 	stillThere(t, e, cm)
 	if _, err := e.cs.CoreV1().ConfigMaps("e2e").Get(t.Context(), "other", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -72,16 +78,13 @@ func TestDryRun_B55_KubectlDelete(t *testing.T) {
 	}
 }
 
-// TestDryRun_B55_TypedDelete: client-go's typed Delete with DryRun (a
-// protobuf DeleteOptions body) returns a BadRequest error and deletes
-// nothing.
-func TestDryRun_B55_TypedDelete(t *testing.T) {
+// TestDryRun_B211_TypedDelete: client-go's typed Delete with DryRun (a
+// protobuf DeleteOptions body) succeeds and deletes nothing.
+func TestDryRun_B211_TypedDelete(t *testing.T) {
 	e := startEnv(t)
 	cm := createKeep(t, e)
-	err := e.cs.CoreV1().ConfigMaps("e2e").Delete(t.Context(), "keep", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
-	var st apierrors.APIStatus
-	if !apierrors.IsBadRequest(err) || !errors.As(err, &st) || st.Status().Message != dryRunRefused {
-		t.Fatalf("typed Delete with DryRun: %v, want BadRequest %q", err, dryRunRefused)
+	if err := e.cs.CoreV1().ConfigMaps("e2e").Delete(t.Context(), "keep", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("typed Delete with DryRun: %v", err)
 	}
 	stillThere(t, e, cm)
 }

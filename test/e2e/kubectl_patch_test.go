@@ -64,7 +64,7 @@ func TestKubectl_Patches_B75_B76(t *testing.T) {
 	k.run(t, "", "create", "-f", widget)
 	code, _, body := e.do(t, "PATCH", "/apis/example.com/v1/namespaces/e2e/widgets/w", `{"spec":{"n":2}}`,
 		"Content-Type", "application/strategic-merge-patch+json")
-	const want = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json","reason":"UnsupportedMediaType","code":415}`
+	const want = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml","reason":"UnsupportedMediaType","code":415}`
 	if code != 415 || body != want+"\n" && body != want {
 		t.Errorf("strategic patch of a widget: %d %s", code, body)
 	}
