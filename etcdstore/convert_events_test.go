@@ -1,6 +1,7 @@
 package etcdstore_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -84,14 +85,24 @@ func TestB191_EventsV1WritesStoreCoreEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The store assigns the uid and generation 1 (B100).
-	checkServed(t, "create", obj.Raw, withUID(v1, obj.UID), obj.RV)
+	// The store assigns the uid and generation 1 (B100), and records the
+	// create's manager in the events.k8s.io form (B210).
+	var served eventsv1.Event
+	if err := json.Unmarshal(obj.Raw, &served); err != nil {
+		t.Fatal(err)
+	}
+	if mf := served.ManagedFields; len(mf) != 1 || mf[0].Operation != metav1.ManagedFieldsOperationUpdate || mf[0].APIVersion != "events.k8s.io/v1" {
+		t.Fatalf("managedFields of the create = %+v, want one Update entry of events.k8s.io/v1", mf)
+	}
+	want := withUID(v1, obj.UID)
+	want.ManagedFields = served.ManagedFields
+	checkServed(t, "create", obj.Raw, want, obj.RV)
 	coreStore := testkit.Store(t, e.etcd, &api.Resource{Version: "v1", Resource: "events", Kind: "Event", Namespaced: true}, nil)
 	stored, err := coreStore.Get(e.ctx, "ns1", "web-0.17a", api.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	core.UID, core.Generation = types.UID(obj.UID), 1
+	core.UID, core.Generation, core.ManagedFields = types.UID(obj.UID), 1, served.ManagedFields
 	checkServed(t, "the stored core event", stored.Raw, core, obj.RV)
 }
 

@@ -40,7 +40,11 @@ func (s *Server) serveStatusWrite(w http.ResponseWriter, r *http.Request, req *r
 	if !ok {
 		return
 	}
-	ctx, cancel := requestContext(r.Context(), q.timeoutSeconds)
+	ctx, rep, ok := s.subresourceWriteContext(w, r, req)
+	if !ok {
+		return
+	}
+	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
 	defer cancel()
 	var obj *api.Object
 	var err error
@@ -49,11 +53,31 @@ func (s *Server) serveStatusWrite(w http.ResponseWriter, r *http.Request, req *r
 	} else {
 		obj, err = sw.UpdateStatus(ctx, req.namespace, req.name, body)
 	}
+	writeWarnings(w, rep)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
 	}
 	writeBody(w, r, http.StatusOK, obj.Raw)
+}
+
+// subresourceWriteContext reads the write options of a status or scale
+// write (dryRun, fieldManager, fieldValidation: B210-B212) into the
+// request's context; on a bad option it writes the error and reports
+// false. The managedFields entry such a write records does not name the
+// subresource (kube-apiserver's does).
+func (s *Server) subresourceWriteContext(w http.ResponseWriter, r *http.Request, req *request) (context.Context, *api.Report, bool) {
+	var pt api.PatchType
+	if req.verb == verbPatch {
+		pt = patchType(r)
+	}
+	opts, err := writeOptions(r.URL.Query(), req.verb, pt, r.UserAgent())
+	if err != nil {
+		writeError(w, s.log, err, req)
+		return nil, nil, false
+	}
+	ctx, rep := withReport(r.Context(), opts)
+	return ctx, rep, true
 }
 
 // serveScale is a GET, PUT or PATCH of <object>/scale.
@@ -75,9 +99,14 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req *request
 		if !ok {
 			return
 		}
-		ctx, cancel := requestContext(r.Context(), q.timeoutSeconds)
+		ctx, rep, ok := s.subresourceWriteContext(w, r, req)
+		if !ok {
+			return
+		}
+		ctx, cancel := requestContext(ctx, q.timeoutSeconds)
 		defer cancel()
 		obj, err = s.writeScale(ctx, req, sc, body, patchType(r))
+		writeWarnings(w, rep)
 	}
 	if err != nil {
 		writeError(w, s.log, err, req)

@@ -59,7 +59,7 @@ func TestDaemon_B163_KubeMetricNames(t *testing.T) {
 	resp.Body.Close()
 	expect(http.MethodPost, "/api/v1/namespaces/default/configmaps", newCM("default", "c2"), 201)
 	expect(http.MethodPost, "/api/v1/namespaces/other/configmaps", newCM("other", "c3"), 201)
-	expect(http.MethodPost, "/api/v1/namespaces/default/configmaps?dryRun=All", newCM("default", "c4"), 400)
+	expect(http.MethodPost, "/api/v1/namespaces/default/configmaps?dryRun=All", newCM("default", "c4"), 201)
 	expect(http.MethodGet, "/api/v1/namespaces/default/configmaps/c1", "", 200)
 	expect(http.MethodGet, "/api/v1/configmaps", "", 200)
 	expect(http.MethodGet, "/apis/apps/v1/namespaces/default/deployments/missing", "", 404)
@@ -81,7 +81,7 @@ func TestDaemon_B163_KubeMetricNames(t *testing.T) {
 		`apiserver_request_total{code="200",` + cm + `,scope="namespace",subresource="",verb="WATCH",version="v1"} 1`,
 		`apiserver_request_total{code="200",` + cm + `,scope="resource",subresource="",verb="GET",version="v1"} 1`,
 		`apiserver_request_total{code="201",` + cm + `,scope="resource",subresource="",verb="POST",version="v1"} 3`,
-		`apiserver_request_total{code="400",component="apiserver",dry_run="All",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 1`,
+		`apiserver_request_total{code="201",component="apiserver",dry_run="All",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 1`,
 		`apiserver_request_total{code="404",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="GET",version="v1"} 1`,
 	}
 	got := metricLines(page, "apiserver_request_total")
@@ -97,7 +97,7 @@ func TestDaemon_B163_KubeMetricNames(t *testing.T) {
 		`apiserver_storage_objects{resource="deployments.apps"} 0`,
 		`etcd_request_duration_seconds_count{group="",operation="create",resource="configmaps"} 3`,
 		`etcd_request_duration_seconds_count{group="",operation="delete",resource="configmaps"} 2`,
-		`watchcached_http_requests_total{code="201",resource="configmaps",verb="CREATE"} 3`,
+		`watchcached_http_requests_total{code="201",resource="configmaps",verb="CREATE"} 4`,
 	} {
 		if !strings.Contains(page, "\n"+want+"\n") {
 			t.Errorf("no %s", want)
