@@ -47,3 +47,7 @@ func (c *Cacher) Patch(ctx context.Context, namespace, name string, patch api.Pa
 	}
 	return c.store.PatchWithHint(ctx, namespace, name, patch, hint)
 }
+
+// Uncached is the source: what serves a read that bypasses the cache
+// (api.Cached, ?cache=false).
+func (c *Cacher) Uncached() api.Storage { return c.store }

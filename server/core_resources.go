@@ -11,6 +11,9 @@ import (
 type resourceEntry struct {
 	res     *api.Resource
 	storage api.Storage
+	// uncached serves the reads that bypass the cache (?cache=false): the
+	// cache's source (api.Cached), or nil when storage is no cache.
+	uncached api.Storage
 	// listHead is `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"`.
 	listHead []byte
 	// bookmarkHead is `{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"`.
@@ -45,6 +48,9 @@ func newResourceTable(storages []api.Storage) *resourceTable {
 			storage:      st,
 			listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
 			bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+		}
+		if c, ok := st.(api.Cached); ok {
+			e.uncached = c.Uncached()
 		}
 		gv := r.GroupVersion()
 		t.byGVR[gv+"/"+r.Resource] = e

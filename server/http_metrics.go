@@ -11,7 +11,7 @@ import (
 // apiserver_request_total and apiserver_request_duration_seconds. Safe for
 // concurrent use (Prometheus collectors are).
 type metrics struct {
-	requests *prometheus.CounterVec   // verb, resource, code
+	requests *prometheus.CounterVec   // verb, resource, code, cache
 	duration *prometheus.HistogramVec // verb, resource; WATCH excluded
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
@@ -22,8 +22,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "watchcached_http_requests_total",
-			Help: "HTTP requests to resources by verb, resource and response code.",
-		}, []string{"verb", "resource", "code"}),
+			Help: "HTTP requests to resources by verb, resource, response code and cache (\"true\": served from the watch cache, \"false\": from the source, because of ?cache=false, a resource without a cache, or a write).",
+		}, []string{"verb", "resource", "code", "cache"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "watchcached_http_request_duration_seconds",
 			Help:    "Latency of HTTP requests to resources by verb and resource (watches excluded).",
@@ -47,8 +47,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) start(req *request) func(code int) {
 	begin := time.Now()
 	resource := req.entry.res.GroupResource()
+	cache := strconv.FormatBool(req.cached())
 	return func(code int) {
-		m.requests.WithLabelValues(req.verb, resource, strconv.Itoa(code)).Inc()
+		m.requests.WithLabelValues(req.verb, resource, strconv.Itoa(code), cache).Inc()
 		if req.verb != verbWatch {
 			m.duration.WithLabelValues(req.verb, resource).Observe(time.Since(begin).Seconds())
 		}

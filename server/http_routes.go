@@ -172,6 +172,8 @@ func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 // serveResource runs one resource request and records its metrics.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *request) {
 	rw := &statusRecorder{ResponseWriter: w}
+	bypass, bypassErr := readBypass(r, req.verb)
+	req.bypass = bypass
 	done := s.metrics.start(req)
 	defer func() { done(rw.statusCode()) }()
 	release, err := s.admission.admit(req.verb)
@@ -180,6 +182,14 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		return
 	}
 	defer release()
+	if bypassErr != nil {
+		writeError(rw, s.log, bypassErr, req)
+		return
+	}
+	if req.bypass && s.cfg.ForwardUncachedReads {
+		s.forwardRead(rw, r)
+		return
+	}
 	if isWrite(req.verb) && queryDryRun(r.URL.Query()) {
 		writeError(rw, s.log, errDryRun, req)
 		return

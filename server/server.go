@@ -64,6 +64,11 @@ type Config struct {
 	// Writes says what becomes of writes (write_mode.go); the zero value
 	// carries them out through the storages.
 	Writes WritePolicy
+	// ForwardUncachedReads proxies reads that bypass the cache
+	// (?cache=false) to Writes.ForwardURL, the upstream API server the
+	// caches follow, instead of serving them from the caches' sources
+	// (http_uncached.go). It needs Writes.Mode WriteModeForward.
+	ForwardUncachedReads bool
 	// Authorizer decides what each authenticated user may do (authz.go);
 	// nil allows everything (kube-apiserver's AlwaysAllow).
 	Authorizer Authorizer
@@ -94,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Writes.Validate(); err != nil {
 		return err
+	}
+	if c.ForwardUncachedReads && c.Writes.Mode != WriteModeForward {
+		return errors.New("server: ForwardUncachedReads needs Writes.Mode forward (the upstream's URL and transport)")
 	}
 	if err := validateHealthChecks(c.HealthChecks); err != nil {
 		return err
@@ -152,6 +160,10 @@ type Server struct {
 	// at New.
 	health map[string][]api.HealthChecker
 
+	// readForwarder proxies reads that bypass the cache to the upstream;
+	// nil unless Config.ForwardUncachedReads.
+	readForwarder http.Handler
+
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
 	stopWatches context.CancelFunc
@@ -175,6 +187,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
+	if cfg.ForwardUncachedReads {
+		s.readForwarder = s.newForwarder("read")
+	}
 	s.handler = s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))
 	return s, nil
 }

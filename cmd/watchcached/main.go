@@ -41,6 +41,7 @@ func main() {
 	cfg.AddLimitFlags(fs)
 	cfg.AddAuthFlags(fs)
 	cfg.AddWriteFlags(fs)
+	cfg.AddUpstreamFlags(fs)
 	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", cacher.DefaultMaxCacheLag, "how long a cache may go without holding etcd's current revision before /readyz fails (negative: no lag check)")
 	fs.DurationVar(&cfg.EtcdHealthcheckTimeout, "etcd-healthcheck-timeout", cacher.DefaultHealthTimeout, "timeout of the etcd check of /readyz")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
