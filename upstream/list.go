@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/watchcached/watchcached/api"
 )
 
@@ -45,7 +47,7 @@ func (s *Source) listRaw(ctx context.Context, p listParams) (*listPage, uint64, 
 		if p.limit > 0 {
 			r = r.Param("limit", strconv.FormatInt(p.limit, 10))
 		}
-		body, err := r.Do(ctx).Raw()
+		body, err := raw(r.Do(ctx))
 		if err != nil {
 			return mapErr(ctx, err)
 		}
@@ -114,7 +116,7 @@ func (s *Source) Get(ctx context.Context, namespace, name string, opts api.GetOp
 		if opts.ResourceVersion != "" {
 			r = r.Param("resourceVersion", opts.ResourceVersion)
 		}
-		body, err := r.Do(ctx).Raw()
+		body, err := raw(r.Do(ctx))
 		if err != nil {
 			return mapErr(ctx, err)
 		}
@@ -223,3 +225,13 @@ func isExpired(err error) bool { return errorsIs(err, api.ErrExpired) }
 
 // String names the source in logs.
 func (s *Source) String() string { return fmt.Sprintf("upstream %s", s.res.GroupResource()) }
+
+// raw is a response's body, or its error with the Status the upstream
+// sent decoded (Result.Raw alone leaves an error answer unstructured).
+func raw(res rest.Result) ([]byte, error) {
+	body, err := res.Raw()
+	if err != nil {
+		return nil, res.Error()
+	}
+	return body, nil
+}

@@ -42,7 +42,7 @@ func main() {
 	cfg.AddAuthFlags(fs)
 	cfg.AddWriteFlags(fs)
 	cfg.AddUpstreamFlags(fs)
-	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", cacher.DefaultMaxCacheLag, "how long a cache may go without holding etcd's current revision before /readyz fails (negative: no lag check)")
+	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", 0, "how long a cache may go without holding its source's current revision before /readyz fails (negative: no lag check) (default 10s; 3m following an upstream)")
 	fs.DurationVar(&cfg.EtcdHealthcheckTimeout, "etcd-healthcheck-timeout", cacher.DefaultHealthTimeout, "timeout of the etcd check of /readyz")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")

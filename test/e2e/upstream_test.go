@@ -46,9 +46,9 @@ current-context: up
 	return path
 }
 
-// startFollower starts a daemon following the server at upstreamURL with
-// the default resources plus widgets and waits until its caches are
-// ready. The env has no etcd client: the follower has no etcd.
+// startFollower starts a daemon following the server at upstreamURL (""
+// when a mutate names the upstream) with the default resources plus
+// widgets and waits until its caches are ready. The env has no etcd client: the follower has no etcd.
 func startFollower(t *testing.T, upstreamURL string, mutate ...func(*app.Config)) *env {
 	t.Helper()
 	cfg := app.DefaultConfig()
@@ -60,7 +60,9 @@ func startFollower(t *testing.T, upstreamURL string, mutate ...func(*app.Config)
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	cfg.Resources = append(app.DefaultResources(), widgetsResource())
-	cfg.UpstreamKubeconfig = writeKubeconfig(t, upstreamURL)
+	if upstreamURL != "" {
+		cfg.UpstreamKubeconfig = writeKubeconfig(t, upstreamURL)
+	}
 	for _, m := range mutate {
 		m(&cfg)
 	}

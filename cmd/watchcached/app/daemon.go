@@ -252,7 +252,7 @@ func (d *Daemon) startHealth() error {
 		Store:       d.revisionSource,
 		Cachers:     d.cachers,
 		Timeout:     d.cfg.EtcdHealthcheckTimeout,
-		MaxCacheLag: d.cfg.ReadyzMaxCacheLag,
+		MaxCacheLag: d.cfg.maxCacheLag(),
 		Logger:      d.log,
 		Registerer:  d.registry,
 	})

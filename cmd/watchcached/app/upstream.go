@@ -26,7 +26,25 @@ import (
 // DefaultUpstreamConsistentReadTimeout is how long a consistent read waits
 // for the cache to reach the upstream's current revision before the read
 // is forwarded to the upstream.
-const DefaultUpstreamConsistentReadTimeout = 3 * time.Second
+const DefaultUpstreamConsistentReadTimeout = time.Second
+
+// DefaultUpstreamMaxCacheLag is /readyz's lag bound following an
+// upstream: an idle resource's cache reaches the upstream's revision only
+// at the upstream's bookmarks (about once a minute from kube-apiserver),
+// as no progress can be requested.
+const DefaultUpstreamMaxCacheLag = 3 * time.Minute
+
+// maxCacheLag is /readyz's lag bound in effect: the configured one, else
+// the default of the source followed.
+func (c *Config) maxCacheLag() time.Duration {
+	switch {
+	case c.ReadyzMaxCacheLag != 0:
+		return c.ReadyzMaxCacheLag
+	case c.UpstreamMode():
+		return DefaultUpstreamMaxCacheLag
+	}
+	return cacher.DefaultMaxCacheLag
+}
 
 // AddUpstreamFlags registers the upstream flags on fs, filling c when fs
 // is parsed.
@@ -36,7 +54,7 @@ func (c *Config) AddUpstreamFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.UpstreamInCluster, "upstream-in-cluster", c.UpstreamInCluster,
 		"follow the kube-apiserver of the cluster this runs in (its service account), as --upstream-kubeconfig does")
 	fs.DurationVar(&c.UpstreamConsistentReadTimeout, "upstream-consistent-read-timeout", c.UpstreamConsistentReadTimeout,
-		"how long a consistent read waits for the cache to reach the upstream's current revision before it is forwarded to the upstream (default 3s)")
+		"how long a consistent read waits for the cache to reach the upstream's current revision before it is forwarded to the upstream (default 1s)")
 	fs.StringVar(&c.UpstreamWatchList, "upstream-watch-list", c.UpstreamWatchList,
 		"how caches list the upstream: auto (a WatchList, else paged LISTs), on or off (default auto)")
 }
