@@ -45,8 +45,8 @@ func TestDecode_B171_RawAndRV(t *testing.T) {
 func TestDecode_B171_Refused(t *testing.T) {
 	d := newDecoder(&api.Resource{Version: "v1", Resource: "nodes", Kind: "Node"}, "/registry")
 	for in, want := range map[string]string{
-		`[`: `upstream: object is not JSON: invalid JSON`,
-		`{"metadata":{"name":"n"}}`:                                       `upstream: object /n has resourceVersion "", not a positive integer`,
+		`[`:                         `upstream: object is not JSON: invalid JSON`,
+		`{"metadata":{"name":"n"}}`: `upstream: object /n has resourceVersion "", not a positive integer`,
 		`{"metadata":{"name":"n","resourceVersion":"0"}}`:                 `upstream: object /n has resourceVersion "0", not a positive integer`,
 		`{"metadata":{"name":"n","namespace":"x","resourceVersion":"5"}}`: `upstream: object "x"/"n" does not name a Node`,
 	} {

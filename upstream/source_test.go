@@ -69,12 +69,14 @@ func faultProxy(t *testing.T, target string, codes ...int) (string, *atomic.Int6
 	return srv.URL, &n
 }
 
-func itoa(i int) string { return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func itoa(i int) string {
+	return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 func newSource(t *testing.T, url string, retries int) *upstream.Source {
 	t.Helper()
 	s, err := upstream.New(upstream.Config{REST: &rest.Config{Host: url, QPS: -1},
-		Resource: &api.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true},
+		Resource:  &api.Resource{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true},
 		WatchList: upstream.WatchListOff, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Retries: retries,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
