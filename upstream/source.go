@@ -151,6 +151,13 @@ func newRESTClient(base *rest.Config, res *api.Resource) (*rest.RESTClient, erro
 	scheme := runtime.NewScheme()
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
 	cfg.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		// No client-side rate limit (client-go's default is 5 QPS): the
+		// Source sends one watch, its lists and at most one revision
+		// request in flight at a time (the cacher's batcher), and a
+		// limit would only delay consistent reads.
+		cfg.QPS = -1
+	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "watchcached-upstream"
 	}
