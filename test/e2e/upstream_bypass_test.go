@@ -14,6 +14,8 @@ func TestUpstream_B176_CacheFalseFromUpstream(t *testing.T) {
 	up := startEnv(t)
 	f := startFollower(t, up.url)
 	const cmPath = "/api/v1/namespaces/by/configmaps"
+	_, _, body := up.do(t, http.MethodGet, cmPath, "")
+	rv0 := rvOf(t, body)
 	code, _, body := up.do(t, http.MethodPost, cmPath, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, body)
@@ -47,11 +49,12 @@ func TestUpstream_B176_CacheFalseFromUpstream(t *testing.T) {
 	if code, _, body := f.do(t, http.MethodGet, cmPath+"?cache=false&resourceVersion=0", ""); code != http.StatusOK {
 		t.Fatalf("LIST ?cache=false: %d %s", code, body)
 	}
-	code, _, body = f.do(t, http.MethodGet, cmPath+"?cache=false&watch=1&resourceVersion="+rv+"&timeoutSeconds=1", "")
-	if code != http.StatusOK || body != "" {
-		t.Errorf("WATCH ?cache=false from the last RV: %d %q, want 200 and no event", code, body)
+	code, _, fWatch := f.do(t, http.MethodGet, cmPath+"?cache=false&watch=1&resourceVersion="+rv0+"&timeoutSeconds=1", "")
+	_, _, upWatch := up.do(t, http.MethodGet, cmPath+"?watch=1&resourceVersion="+rv0+"&timeoutSeconds=1", "")
+	if code != http.StatusOK || fWatch != upWatch || !contains(fWatch, `{"type":"ADDED","object":{"apiVersion":"v1","kind":"ConfigMap"`) {
+		t.Errorf("WATCH ?cache=false: %d %q, want 200 and the upstream's %q", code, fWatch, upWatch)
 	}
-	want := counts{before.get + 2, before.list + 1, before.watch + 1} // the second GET is the test's own
+	want := counts{before.get + 2, before.list + 1, before.watch + 2} // the second GET and WATCH are the test's own
 	if got := upCounts(); got != want {
 		t.Errorf("upstream requests after the ?cache=false reads: %+v, want %+v", got, want)
 	}
