@@ -95,6 +95,26 @@ func TestBypass_B177_EtcdSource(t *testing.T) {
 	if got := e.metric(t, "watchcached_cache_delegated_total", `resource="configmaps"`); got != 0 {
 		t.Errorf("reads the cache delegated: %d, want 0 (the bypass does not go through it)", got)
 	}
+
+	// A value that does not decode is counted by every read of etcd that
+	// meets it: a list from the cache reads nothing, a list with
+	// ?cache=false reads etcd.
+	decodeErrors := func() int { return e.metric(t, "watchcached_storage_decode_errors_total", `resource="configmaps"`) }
+	if _, err := e.etcd.Put(t.Context(), "/registry/configmaps/by/bad", "not json"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cache's watch to meet the bad value", func() bool { return decodeErrors() == 1 }, func() string { return "no decode error" })
+	for _, c := range []struct {
+		query string
+		want  int
+	}{{"?resourceVersion=0", 1}, {"", 1}, {"?cache=false&resourceVersion=0", 2}, {"?cache=false", 3}} {
+		if code, _, body := e.do(t, http.MethodGet, cmPath+c.query, ""); code != http.StatusOK || !contains(body, `"name":"x"`) {
+			t.Fatalf("LIST %s: %d %s", c.query, code, body)
+		}
+		if got := decodeErrors(); got != c.want {
+			t.Errorf("decode errors after LIST %s: %d, want %d", c.query, got, c.want)
+		}
+	}
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
