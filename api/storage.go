@@ -101,3 +101,12 @@ type List struct {
 	// selectors).
 	RemainingItemCount *int64
 }
+
+// Cached is implemented by storages that serve reads from a cache in
+// front of a source of record (the Cacher). A read with ?cache=false is
+// served by Uncached instead: that one request goes straight to the
+// source, for comparison or to bypass the cache.
+type Cached interface {
+	// Uncached is the source the cache follows and delegates to.
+	Uncached() Storage
+}

@@ -7,9 +7,9 @@ import (
 )
 
 // Source is what a Cacher follows and delegates to: one resource in a
-// store of record (etcdstore.Store today). The Cacher depends on this
-// interface only, so a second source (a kube-apiserver followed by list
-// and watch) plugs in without touching the cache. Implementations are safe
+// store of record, etcd (etcdstore.Store) or an API server followed by
+// list and watch (upstream.Source). The Cacher depends on this interface
+// only. Implementations are safe
 // for concurrent use.
 type Source interface {
 	// Storage answers what the cache delegates (reads it cannot serve,

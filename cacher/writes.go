@@ -65,3 +65,7 @@ func (c *Cacher) UpdateStatus(ctx context.Context, namespace, name string, body 
 func (c *Cacher) PatchStatus(ctx context.Context, namespace, name string, patch api.Patch) (*api.Object, error) {
 	return c.store.PatchStatusWithHint(ctx, namespace, name, patch, c.hint(namespace, name))
 }
+
+// Uncached is the source: what serves a read that bypasses the cache
+// (api.Cached, ?cache=false).
+func (c *Cacher) Uncached() api.Storage { return c.store }

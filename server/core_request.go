@@ -37,6 +37,24 @@ type request struct {
 	// subresource is "status" or "scale" for a request to an object's
 	// subresource (B220-B223), "" otherwise.
 	subresource string
+	// bypass: a read with ?cache=false, served by entry.uncached (or by
+	// the upstream, ForwardUncachedReads) instead of the cache.
+	bypass bool
+}
+
+// storage is what serves req: the cache's source for a read that
+// bypasses it, else the resource's storage.
+func (req *request) storage() api.Storage {
+	if req.bypass && req.entry.uncached != nil {
+		return req.entry.uncached
+	}
+	return req.entry.storage
+}
+
+// cached reports whether req is served from a cache (the metrics' cache
+// label): a read of a cached resource that does not bypass it.
+func (req *request) cached() bool {
+	return !req.bypass && req.entry.uncached != nil && !isWrite(req.verb)
 }
 
 // newRequest checks the namespace and name a request gives and builds it.
@@ -85,7 +103,7 @@ func (req *request) get(ctx context.Context, q *query) (*api.Object, error) {
 	}
 	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
 	defer cancel()
-	return req.entry.storage.Get(ctx, req.namespace, req.name, opts)
+	return req.storage().Get(ctx, req.namespace, req.name, opts)
 }
 
 // list runs the List of req under the request timeout.
@@ -96,7 +114,7 @@ func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
 	}
 	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
 	defer cancel()
-	return req.entry.storage.List(ctx, opts)
+	return req.storage().List(ctx, opts)
 }
 
 // write runs the create, update or patch of req with body under the

@@ -13,6 +13,9 @@ import (
 type resourceEntry struct {
 	res     *api.Resource
 	storage api.Storage
+	// uncached serves the reads that bypass the cache (?cache=false): the
+	// cache's source (api.Cached), or nil when storage is no cache.
+	uncached api.Storage
 	// listHead is `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"`.
 	listHead []byte
 	// bookmarkHead is `{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"`.
@@ -50,6 +53,9 @@ func newResourceTable(storages []api.Storage) (*resourceTable, error) {
 		e, err := newResourceEntry(st)
 		if err != nil {
 			return nil, err
+		}
+		if c, ok := st.(api.Cached); ok {
+			e.uncached = c.Uncached()
 		}
 		gv := r.GroupVersion()
 		t.byGVR[gv+"/"+r.Resource] = e

@@ -60,7 +60,7 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 	ctx, cancel := context.WithTimeout(ctx, s.watchTimeout(q.timeoutSeconds))
 	defer cancel()
 	defer context.AfterFunc(s.stopCtx, cancel)()
-	watcher, err := req.entry.storage.Watch(ctx, opts)
+	watcher, err := req.storage().Watch(ctx, opts)
 	if err != nil {
 		return err, nil
 	}

@@ -111,8 +111,8 @@ func TestHealth(t *testing.T) {
 	f.do(t, http.MethodGet, "/api/v1/namespaces/ns1/pods/nope", "")
 	m := f.do(t, http.MethodGet, "/metrics", "")
 	for _, want := range []string{
-		`watchcached_http_requests_total{code="200",resource="pods",verb="LIST"} 1`,
-		`watchcached_http_requests_total{code="404",resource="pods",verb="GET"} 1`,
+		`watchcached_http_requests_total{cache="false",code="200",resource="pods",verb="LIST"} 1`,
+		`watchcached_http_requests_total{cache="false",code="404",resource="pods",verb="GET"} 1`,
 		`watchcached_http_request_duration_seconds_count{resource="pods",verb="LIST"} 1`,
 	} {
 		if !strings.Contains(m.body, want) {

@@ -32,7 +32,7 @@ const (
 // caller's Authorization header is already gone (withAuthentication);
 // ForwardTransport adds the kubeconfig's credentials. Safe for concurrent
 // use.
-func (s *Server) newForwarder() http.Handler {
+func (s *Server) newForwarder(what string) http.Handler {
 	target := s.cfg.Writes.ForwardURL
 	impersonate := s.cfg.Authentication.Enabled()
 	return &httputil.ReverseProxy{
@@ -50,9 +50,12 @@ func (s *Server) newForwarder() http.Handler {
 		},
 		Transport: s.cfg.Writes.ForwardTransport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			s.log.Warn("forwarding a write to kube-apiserver failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			if r.Context().Err() != nil {
+				return // the client went away, or the server is stopping a forwarded watch
+			}
+			s.log.Warn("forwarding a "+what+" to kube-apiserver failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			writeStatus(w, newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
-				"the write could not be forwarded to kube-apiserver (--write-mode=forward)"))
+				forwardFailedMessage(what)))
 		},
 	}
 }
@@ -102,4 +105,13 @@ func isTokenByte(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// forwardFailedMessage is the 503's message when the upstream could not
+// be reached for a forwarded request.
+func forwardFailedMessage(what string) string {
+	if what == "read" {
+		return "the read could not be forwarded to the upstream (?cache=false)"
+	}
+	return "the write could not be forwarded to kube-apiserver (--write-mode=forward)"
 }

@@ -12,7 +12,7 @@ import (
 // apiserver_request_total and apiserver_request_duration_seconds. Safe for
 // concurrent use (Prometheus collectors are).
 type metrics struct {
-	requests *prometheus.CounterVec   // verb, resource, code
+	requests *prometheus.CounterVec   // verb, resource, code, cache
 	duration *prometheus.HistogramVec // verb, resource; WATCH excluded
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
@@ -25,8 +25,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "watchcached_http_requests_total",
-			Help: "HTTP requests to resources by verb, resource and response code.",
-		}, []string{"verb", "resource", "code"}),
+			Help: "HTTP requests to resources by verb, resource, response code and cache (\"true\": served from the watch cache, \"false\": from the source, because of ?cache=false, a resource without a cache, or a write).",
+		}, []string{"verb", "resource", "code", "cache"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "watchcached_http_request_duration_seconds",
 			Help:    "Latency of HTTP requests to resources by verb and resource (watches excluded).",
@@ -68,7 +68,8 @@ func (m *metrics) start(r *http.Request, req *request) *measure {
 func (x *measure) done(code int) {
 	elapsed := time.Since(x.begin)
 	resource := x.req.entry.res.GroupResource()
-	x.m.requests.WithLabelValues(x.req.verb, resource, strconv.Itoa(code)).Inc()
+	cache := strconv.FormatBool(x.req.cached())
+	x.m.requests.WithLabelValues(x.req.verb, resource, strconv.Itoa(code), cache).Inc()
 	if x.req.verb != verbWatch {
 		x.m.duration.WithLabelValues(x.req.verb, resource).Observe(elapsed.Seconds())
 	}

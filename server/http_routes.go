@@ -184,6 +184,8 @@ func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 // serveResource runs one resource request and records its metrics.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *request) {
 	rw := &statusRecorder{ResponseWriter: w}
+	bypass, bypassErr := readBypass(r, req.verb)
+	req.bypass = bypass
 	m := s.metrics.start(r, req)
 	defer func() { m.done(rw.statusCode()) }()
 	release, err := s.admission.admit(req.verb)
@@ -193,6 +195,14 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		return
 	}
 	defer release()
+	if bypassErr != nil {
+		writeError(rw, s.log, bypassErr, req)
+		return
+	}
+	if req.bypass && s.cfg.ForwardUncachedReads {
+		s.forwardRead(rw, r)
+		return
+	}
 	q, err := httpQuery(r.URL.Query(), req.verb)
 	if err != nil {
 		writeError(rw, s.log, err, req)

@@ -67,6 +67,11 @@ type Config struct {
 	// Writes says what becomes of writes (write_mode.go); the zero value
 	// carries them out through the storages.
 	Writes WritePolicy
+	// ForwardUncachedReads proxies reads that bypass the cache
+	// (?cache=false) to Writes.ForwardURL, the upstream API server the
+	// caches follow, instead of serving them from the caches' sources
+	// (http_uncached.go). It needs Writes.Mode WriteModeForward.
+	ForwardUncachedReads bool
 	// Authorizer decides what each authenticated user may do (authz.go);
 	// nil allows everything (kube-apiserver's AlwaysAllow).
 	Authorizer Authorizer
@@ -101,6 +106,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Writes.Validate(); err != nil {
 		return err
+	}
+	if c.ForwardUncachedReads && c.Writes.Mode != WriteModeForward {
+		return errors.New("server: ForwardUncachedReads needs Writes.Mode forward (the upstream's URL and transport)")
 	}
 	if err := validateHealthChecks(c.HealthChecks); err != nil {
 		return err
@@ -164,6 +172,9 @@ type Server struct {
 	resources atomic.Pointer[resourceTable]
 	// dynamicMu serializes SetDynamicStorages.
 	dynamicMu sync.Mutex
+	// readForwarder proxies reads that bypass the cache to the upstream;
+	// nil unless Config.ForwardUncachedReads.
+	readForwarder http.Handler
 
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
@@ -208,6 +219,9 @@ func New(cfg Config) (*Server, error) {
 	s.resources.Store(resources)
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
+	if cfg.ForwardUncachedReads {
+		s.readForwarder = s.newForwarder("read")
+	}
 	s.handler = s.withAccessLog(s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes()))))
 	return s, nil
 }

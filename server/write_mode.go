@@ -67,7 +67,7 @@ func (s *Server) withWriteMode(next http.Handler) http.Handler {
 			writeError(w, s.log, rejectedWrite(t, WriteModeReject), nil)
 		})
 	case WriteModeForward:
-		fwd := s.newForwarder()
+		fwd := s.newForwarder("write")
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p := r.URL.EscapedPath()
 			if isWriteMethod(r.Method) && (strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/apis/")) {

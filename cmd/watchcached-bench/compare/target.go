@@ -30,6 +30,16 @@ type REST struct {
 	Label  string
 	Client *kube.Client
 	Res    *api.Resource
+	// Query is added to every request (e.g. cache=false); nil adds none.
+	Query url.Values
+}
+
+// query is q with t.Query added.
+func (t *REST) query(q url.Values) url.Values {
+	for k, vs := range t.Query {
+		q[k] = vs
+	}
+	return q
 }
 
 func (t *REST) Name() string { return t.Label }
@@ -39,12 +49,12 @@ func (t *REST) Get(ctx context.Context, ns, name, rv string) error {
 	if rv != "" {
 		q.Set("resourceVersion", rv)
 	}
-	_, err := t.Client.Read(ctx, kube.Path(t.Res, ns, name), q)
+	_, err := t.Client.Read(ctx, kube.Path(t.Res, ns, name), t.query(q))
 	return err
 }
 
 func (t *REST) List(ctx context.Context, rv string) error {
-	_, err := t.Client.Read(ctx, kube.Path(t.Res, "", ""), url.Values{"resourceVersion": {rv}})
+	_, err := t.Client.Read(ctx, kube.Path(t.Res, "", ""), t.query(url.Values{"resourceVersion": {rv}}))
 	return err
 }
 
@@ -53,7 +63,7 @@ func (t *REST) Page(ctx context.Context, cont string, limit int) (string, error)
 	if cont != "" {
 		q.Set("continue", cont)
 	}
-	m, err := t.Client.Page(ctx, kube.Path(t.Res, "", ""), q)
+	m, err := t.Client.Page(ctx, kube.Path(t.Res, "", ""), t.query(q))
 	return m.Continue, err
 }
 

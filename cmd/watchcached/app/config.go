@@ -103,6 +103,19 @@ type Config struct {
 	// ServeCRDs serves the custom resources of the CRDs stored in etcd
 	// (--serve-crds, B190); nil means CRDsServed's default.
 	ServeCRDs *bool
+	// UpstreamKubeconfig is the kubeconfig of an API server to follow
+	// instead of etcd (--upstream-kubeconfig, upstream.go).
+	UpstreamKubeconfig string
+	// UpstreamInCluster follows the API server of the cluster this runs in
+	// (--upstream-in-cluster).
+	UpstreamInCluster bool
+	// UpstreamConsistentReadTimeout bounds a consistent read's wait for
+	// the cache to reach the upstream's revision; 0 means
+	// DefaultUpstreamConsistentReadTimeout.
+	UpstreamConsistentReadTimeout time.Duration
+	// UpstreamWatchList is how caches list the upstream: "" or "auto",
+	// "on", "off" (--upstream-watch-list).
+	UpstreamWatchList string
 }
 
 // CRDsServed reports whether custom resources are served from the CRDs
@@ -123,6 +136,8 @@ const DefaultEmbeddedEtcdQuotaBytes int64 = 2 << 30
 // one, else 5m with the embedded etcd and 0 (off) with an external etcd.
 func (c *Config) CompactionInterval() time.Duration {
 	switch {
+	case c.UpstreamMode():
+		return 0
 	case c.EtcdCompactionInterval != nil:
 		return *c.EtcdCompactionInterval
 	case len(c.EtcdServers) == 0:
@@ -166,11 +181,16 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if err := c.validateEtcd(); err != nil {
+	if err := c.validateUpstream(); err != nil {
 		return err
 	}
-	if err := c.validateCompaction(); err != nil {
-		return err
+	if !c.UpstreamMode() {
+		if err := c.validateEtcd(); err != nil {
+			return err
+		}
+		if err := c.validateCompaction(); err != nil {
+			return err
+		}
 	}
 	if err := c.validateLimits(); err != nil {
 		return err

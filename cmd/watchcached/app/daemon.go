@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"k8s.io/client-go/rest"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cacher"
@@ -60,6 +61,14 @@ type Daemon struct {
 	grpc        *grpc.Server  // nil when gRPC is disabled
 	grpcServed  chan struct{} // closed when grpc.Serve returned (never when disabled)
 	grpcErr     error         // set before grpcServed is closed
+
+	// upstreamREST reaches the followed upstream; nil when following etcd.
+	upstreamREST *rest.Config
+	// revisionSource tells the source's current revision to the health
+	// probes: the first resource's store or upstream source.
+	revisionSource interface {
+		CurrentRevision(ctx context.Context) (uint64, error)
+	}
 
 	// cachers are the storages served from a cache; stores are every
 	// resource's direct etcd store (the first one answers health probes).
@@ -115,24 +124,15 @@ func (d *Daemon) start(ctx context.Context) error {
 	if d.resources, err = d.loadResources(); err != nil {
 		return err
 	}
-	if err := d.connectEtcd(ctx); err != nil {
+	if d.cfg.UpstreamMode() {
+		err = d.startUpstream()
+	} else {
+		err = d.startEtcd(ctx)
+	}
+	if err != nil {
 		return err
 	}
-	if d.etcdMetrics, err = etcdstore.NewRequestMetrics(d.registry, server.KubeLatencyBuckets()); err != nil {
-		return err
-	}
-	storages := make([]api.Storage, 0, len(d.resources))
-	for _, res := range d.resources {
-		st, err := d.newStorage(res)
-		if err != nil {
-			return fmt.Errorf("resource %s: %w", res.GroupResource(), err)
-		}
-		storages = append(storages, st)
-	}
-	d.storages = storages
-	if err := d.startCompactor(); err != nil {
-		return err
-	}
+	storages := d.storages
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := d.startHealth(); err != nil {
 		return err
@@ -140,7 +140,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.loadAuth(); err != nil {
 		return err
 	}
-	writes, err := d.cfg.writePolicy()
+	writes, err := d.writePolicy()
 	if err != nil {
 		return err
 	}
@@ -158,6 +158,8 @@ func (d *Daemon) start(ctx context.Context) error {
 		Writes:            writes,
 		Authorizer:        d.authz,
 		Profiling:         d.cfg.Profiling,
+		// Following an upstream, ?cache=false reads are its own answers.
+		ForwardUncachedReads: d.upstreamREST != nil && writes.Mode == server.WriteModeForward,
 	})
 	if err != nil {
 		return err
@@ -176,6 +178,41 @@ func (d *Daemon) start(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// startEtcd connects to etcd (starting the embedded one if needed),
+// builds one etcd-fed storage per resource and starts the compactor.
+func (d *Daemon) startEtcd(ctx context.Context) error {
+	if err := d.connectEtcd(ctx); err != nil {
+		return err
+	}
+	var err error
+	if d.etcdMetrics, err = etcdstore.NewRequestMetrics(d.registry, server.KubeLatencyBuckets()); err != nil {
+		return err
+	}
+	d.storages = make([]api.Storage, 0, len(d.resources))
+	for _, res := range d.resources {
+		st, err := d.newStorage(res)
+		if err != nil {
+			return fmt.Errorf("resource %s: %w", res.GroupResource(), err)
+		}
+		d.storages = append(d.storages, st)
+	}
+	d.revisionSource = d.stores[0]
+	return d.startCompactor()
+}
+
+// writePolicy is the server's write policy: the configured one, or with
+// an upstream, forwarding to it (or rejecting).
+func (d *Daemon) writePolicy() (server.WritePolicy, error) {
+	if d.upstreamREST == nil {
+		return d.cfg.writePolicy()
+	}
+	mode := d.cfg.EffectiveWriteMode()
+	if mode == server.WriteModeReject {
+		return server.WritePolicy{Mode: mode}, nil
+	}
+	return upstreamWritePolicy(mode, d.upstreamREST)
 }
 
 func (d *Daemon) loadResources() ([]*api.Resource, error) {
@@ -240,10 +277,10 @@ func (d *Daemon) buildStorage(res *api.Resource) (api.Storage, *etcdstore.Store,
 // stopBackends stops them before the storages close.
 func (d *Daemon) startHealth() error {
 	h, err := cacher.NewHealth(cacher.HealthConfig{
-		Store:       d.stores[0],
+		Store:       d.revisionSource,
 		Cachers:     d.cachers,
 		Timeout:     d.cfg.EtcdHealthcheckTimeout,
-		MaxCacheLag: d.cfg.ReadyzMaxCacheLag,
+		MaxCacheLag: d.cfg.maxCacheLag(),
 		Logger:      d.log,
 		Registerer:  d.registry,
 	})

@@ -44,8 +44,9 @@ func NewFlagSet(cfg *Config) (*pflag.FlagSet, *LogOptions) {
 	cfg.AddAuthFlags(fs)
 	cfg.AddWriteFlags(fs)
 	cfg.AddCRDFlags(fs)
+	cfg.AddUpstreamFlags(fs)
 	cfg.AddServingFlags(fs)
-	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", cacher.DefaultMaxCacheLag, "how long a cache may go without holding etcd's current revision before /readyz fails (negative: no lag check)")
+	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", 0, "how long a cache may go without holding its source's current revision before /readyz fails (negative: no lag check) (default 10s; 3m following an upstream)")
 	fs.DurationVar(&cfg.EtcdHealthcheckTimeout, "etcd-healthcheck-timeout", cacher.DefaultHealthTimeout, "timeout of the etcd check of /readyz")
 	lo := &LogOptions{}
 	fs.StringVar(&lo.Level, "log-level", "info", "log level: debug (adds one access-log line per HTTP request), info, warn, error")

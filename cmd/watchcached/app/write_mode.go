@@ -28,6 +28,8 @@ func (c *Config) EffectiveWriteMode() string {
 	switch {
 	case c.WriteMode != "":
 		return c.WriteMode
+	case c.UpstreamMode():
+		return server.WriteModeForward
 	case c.ResourcesFile == KubeCatalogue:
 		return server.WriteModeReject
 	}
@@ -37,6 +39,9 @@ func (c *Config) EffectiveWriteMode() string {
 // validateWrites checks the write mode and that forward has a kubeconfig
 // (and only forward).
 func (c *Config) validateWrites() error {
+	if c.UpstreamMode() {
+		return nil // validateUpstream
+	}
 	switch mode := c.EffectiveWriteMode(); {
 	case mode != server.WriteModeEtcd && mode != server.WriteModeReject && mode != server.WriteModeForward:
 		return fmt.Errorf("--write-mode %q: must be etcd, reject or forward", mode)
