@@ -97,7 +97,7 @@ func TestDaemon_B163_KubeMetricNames(t *testing.T) {
 		`apiserver_storage_objects{resource="deployments.apps"} 0`,
 		`etcd_request_duration_seconds_count{group="",operation="create",resource="configmaps"} 3`,
 		`etcd_request_duration_seconds_count{group="",operation="delete",resource="configmaps"} 2`,
-		`watchcached_http_requests_total{code="201",resource="configmaps",verb="CREATE"} 4`,
+		`watchcached_http_requests_total{cache="false",code="201",resource="configmaps",verb="CREATE"} 4`,
 	} {
 		if !strings.Contains(page, "\n"+want+"\n") {
 			t.Errorf("no %s", want)
