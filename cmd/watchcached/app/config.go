@@ -125,7 +125,7 @@ func (c *Config) CRDsServed() bool {
 	if c.ServeCRDs != nil {
 		return *c.ServeCRDs
 	}
-	return c.ResourcesFile == KubeCatalogue
+	return c.ResourcesFile == KubeCatalogue && !c.UpstreamMode()
 }
 
 // DefaultEmbeddedEtcdQuotaBytes is the embedded etcd's default space

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/server"
 )
 
 // crdServer serves the custom resources of the CRDs stored in etcd (B190):
@@ -37,6 +38,9 @@ type crdServer struct {
 	log        *slog.Logger
 	// retry is the pause before a broken watch of the CRDs is reopened.
 	retry time.Duration
+	// establisher, when set, marks new CRDs Established (B193,
+	// crd_establish.go); nil in front of a real cluster.
+	establisher api.StatusWriter
 
 	defs    map[string][]*api.Resource // CRD key -> its resources (run's goroutine)
 	served  map[string]*servedCR       // "<groupVersion>/<resource>" -> storage (run's goroutine)
@@ -92,6 +96,7 @@ func (c *crdServer) follow(ctx context.Context) error {
 	}
 	c.defs = map[string][]*api.Resource{}
 	for _, obj := range l.Items {
+		c.establish(ctx, obj)
 		c.define(obj)
 	}
 	c.apply()
@@ -115,9 +120,23 @@ func (c *crdServer) follow(ctx context.Context) error {
 			delete(c.defs, ev.Object.Key)
 			delete(c.refused, ev.Object.Key)
 		default:
+			c.establish(ctx, ev.Object)
 			c.define(ev.Object)
 		}
 		c.apply()
+	}
+}
+
+// establish marks obj Established when the follower is the one to do it
+// and it is not yet; its next event then defines it.
+func (c *crdServer) establish(ctx context.Context, obj *api.Object) {
+	if c.establisher == nil {
+		return
+	}
+	if wrote, err := establishCRD(ctx, c.establisher, obj, time.Now()); err != nil {
+		c.log.Warn("CustomResourceDefinition not established", "crd", obj.Name, "err", err)
+	} else if wrote {
+		c.log.Info("CustomResourceDefinition established", "crd", obj.Name)
 	}
 }
 
@@ -237,6 +256,9 @@ func (d *Daemon) startCRDs() error {
 		return errors.New("--serve-crds: needs apiextensions.k8s.io customresourcedefinitions among the served resources")
 	}
 	c := newCRDServer(crds, d.resources, d.log.With("component", "crds"), d.startCustomResource, d.server.SetDynamicStorages)
+	if sw, ok := crds.(api.StatusWriter); ok && d.cfg.EffectiveWriteMode() == server.WriteModeEtcd {
+		c.establisher = sw
+	}
 	d.stopCRDs = goRun(c.run)
 	return nil
 }

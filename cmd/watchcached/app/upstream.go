@@ -77,6 +77,8 @@ func (c *Config) validateUpstream() error {
 		return errors.New("--etcd-servers, --embedded-etcd-listen, --etcd-compaction-interval, --embedded-etcd-quota-bytes: do not apply when following an upstream (no etcd is used)")
 	case c.ForwardKubeconfig != "":
 		return errors.New("--forward-kubeconfig: writes go to the upstream when following one; leave it out")
+	case c.ServeCRDs != nil && *c.ServeCRDs:
+		return errors.New("--serve-crds: custom resources are read from etcd, which is not used when following an upstream; configure them in --resources")
 	case c.WriteMode != "" && c.WriteMode != server.WriteModeForward && c.WriteMode != server.WriteModeReject:
 		return fmt.Errorf("--write-mode=%s: when following an upstream, writes are forwarded to it (forward) or refused (reject)", c.WriteMode)
 	case c.UpstreamConsistentReadTimeout < 0:
