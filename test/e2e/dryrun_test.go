@@ -44,38 +44,38 @@ func etcdRevision(t *testing.T, e *env) int64 {
 // and an apply answer as the real commands do, marked "(server dry run)",
 // and etcd's revision does not move.
 func TestDryRun_B211_KubectlServer(t *testing.T) {
-	e := startEnv(t)
-	k := newKubectl(t, e.url)
-	cm := createKeep(t, e)
-	rev := etcdRevision(t, e)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"delete", "configmap", "keep", "-n", "e2e", "--dry-run=server"}, "configmap \"keep\" deleted (server dry run)\n"},
-		{[]string{"label", "configmap", "keep", "-n", "e2e", "x=y", "--dry-run=server"}, "configmap/keep labeled (server dry run)\n"},
-		{[]string{"create", "configmap", "other", "-n", "e2e", "--dry-run=server"}, "configmap/other created (server dry run)\n"},
-		{[]string{"create", "configmap", "keep", "-n", "e2e", "--from-literal=k=v", "--dry-run=server", "-o", "jsonpath={.data.k} {.metadata.resourceVersion}"}, ""},
-	} {
-		if c.want == "" { // the name is taken: kubectl reports the 409
-			ctx := t.Context()
-			out, err := k.command(ctx, c.args...).CombinedOutput()
-			if err == nil || !strings.Contains(string(out), `configmaps "keep" already exists`) {
-				t.Errorf("kubectl %s: %v %s", strings.Join(c.args, " "), err, out)
+	forEachKubectlEnv(t, func(t *testing.T, e *env, k *kubectl) {
+		cm := createKeep(t, e)
+		rev := etcdRevision(t, e)
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"delete", "configmap", "keep", "-n", "e2e", "--dry-run=server"}, k.deleted("configmap", "keep", "e2e", " (server dry run)")},
+			{[]string{"label", "configmap", "keep", "-n", "e2e", "x=y", "--dry-run=server"}, "configmap/keep labeled (server dry run)\n"},
+			{[]string{"create", "configmap", "other", "-n", "e2e", "--dry-run=server"}, "configmap/other created (server dry run)\n"},
+			{[]string{"create", "configmap", "keep", "-n", "e2e", "--from-literal=k=v", "--dry-run=server", "-o", "jsonpath={.data.k} {.metadata.resourceVersion}"}, ""},
+		} {
+			if c.want == "" { // the name is taken: kubectl reports the 409
+				ctx := t.Context()
+				out, err := k.command(ctx, c.args...).CombinedOutput()
+				if err == nil || !strings.Contains(string(out), `configmaps "keep" already exists`) {
+					t.Errorf("kubectl %s: %v %s", strings.Join(c.args, " "), err, out)
+				}
+				continue
 			}
-			continue
+			if out := k.run(t, "", c.args...); out != c.want {
+				t.Errorf("kubectl %s: %q, want %q", strings.Join(c.args, " "), out, c.want)
+			}
 		}
-		if out := k.run(t, "", c.args...); out != c.want {
-			t.Errorf("kubectl %s: %q, want %q", strings.Join(c.args, " "), out, c.want)
+		if got := etcdRevision(t, e); got != rev {
+			t.Fatalf("dry runs moved etcd from %d to %d", rev, got)
 		}
-	}
-	if got := etcdRevision(t, e); got != rev {
-		t.Fatalf("dry runs moved etcd from %d to %d", rev, got)
-	}
-	stillThere(t, e, cm)
-	if _, err := e.cs.CoreV1().ConfigMaps("e2e").Get(t.Context(), "other", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Fatalf("dry-run create stored an object: %v", err)
-	}
+		stillThere(t, e, cm)
+		if _, err := e.cs.CoreV1().ConfigMaps("e2e").Get(t.Context(), "other", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("dry-run create stored an object: %v", err)
+		}
+	})
 }
 
 // TestDryRun_B211_TypedDelete: client-go's typed Delete with DryRun (a

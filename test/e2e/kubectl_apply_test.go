@@ -35,71 +35,71 @@ func deployManifest(t *testing.T, dir, name, replicas, image string) string {
 // times; `kubectl diff` shows a change (exit 1) and none (exit 0);
 // `apply --dry-run=server` answers and stores nothing.
 func TestKubectl_B210_ServerSideApply(t *testing.T) {
-	e := startEnv(t)
-	k := newKubectl(t, e.url)
-	one, two := deployManifest(t, k.dir, "app", "1", "main:1"), deployManifest(t, k.dir, "app", "2", "main:2")
-	for i, c := range []struct{ file, want string }{
-		{one, "deployment.apps/app created\n"}, {two, "deployment.apps/app configured\n"}, {two, "deployment.apps/app unchanged\n"},
-	} {
-		if out := k.run(t, "", "apply", "-f", c.file); out != c.want {
-			t.Fatalf("apply %d: %q, want %q", i, out, c.want)
+	forEachKubectlEnv(t, func(t *testing.T, e *env, k *kubectl) {
+		one, two := deployManifest(t, k.dir, "app", "1", "main:1"), deployManifest(t, k.dir, "app", "2", "main:2")
+		for i, c := range []struct{ file, want string }{
+			{one, "deployment.apps/app created\n"}, {two, "deployment.apps/app configured\n"}, {two, "deployment.apps/app unchanged\n"},
+		} {
+			if out := k.run(t, "", "apply", "-f", c.file); out != c.want {
+				t.Fatalf("apply %d: %q, want %q", i, out, c.want)
+			}
 		}
-	}
-	three := deployManifest(t, k.dir, "app", "3", "main:2")
-	// (kubectl's own server-side manager, "kubectl", would take over the
-	// fields the last-applied annotation shows unchanged, as kube-apiserver
-	// lets it: another manager conflicts.)
-	out, err := k.command(t.Context(), "apply", "--server-side", "--field-manager=other", "-f", three).CombinedOutput()
-	const conflict = `Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas`
-	if err == nil || !strings.Contains(string(out), conflict) {
-		t.Fatalf("apply --server-side with a conflict: %v\n%s", err, out)
-	}
-	if out := k.run(t, "", "apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", three); out != "deployment.apps/app serverside-applied\n" {
-		t.Fatalf("apply --force-conflicts: %q", out)
-	}
-	// kubectl then moves what its client-side apply owned to the new
-	// manager (a JSON patch of managedFields).
-	const jp = "jsonpath={.spec.replicas} {.metadata.managedFields[*].manager} {.metadata.managedFields[*].operation}"
-	if out := k.run(t, "", "get", "deployment", "app", "-n", "e2e", "-o", jp); out != "3 other Apply" {
-		t.Fatalf("after the forced apply: %q", out)
-	}
-
-	ssa1, ssa2 := deployManifest(t, k.dir, "ssa", "1", "s:1"), deployManifest(t, k.dir, "ssa", "2", "s:1")
-	var rvs []string
-	for _, f := range []string{ssa1, ssa2, ssa2} {
-		if out := k.run(t, "", "apply", "--server-side", "-f", f); out != "deployment.apps/ssa serverside-applied\n" {
-			t.Fatalf("apply --server-side: %q", out)
+		three := deployManifest(t, k.dir, "app", "3", "main:2")
+		// (kubectl's own server-side manager, "kubectl", would take over the
+		// fields the last-applied annotation shows unchanged, as kube-apiserver
+		// lets it: another manager conflicts.)
+		out, err := k.command(t.Context(), "apply", "--server-side", "--field-manager=other", "-f", three).CombinedOutput()
+		const conflict = `Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas`
+		if err == nil || !strings.Contains(string(out), conflict) {
+			t.Fatalf("apply --server-side with a conflict: %v\n%s", err, out)
 		}
-		rvs = append(rvs, k.run(t, "", "get", "deployment", "ssa", "-n", "e2e", "-o", "jsonpath={.metadata.resourceVersion} {.spec.replicas}"))
-	}
-	if rvs[0] == rvs[1] || rvs[1] != rvs[2] || !strings.HasSuffix(rvs[2], " 2") {
-		t.Fatalf("server-side applies (create, change, no-op): %q", rvs)
-	}
+		if out := k.run(t, "", "apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", three); out != "deployment.apps/app serverside-applied\n" {
+			t.Fatalf("apply --force-conflicts: %q", out)
+		}
+		// kubectl then moves what its client-side apply owned to the new
+		// manager (a JSON patch of managedFields).
+		const jp = "jsonpath={.spec.replicas} {.metadata.managedFields[*].manager} {.metadata.managedFields[*].operation}"
+		if out := k.run(t, "", "get", "deployment", "app", "-n", "e2e", "-o", jp); out != "3 other Apply" {
+			t.Fatalf("after the forced apply: %q", out)
+		}
 
-	rev := etcdRevision(t, e)
-	diff, err := k.command(t.Context(), "diff", "-f", deployManifest(t, k.dir, "app", "5", "main:2")).Output()
-	var exit interface{ ExitCode() int }
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(diff), "-  replicas: 3") || !strings.Contains(string(diff), "+  replicas: 5") {
-		t.Fatalf("kubectl diff of a change: %v\n%s", err, diff)
-	}
-	if out, err := k.command(t.Context(), "diff", "--server-side", "--field-manager=other", "--force-conflicts", "-f", three).Output(); err != nil || len(out) != 0 {
-		t.Fatalf("kubectl diff of no change: %v\n%s", err, out)
-	}
-	const noLastApplied = "Warning: resource deployments/app is missing the kubectl.kubernetes.io/last-applied-configuration annotation " +
-		"which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either " +
-		"kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n"
-	if out := k.run(t, noLastApplied, "apply", "--dry-run=server", "-f", deployManifest(t, k.dir, "app", "7", "main:2")); out != "deployment.apps/app configured (server dry run)\n" {
-		t.Fatalf("apply --dry-run=server: %q", out)
-	}
-	if out := k.run(t, "", "apply", "--server-side", "--dry-run=server", "-f", deployManifest(t, k.dir, "new", "1", "n:1")); out != "deployment.apps/new serverside-applied (server dry run)\n" {
-		t.Fatalf("apply --server-side --dry-run=server: %q", out)
-	}
-	if out := k.run(t, "", "delete", "deployment", "app", "-n", "e2e", "--dry-run=server"); out != "deployment.apps \"app\" deleted (server dry run)\n" {
-		t.Fatalf("delete --dry-run=server: %q", out)
-	}
-	if got := etcdRevision(t, e); got != rev {
-		t.Fatalf("diff and dry runs moved etcd from %d to %d", rev, got)
-	}
+		ssa1, ssa2 := deployManifest(t, k.dir, "ssa", "1", "s:1"), deployManifest(t, k.dir, "ssa", "2", "s:1")
+		var rvs []string
+		for _, f := range []string{ssa1, ssa2, ssa2} {
+			if out := k.run(t, "", "apply", "--server-side", "-f", f); out != "deployment.apps/ssa serverside-applied\n" {
+				t.Fatalf("apply --server-side: %q", out)
+			}
+			rvs = append(rvs, k.run(t, "", "get", "deployment", "ssa", "-n", "e2e", "-o", "jsonpath={.metadata.resourceVersion} {.spec.replicas}"))
+		}
+		if rvs[0] == rvs[1] || rvs[1] != rvs[2] || !strings.HasSuffix(rvs[2], " 2") {
+			t.Fatalf("server-side applies (create, change, no-op): %q", rvs)
+		}
+
+		rev := etcdRevision(t, e)
+		diff, err := k.command(t.Context(), "diff", "-f", deployManifest(t, k.dir, "app", "5", "main:2")).Output()
+		var exit interface{ ExitCode() int }
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(diff), "-  replicas: 3") || !strings.Contains(string(diff), "+  replicas: 5") {
+			t.Fatalf("kubectl diff of a change: %v\n%s", err, diff)
+		}
+		if out, err := k.command(t.Context(), "diff", "--server-side", "--field-manager=other", "--force-conflicts", "-f", three).Output(); err != nil || len(out) != 0 {
+			t.Fatalf("kubectl diff of no change: %v\n%s", err, out)
+		}
+		const noLastApplied = "Warning: resource deployments/app is missing the kubectl.kubernetes.io/last-applied-configuration annotation " +
+			"which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either " +
+			"kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n"
+		if out := k.run(t, noLastApplied, "apply", "--dry-run=server", "-f", deployManifest(t, k.dir, "app", "7", "main:2")); out != "deployment.apps/app configured (server dry run)\n" {
+			t.Fatalf("apply --dry-run=server: %q", out)
+		}
+		if out := k.run(t, "", "apply", "--server-side", "--dry-run=server", "-f", deployManifest(t, k.dir, "new", "1", "n:1")); out != "deployment.apps/new serverside-applied (server dry run)\n" {
+			t.Fatalf("apply --server-side --dry-run=server: %q", out)
+		}
+		if out := k.run(t, "", "delete", "deployment", "app", "-n", "e2e", "--dry-run=server"); out != k.deleted("deployment.apps", "app", "e2e", " (server dry run)") {
+			t.Fatalf("delete --dry-run=server: %q", out)
+		}
+		if got := etcdRevision(t, e); got != rev {
+			t.Fatalf("diff and dry runs moved etcd from %d to %d", rev, got)
+		}
+	})
 }
 
 // TestApply_B210_ClientGo: client-go's typed Apply with apply

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/watchcached/watchcached/cmd/watchcached/app"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,6 +85,28 @@ func forEachKubectl(t *testing.T, url string, f func(t *testing.T, k *kubectl)) 
 	t.Helper()
 	t.Run("path", func(t *testing.T) { f(t, newKubectl(t, url)) })
 	t.Run("built", func(t *testing.T) {
-		f(t, kubectlAt(t, buildKubectl(t), url))
+		f(t, builtKubectlAt(t, url))
 	})
+}
+
+// forEachKubectlEnv is forEachKubectl with a daemon of its own for each
+// kubectl (startEnv with mutate), for tests that write fixed names.
+func forEachKubectlEnv(t *testing.T, f func(t *testing.T, e *env, k *kubectl), mutate ...func(*app.Config)) {
+	t.Helper()
+	t.Run("path", func(t *testing.T) {
+		e := startEnv(t, mutate...)
+		f(t, e, newKubectl(t, e.url))
+	})
+	t.Run("built", func(t *testing.T) {
+		e := startEnv(t, mutate...)
+		f(t, e, builtKubectlAt(t, e.url))
+	})
+}
+
+// builtKubectlAt is the built kubectl with a kubeconfig for url.
+func builtKubectlAt(t *testing.T, url string) *kubectl {
+	t.Helper()
+	k := kubectlAt(t, buildKubectl(t), url)
+	k.deleteNamesNamespace = true
+	return k
 }

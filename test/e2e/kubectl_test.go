@@ -20,6 +20,19 @@ type kubectl struct {
 	bin, dir, kubeconfig string
 	// env is added to every command's environment (EDITOR for edit).
 	env []string
+	// deleteNamesNamespace: this kubectl says `"x" deleted from ns
+	// namespace` where older ones say `"x" deleted` (kubectl 1.33 on).
+	deleteNamesNamespace bool
+}
+
+// deleted is what this kubectl prints for the delete of name (of kind,
+// e.g. `deployment.apps`) in namespace ns, then suffix (" (server dry
+// run)" or "").
+func (k *kubectl) deleted(kind, name, ns, suffix string) string {
+	if k.deleteNamesNamespace {
+		return kind + ` "` + name + `" deleted from ` + ns + " namespace" + suffix + "\n"
+	}
+	return kind + ` "` + name + `" deleted` + suffix + "\n"
 }
 
 // newKubectl finds kubectl (failing in CI, where .ci/run installs one, and

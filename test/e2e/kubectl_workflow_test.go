@@ -125,7 +125,7 @@ func deleteWithFinalizer(t *testing.T, k *kubectl, ns string) {
 	}
 	expectOut(t, k.run(t, "", "create", "-f", file), "configmap/held created\n")
 	out := k.run(t, "", "delete", "-n", ns, "configmap", "held", "--wait=false")
-	if out != `configmap "held" deleted`+"\n" && out != `configmap "held" deleted from `+ns+" namespace\n" {
+	if out != k.deleted("configmap", "held", ns, "") {
 		t.Errorf("delete: %q", out)
 	}
 	if out := k.run(t, "", "get", "-n", ns, "configmap", "held", "-o", "jsonpath={.metadata.deletionTimestamp}"); out == "" {
