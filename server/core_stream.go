@@ -36,7 +36,7 @@ type streamMetrics struct {
 	frontend string // "http" or "grpc", for the panics counter
 	watchers prometheus.Gauge
 	sent     prometheus.Counter // nil: not counted
-	slow     prometheus.Counter // streams closed as slow (errSlowClient)
+	slow     *prometheus.CounterVec // streams closed as slow, by reason
 }
 
 // errWatchesClosed refuses a watch after CloseWatches: 503
@@ -80,10 +80,10 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 // cutStream is the end of a stream whose sink ended it with err: nil when
 // a write was cut by the slow-client timeout (counted) or by the watch's
 // deadline, as the client is not reading what it would be told.
-func cutStream(err error, slow prometheus.Counter) error {
+func cutStream(err error, slow *prometheus.CounterVec) error {
 	switch {
 	case errors.Is(err, errSlowClient):
-		slow.Inc()
+		slow.WithLabelValues(slowReasonTimeout).Inc()
 		return nil
 	case errors.Is(err, errStreamDeadline):
 		return nil

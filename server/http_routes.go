@@ -189,6 +189,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		writeError(rw, s.log, err, req)
 		return
 	}
+	q.limits = s.selectors
 	switch req.verb {
 	case verbList:
 		s.serveList(rw, r, req, q)

@@ -58,6 +58,12 @@ type Config struct {
 	// Limits bound the requests in flight and the open watches (B93);
 	// zero fields mean no bound.
 	Limits Limits
+	// RequestLimits bound URLs and selectors (B200, B201); zero fields
+	// mean no bound.
+	RequestLimits RequestLimits
+	// GRPCMaxConcurrentStreams bounds the streams of one gRPC connection
+	// (B202); 0 means DefaultGRPCMaxConcurrentStreams.
+	GRPCMaxConcurrentStreams uint32
 	// Authentication says who may make requests (authn.go); nil means no
 	// authentication: every request is served as Anonymous.
 	Authentication *Authentication
@@ -75,6 +81,9 @@ func (c *Config) Validate() error {
 		return errors.New("server: no storages configured")
 	}
 	if l := c.Limits; l.MaxRequestsInflight < 0 || l.MaxMutatingRequestsInflight < 0 || l.MaxWatches < 0 {
+		return fmt.Errorf("server: negative limit in %+v", l)
+	}
+	if l := c.RequestLimits; l.MaxURLBytes < 0 || l.MaxSelectorBytes < 0 || l.MaxSelectorRequirements < 0 {
 		return fmt.Errorf("server: negative limit in %+v", l)
 	}
 	seen := map[string]bool{}
@@ -123,6 +132,9 @@ func (c *Config) applyDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.GRPCMaxConcurrentStreams == 0 {
+		c.GRPCMaxConcurrentStreams = DefaultGRPCMaxConcurrentStreams
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,6 +159,12 @@ type Server struct {
 	resources *resourceTable
 	metrics   *metrics
 	admission *admission
+	// rejected counts the refusals of every limit (B93, B200, B201).
+	rejected *prometheus.CounterVec
+	// selectors are the selector limits every query carries.
+	selectors *selectorLimits
+	// conns count the connections of the listeners from Listener.
+	conns *connMetrics
 	handler   http.Handler
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
@@ -168,14 +186,19 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	adm, err := newAdmission(cfg.Limits, cfg.Registerer)
+	rejected, conns := newRejected(), newConnMetrics()
+	if err := registerAll(cfg.Registerer, rejected, conns.open, conns.accepted); err != nil {
+		return nil, err
+	}
+	adm, err := newAdmission(cfg.Limits, cfg.Registerer, rejected)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm}
+	s := &Server{cfg: cfg, log: cfg.Logger, resources: newResourceTable(cfg.Storages), metrics: m, admission: adm,
+		rejected: rejected, conns: conns, selectors: &selectorLimits{RequestLimits: cfg.RequestLimits, rejected: rejected}}
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
-	s.handler = s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))
+	s.handler = s.withURLLimit(s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes()))))
 	return s, nil
 }
 
