@@ -35,7 +35,7 @@ type eventSink interface {
 type streamMetrics struct {
 	frontend string // "http" or "grpc", for the panics counter
 	watchers prometheus.Gauge
-	sent     prometheus.Counter // nil: not counted
+	sent     prometheus.Counter     // nil: not counted
 	slow     *prometheus.CounterVec // streams closed as slow, by reason
 }
 

@@ -164,8 +164,8 @@ type Server struct {
 	// selectors are the selector limits every query carries.
 	selectors *selectorLimits
 	// conns count the connections of the listeners from Listener.
-	conns *connMetrics
-	handler   http.Handler
+	conns   *connMetrics
+	handler http.Handler
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
 	health map[string][]api.HealthChecker
