@@ -88,7 +88,12 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) 
 	if err != nil {
 		return nil, err
 	}
+	codec, err := newGRPCCodec()
+	if err != nil {
+		return nil, err
+	}
 	all := append([]grpc.ServerOption{
+		grpc.ForceServerCodecV2(codec),
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack),
 		grpc.MaxConcurrentStreams(s.cfg.GRPCMaxConcurrentStreams),
 		grpc.MaxHeaderListSize(grpcMaxHeaderListSize),
