@@ -31,6 +31,10 @@ type Config struct {
 	// values; a read of the one key fails with api.ErrCorrupt. Never
 	// fatal. It must be safe for concurrent use.
 	OnDecodeError func(key string, err error)
+	// DirectWatchBuffer is how many events a watch from Store.Watch holds
+	// for a reader that has not taken them; past that the watch ends with
+	// 410 (B204). 0 means DefaultDirectWatchBuffer.
+	DirectWatchBuffer int
 }
 
 // Validate checks the configuration.
@@ -63,6 +67,8 @@ type Store struct {
 	logger    *slog.Logger
 	onDecode  func(key string, err error)
 	codec     codec // immutable
+	// directBuffer bounds each Store.Watch's queue of events (B204).
+	directBuffer int
 
 	// corrupt holds the keys whose last value read did not decode
 	// (key -> struct{}); corruptN counts them. See corrupt.go.
@@ -87,6 +93,11 @@ func New(cfg Config) (*Store, error) {
 		prefix:   cfg.Prefix,
 		logger:   cfg.Logger,
 		onDecode: cfg.OnDecodeError,
+
+		directBuffer: cfg.DirectWatchBuffer,
+	}
+	if s.directBuffer <= 0 {
+		s.directBuffer = DefaultDirectWatchBuffer
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix

@@ -72,7 +72,7 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 		return nil, err
 	}
 	ended = s.pumpRecovered(m.frontend, func() error {
-		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m.sent)
+		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m)
 	}, sink)
 	return nil, cutStream(ended, m.slow)
 }
@@ -96,13 +96,18 @@ func cutStream(err error, slow *prometheus.CounterVec) error {
 // client goes away and at CloseWatches; with sink.fail for any other error
 // of Next (one that wraps an api sentinel tells the client why); with the
 // sink's own error when it cannot deliver. A bookmark reaches the sink only
-// when the client allows them (B42); an event without an object never.
-func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSink, sent prometheus.Counter) error {
+// when the client allows them (B42); an event without an object never. A
+// storage that ended the watch because its reader was too slow (B204) is
+// counted as a slow close.
+func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSink, m streamMetrics) error {
 	for {
 		ev, err := watcher.Next(ctx)
 		if err != nil {
 			if endsCleanly(ctx, err) {
 				return nil
+			}
+			if errors.Is(err, api.ErrTooSlow) {
+				m.slow.WithLabelValues(slowReasonBuffer).Inc()
 			}
 			return sink.fail(err)
 		}
@@ -112,8 +117,8 @@ func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSi
 		if err := sink.send(ev); err != nil {
 			return err
 		}
-		if sent != nil {
-			sent.Inc()
+		if m.sent != nil {
+			m.sent.Inc()
 		}
 	}
 }
