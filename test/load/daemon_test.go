@@ -106,7 +106,9 @@ func (d *daemon) rss(t *testing.T) int64 {
 }
 
 // alive reports whether the daemon process is still running.
-func (d *daemon) alive() bool { return d.cmd.ProcessState == nil && d.cmd.Process.Signal(syscall.Signal(0)) == nil }
+func (d *daemon) alive() bool {
+	return d.cmd.ProcessState == nil && d.cmd.Process.Signal(syscall.Signal(0)) == nil
+}
 
 // sample is one RSS sample, t seconds into the run.
 type sample struct {
