@@ -124,7 +124,8 @@ var selectorCases = []struct {
 // TestSelectorLimits_B201: over HTTP (list and watch) and gRPC, a selector
 // over --max-selector-bytes or --max-selector-requirements is 400
 // BadRequest (gRPC INVALID_ARGUMENT) naming the parameter and the limit,
-// counted by limit; one at the limit is served.
+// counted by limit; one at the limit is served; 100 gRPC watches with the
+// issue's 600 KB selector are refused.
 func TestSelectorLimits_B201(t *testing.T) {
 	t.Parallel()
 	f := newGRPCFixture(t, func(c *Config) { c.RequestLimits = DefaultRequestLimits })
@@ -160,8 +161,19 @@ func TestSelectorLimits_B201(t *testing.T) {
 			}
 		})
 	}
+	// The reproduction over gRPC, where no URL limit applies: 100
+	// watches with the 600 KB selector are each refused before it is
+	// parsed.
+	huge := hugeSelector()
+	msg := fmt.Sprintf("invalid labelSelector: %d bytes, more than the limit of 16384 bytes", len(huge))
+	for range 100 {
+		_, err := f.client.Watch(ctx, &pb.WatchRequest{Resource: podsPB, LabelSelector: huge})
+		if !errors.Is(err, api.ErrBadRequest) || err.Error() != msg {
+			t.Fatalf("gRPC watch with a 600 KB selector: %v", err)
+		}
+	}
 	got := testutil.ToFloat64(f.srv.rejected.WithLabelValues(limitSelector)) + testutil.ToFloat64(f.srv.rejected.WithLabelValues(limitRequirements))
-	if got != float64(refused) || refused != 16 {
-		t.Errorf("rejected{selector limits} = %v, want %d (16)", got, refused)
+	if got != float64(refused+100) || refused != 16 {
+		t.Errorf("rejected{selector limits} = %v, want %d (116)", got, refused+100)
 	}
 }
