@@ -25,3 +25,10 @@ type SourceBatch struct {
 // selector transform (B40) cannot be computed. That error also wraps
 // ErrExpired (HTTP 410); this marker only lets a reader count the cause.
 var ErrMissingPrev = errors.New("api: watch event without its previous value")
+
+// ErrTooSlow is matched by the error that ends a watch whose reader fell
+// so far behind that the storage's bounded buffer for it filled up (a
+// watch served straight from etcd, B204). That error also wraps
+// ErrExpired (HTTP 410: relist); this marker only lets the server count
+// the cause.
+var ErrTooSlow = errors.New("api: watcher too slow")

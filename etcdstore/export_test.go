@@ -26,3 +26,8 @@ func DecodeRecovered(s *Store, log *slog.Logger, decode func(string, []byte, int
 	s.logger = log
 	return s.decodeRecovered(decode, key, value, modRev)
 }
+
+// DirectWatchEnded is closed once the etcd watch behind w (a watcher of
+// Store.Watch) has ended: cancelled by its bounded queue (B204), closed,
+// or ended by etcd.
+func DirectWatchEnded(w api.Watcher) <-chan struct{} { return w.(*watcher).q.done }

@@ -34,6 +34,10 @@ type Config struct {
 	// RequestMetrics, if set, times the store's etcd requests
 	// (etcd_request_duration_seconds); shared by the stores of a process.
 	RequestMetrics *RequestMetrics
+	// DirectWatchBuffer is how many events a watch from Store.Watch holds
+	// for a reader that has not taken them; past that the watch ends with
+	// 410 (B204). 0 means DefaultDirectWatchBuffer.
+	DirectWatchBuffer int
 }
 
 // Validate checks the configuration.
@@ -67,6 +71,8 @@ type Store struct {
 	onDecode  func(key string, err error)
 	requests  *requestObserver // nil without Config.RequestMetrics
 	codec     codec            // immutable
+	// directBuffer bounds each Store.Watch's queue of events (B204).
+	directBuffer int
 
 	// corrupt holds the keys whose last value read did not decode
 	// (key -> struct{}); corruptN counts them. See corrupt.go.
@@ -92,6 +98,11 @@ func New(cfg Config) (*Store, error) {
 		logger:   cfg.Logger,
 		onDecode: cfg.OnDecodeError,
 		requests: cfg.RequestMetrics.forStore(cfg.Resource.Group, cfg.Resource.Resource),
+
+		directBuffer: cfg.DirectWatchBuffer,
+	}
+	if s.directBuffer <= 0 {
+		s.directBuffer = DefaultDirectWatchBuffer
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix

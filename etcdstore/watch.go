@@ -46,7 +46,7 @@ func (s *Store) Watch(ctx context.Context, opts api.WatchOptions) (api.Watcher, 
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	w.ch = s.watchPrefix(wctx, s.res.NamespacePrefix(s.prefix, ns), from)
+	w.q = newBatchQueue(s.watchPrefix(wctx, s.res.NamespacePrefix(s.prefix, ns), from), s.directBuffer, cancel)
 	return w, nil
 }
 
@@ -77,7 +77,7 @@ func (w *watcher) initialEvents(ctx context.Context, s *Store, opts api.WatchOpt
 type watcher struct {
 	pred      api.Predicate
 	bookmarks bool
-	ch        <-chan api.SourceBatch
+	q         *batchQueue // bounded: a reader too slow gets a 410 (B204)
 	cancel    context.CancelFunc
 
 	pending []api.WatchEvent // owned by the reader: converted, not yet returned
@@ -107,14 +107,16 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 		if w.done {
 			return api.WatchEvent{}, io.EOF
 		}
-		var r api.SourceBatch
-		var ok bool
-		select {
-		case <-w.closed:
-			return api.WatchEvent{}, io.EOF
-		case <-ctx.Done():
-			return api.WatchEvent{}, ctx.Err()
-		case r, ok = <-w.ch:
+		r, ok, end := w.q.pop()
+		if !ok && !end {
+			select {
+			case <-w.closed:
+				return api.WatchEvent{}, io.EOF
+			case <-ctx.Done():
+				return api.WatchEvent{}, ctx.Err()
+			case <-w.q.ready:
+			}
+			continue
 		}
 		switch {
 		case !ok:
@@ -138,12 +140,11 @@ func (w *watcher) Next(ctx context.Context) (api.WatchEvent, error) {
 	}
 }
 
-// Close cancels the etcd watch and waits until its goroutine has ended.
+// Close cancels the etcd watch and waits until its goroutines have ended.
 func (w *watcher) Close() {
 	w.closeOnce.Do(func() {
 		close(w.closed)
 		w.cancel()
-		for range w.ch {
-		}
+		<-w.q.done
 	})
 }

@@ -58,6 +58,7 @@ type gate struct {
 	n        atomic.Int64 // admitted and not yet released
 	inflight prometheus.Gauge
 	dropped  prometheus.Counter
+	rejected prometheus.Counter // the limit's row of watchcached_rejected_requests_total
 }
 
 // acquire admits one request, or reports false (and counts the refusal)
@@ -66,6 +67,7 @@ func (g *gate) acquire() bool {
 	if g.n.Add(1) > g.max && g.max > 0 {
 		g.n.Add(-1)
 		g.dropped.Inc()
+		g.rejected.Inc()
 		return false
 	}
 	g.inflight.Inc()
@@ -82,7 +84,9 @@ type admission struct {
 	gates map[string]*gate // by kind
 }
 
-func newAdmission(l Limits, reg prometheus.Registerer) (*admission, error) {
+// newAdmission builds the gates; a refusal is also counted in rejected
+// under the limit's flag name.
+func newAdmission(l Limits, reg prometheus.Registerer, rejected *prometheus.CounterVec) (*admission, error) {
 	inflight := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "watchcached_current_inflight_requests",
 		Help: "Requests being served (readOnly, mutating) and watch streams open (watch), over HTTP and gRPC.",
@@ -92,8 +96,10 @@ func newAdmission(l Limits, reg prometheus.Registerer) (*admission, error) {
 		Help: "Requests refused with 429 because their kind was at its limit (readOnly, mutating, watch).",
 	}, []string{"request_kind"})
 	a := &admission{gates: map[string]*gate{}}
+	limit := map[string]string{kindReadOnly: limitReadOnly, kindMutating: limitMutating, kindWatch: limitWatches}
 	for kind, max := range map[string]int{kindReadOnly: l.MaxRequestsInflight, kindMutating: l.MaxMutatingRequestsInflight, kindWatch: l.MaxWatches} {
-		a.gates[kind] = &gate{max: int64(max), inflight: inflight.WithLabelValues(kind), dropped: dropped.WithLabelValues(kind)}
+		a.gates[kind] = &gate{max: int64(max), inflight: inflight.WithLabelValues(kind), dropped: dropped.WithLabelValues(kind),
+			rejected: rejected.WithLabelValues(limit[kind])}
 	}
 	return a, registerAll(reg, inflight, dropped)
 }

@@ -24,6 +24,9 @@ type query struct {
 	// default. A list or watch refuses a negative one; a get or write,
 	// which HTTP reads leniently, treats it as 0.
 	timeoutSeconds int64
+	// limits bound the selectors (B201); the frontend sets the server's.
+	// nil checks nothing.
+	limits *selectorLimits
 }
 
 func (q *query) getOptions() (api.GetOptions, error) {
@@ -60,10 +63,18 @@ func (q *query) watchOptions(req *request) (api.WatchOptions, error) {
 
 // selection parses the selectors of a list or watch of req and checks its
 // timeoutSeconds. A request about one object (over HTTP, a GET of a name
-// with watch=true) selects the name with a field selector.
+// with watch=true) selects the name with a field selector. The selectors'
+// limits (B201) are checked around the parse: their size before, their
+// requirements after.
 func (q *query) selection(req *request) (api.Predicate, error) {
+	if err := q.limits.checkBytes(q); err != nil {
+		return api.Predicate{}, err
+	}
 	p, err := api.ParsePredicate(q.labelSelector, q.fieldSelector, req.entry.res.SelectableFields)
 	if err != nil {
+		return p, err
+	}
+	if err := q.limits.checkRequirements(p); err != nil {
 		return p, err
 	}
 	if req.name != "" {

@@ -35,8 +35,8 @@ type eventSink interface {
 type streamMetrics struct {
 	frontend string // "http" or "grpc", for the panics counter
 	watchers prometheus.Gauge
-	sent     prometheus.Counter // nil: not counted
-	slow     prometheus.Counter // streams closed as slow (errSlowClient)
+	sent     prometheus.Counter     // nil: not counted
+	slow     *prometheus.CounterVec // streams closed as slow, by reason
 }
 
 // errWatchesClosed refuses a watch after CloseWatches: 503
@@ -72,7 +72,7 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 		return nil, err
 	}
 	ended = s.pumpRecovered(m.frontend, func() error {
-		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m.sent)
+		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m)
 	}, sink)
 	return nil, cutStream(ended, m.slow)
 }
@@ -80,10 +80,10 @@ func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSi
 // cutStream is the end of a stream whose sink ended it with err: nil when
 // a write was cut by the slow-client timeout (counted) or by the watch's
 // deadline, as the client is not reading what it would be told.
-func cutStream(err error, slow prometheus.Counter) error {
+func cutStream(err error, slow *prometheus.CounterVec) error {
 	switch {
 	case errors.Is(err, errSlowClient):
-		slow.Inc()
+		slow.WithLabelValues(slowReasonTimeout).Inc()
 		return nil
 	case errors.Is(err, errStreamDeadline):
 		return nil
@@ -96,13 +96,18 @@ func cutStream(err error, slow prometheus.Counter) error {
 // client goes away and at CloseWatches; with sink.fail for any other error
 // of Next (one that wraps an api sentinel tells the client why); with the
 // sink's own error when it cannot deliver. A bookmark reaches the sink only
-// when the client allows them (B42); an event without an object never.
-func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSink, sent prometheus.Counter) error {
+// when the client allows them (B42); an event without an object never. A
+// storage that ended the watch because its reader was too slow (B204) is
+// counted as a slow close.
+func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSink, m streamMetrics) error {
 	for {
 		ev, err := watcher.Next(ctx)
 		if err != nil {
 			if endsCleanly(ctx, err) {
 				return nil
+			}
+			if errors.Is(err, api.ErrTooSlow) {
+				m.slow.WithLabelValues(slowReasonBuffer).Inc()
 			}
 			return sink.fail(err)
 		}
@@ -112,8 +117,8 @@ func pump(ctx context.Context, watcher api.Watcher, bookmarks bool, sink eventSi
 		if err := sink.send(ev); err != nil {
 			return err
 		}
-		if sent != nil {
-			sent.Inc()
+		if m.sent != nil {
+			m.sent.Inc()
 		}
 	}
 }

@@ -47,6 +47,32 @@ const (
 	grpcKeepaliveTimeout  = 20 * time.Second
 )
 
+// Connection limits (B202). A connection carries at most
+// Config.GRPCMaxConcurrentStreams streams (a client's further streams wait
+// for a free one, as HTTP/2 has them); grpc-go queues at most
+// grpcWriteQuota unsent bytes per stream, so what a connection can pin on
+// the send side is bounded by streams x grpcWriteQuota (about twice that in
+// memory, for the pooled buffers the messages sit in), whatever its
+// client reads. The receive windows are fixed, which turns off grpc-go's
+// bandwidth-delay probing (a ping per burst of data frames); the
+// connection window bounds what a client's requests can queue here.
+const (
+	// DefaultGRPCMaxConcurrentStreams is the default of
+	// Config.GRPCMaxConcurrentStreams.
+	DefaultGRPCMaxConcurrentStreams = 1000
+	// grpcWriteQuota is grpc-go's fixed bound on a stream's unsent bytes
+	// (its defaultWriteQuota), for the docs' formula.
+	grpcWriteQuota = 64 << 10
+	// grpcStreamWindow and grpcConnWindow are how much a client may send
+	// on a stream and on its connection before the server has read it:
+	// request messages are small (a write's body is at most MaxBodyBytes).
+	grpcStreamWindow = 256 << 10
+	grpcConnWindow   = 1 << 20
+	// grpcMaxHeaderListSize bounds a request's metadata, as net/http's
+	// MaxHeaderBytes bounds HTTP's (grpc-go's default is 16 MiB).
+	grpcMaxHeaderListSize = 1 << 20
+)
+
 // NewGRPCServer builds a gRPC server that serves watchcached.v1.WatchCache
 // over s's storages, the standard health service (grpc.health.v1.Health:
 // SERVING when every cache is ready, for the service "" and
@@ -62,8 +88,17 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) 
 	if err != nil {
 		return nil, err
 	}
+	codec, err := newGRPCCodec()
+	if err != nil {
+		return nil, err
+	}
 	all := append([]grpc.ServerOption{
+		grpc.ForceServerCodecV2(codec),
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes) + grpcMsgSlack),
+		grpc.MaxConcurrentStreams(s.cfg.GRPCMaxConcurrentStreams),
+		grpc.MaxHeaderListSize(grpcMaxHeaderListSize),
+		grpc.StaticStreamWindowSize(grpcStreamWindow),
+		grpc.StaticConnWindowSize(grpcConnWindow),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: grpcMaxConnectionIdle,
 			Time: grpcKeepaliveTime, Timeout: grpcKeepaliveTimeout}),

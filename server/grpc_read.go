@@ -35,7 +35,7 @@ func (g *grpcService) List(ctx context.Context, in *pb.ListRequest) (*pb.ListRes
 	if err != nil {
 		return nil, g.fail(err, req)
 	}
-	q := grpcQuery(in)
+	q := g.query(in)
 	q.limit, q.continueToken, q.sendInitialEvents = in.GetLimit(), in.GetContinue(), in.SendInitialEvents
 	list, err := req.list(ctx, q)
 	if err != nil {
@@ -62,11 +62,11 @@ func (g *grpcService) Watch(in *pb.WatchRequest, stream grpc.ServerStreamingServ
 	if err != nil {
 		return g.fail(err, req)
 	}
-	q := grpcQuery(in)
+	q := g.query(in)
 	q.sendInitialEvents, q.allowWatchBookmarks = in.SendInitialEvents, in.GetAllowWatchBookmarks()
 	resource := req.entry.res.GroupResource()
 	m := streamMetrics{frontend: "grpc", watchers: g.metrics.watchers.WithLabelValues(resource), sent: g.metrics.sent.WithLabelValues(resource),
-		slow: g.s.metrics.slow.WithLabelValues("grpc")}
+		slow: g.s.metrics.slowBy("grpc")}
 	rejected, ended := g.s.watch(stream.Context(), req, q, newGRPCSender(g, stream, req), m)
 	if rejected != nil {
 		return g.fail(rejected, req)
@@ -83,10 +83,12 @@ type readRequest interface {
 	GetTimeoutSeconds() int64
 }
 
-// grpcQuery fills the neutral query (core_query.go) with the fields every
-// read request has; the caller adds its own.
-func grpcQuery(in readRequest) *query {
+// query fills the neutral query (core_query.go) with the fields every
+// read request has, under the server's selector limits; the caller adds
+// its own.
+func (g *grpcService) query(in readRequest) *query {
 	return &query{
+		limits:               g.s.selectors,
 		resourceVersion:      in.GetResourceVersion(),
 		resourceVersionMatch: in.GetResourceVersionMatch(),
 		labelSelector:        in.GetLabelSelector(),

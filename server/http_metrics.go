@@ -16,9 +16,23 @@ type metrics struct {
 	duration *prometheus.HistogramVec // verb, resource; WATCH excluded
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
-	slow     *prometheus.CounterVec   // frontend: http, grpc
+	slow     *prometheus.CounterVec   // frontend: http, grpc; reason: slowReason*
 	// kube are kube-apiserver's families of the same requests.
 	kube *kubeMetrics
+}
+
+// The reasons of watchcached_watches_closed_slow_total.
+const (
+	// slowReasonTimeout: a write blocked for the slow-client timeout.
+	slowReasonTimeout = "slow-client-timeout"
+	// slowReasonBuffer: the storage's buffer of events for the watcher
+	// filled up (an etcd-direct watch, B204); the client got a 410.
+	slowReasonBuffer = "buffer-full"
+)
+
+// slowBy is the frontend's part of the slow counter, by reason.
+func (m *metrics) slowBy(frontend string) *prometheus.CounterVec {
+	return m.slow.MustCurryWith(prometheus.Labels{"frontend": frontend})
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -39,8 +53,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"frontend"}),
 		slow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "watchcached_watches_closed_slow_total",
-			Help: "Watch streams closed because the client accepted no data for --watch-slow-client-timeout, by frontend (http, grpc).",
-		}, []string{"frontend"}),
+			Help: "Watch streams closed because the client was too slow, by frontend (http, grpc) and reason (" +
+				slowReasonTimeout + ": it accepted no data for --watch-slow-client-timeout; " + slowReasonBuffer +
+				": an etcd-direct watch's buffer filled up).",
+		}, []string{"frontend", "reason"}),
 		kube: newKubeMetrics(),
 	}
 	return m, registerAll(reg, append([]prometheus.Collector{m.requests, m.duration, m.watchers, m.panics, m.slow},

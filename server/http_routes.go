@@ -208,6 +208,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		writeError(rw, s.log, err, req)
 		return
 	}
+	q.limits = s.selectors
 	if req.subresource != "" {
 		s.serveSubresource(rw, r, req, q)
 		return

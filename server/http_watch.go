@@ -32,7 +32,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 	}
 	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout, table: topts}
 	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
-		slow: s.metrics.slow.WithLabelValues("http")}
+		slow: s.metrics.slowBy("http")}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
 		writeError(w, s.log, rejected, req)
 		return

@@ -61,6 +61,12 @@ type Config struct {
 	// Limits bound the requests in flight and the open watches (B93);
 	// zero fields mean no bound.
 	Limits Limits
+	// RequestLimits bound URLs and selectors (B200, B201); zero fields
+	// mean no bound.
+	RequestLimits RequestLimits
+	// GRPCMaxConcurrentStreams bounds the streams of one gRPC connection
+	// (B202); 0 means DefaultGRPCMaxConcurrentStreams.
+	GRPCMaxConcurrentStreams uint32
 	// Authentication says who may make requests (authn.go); nil means no
 	// authentication: every request is served as Anonymous.
 	Authentication *Authentication
@@ -87,6 +93,9 @@ func (c *Config) Validate() error {
 		return errors.New("server: no storages configured")
 	}
 	if l := c.Limits; l.MaxRequestsInflight < 0 || l.MaxMutatingRequestsInflight < 0 || l.MaxWatches < 0 {
+		return fmt.Errorf("server: negative limit in %+v", l)
+	}
+	if l := c.RequestLimits; l.MaxURLBytes < 0 || l.MaxSelectorBytes < 0 || l.MaxSelectorRequirements < 0 {
 		return fmt.Errorf("server: negative limit in %+v", l)
 	}
 	seen := map[string]bool{}
@@ -138,6 +147,9 @@ func (c *Config) applyDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.GRPCMaxConcurrentStreams == 0 {
+		c.GRPCMaxConcurrentStreams = DefaultGRPCMaxConcurrentStreams
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -162,7 +174,13 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *metrics
 	admission *admission
-	handler   http.Handler
+	// rejected counts the refusals of every limit (B93, B200, B201).
+	rejected *prometheus.CounterVec
+	// selectors are the selector limits every query carries.
+	selectors *selectorLimits
+	// conns count the connections of the listeners from Listener.
+	conns   *connMetrics
+	handler http.Handler
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
 	health map[string][]api.HealthChecker
@@ -207,7 +225,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	adm, err := newAdmission(cfg.Limits, cfg.Registerer)
+	rejected, conns := newRejected(), newConnMetrics()
+	if err := registerAll(cfg.Registerer, rejected, conns.open, conns.accepted); err != nil {
+		return nil, err
+	}
+	adm, err := newAdmission(cfg.Limits, cfg.Registerer, rejected)
 	if err != nil {
 		return nil, err
 	}
@@ -215,14 +237,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: m, admission: adm}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: m, admission: adm,
+		rejected: rejected, conns: conns, selectors: &selectorLimits{RequestLimits: cfg.RequestLimits, rejected: rejected}}
 	s.resources.Store(resources)
 	s.stopCtx, s.stopWatches = context.WithCancel(context.Background())
 	s.health = s.healthEndpoints()
 	if cfg.ForwardUncachedReads {
 		s.readForwarder = s.newForwarder("read")
 	}
-	s.handler = s.withAccessLog(s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes()))))
+	s.handler = s.withAccessLog(s.withURLLimit(s.withAuthentication(s.withAuthorization(s.withWriteMode(s.routes())))))
 	return s, nil
 }
 

@@ -126,7 +126,7 @@ func TestStalledHTTPWatchesClosed_B130(t *testing.T) {
 			if got := testutil.ToFloat64(f.srv.metrics.watchers.WithLabelValues("pods")); got != 0 {
 				t.Errorf("watchers gauge %v, want 0", got)
 			}
-			if got := testutil.ToFloat64(f.srv.metrics.slow.WithLabelValues("http")); got != tc.countedSlow {
+			if got := testutil.ToFloat64(f.srv.metrics.slow.WithLabelValues("http", slowReasonTimeout)); got != tc.countedSlow {
 				t.Errorf("closed as slow %v, want %v", got, tc.countedSlow)
 			}
 		})
@@ -162,7 +162,7 @@ func TestStalledGRPCWatchesClosed_B131(t *testing.T) {
 			if took := time.Since(start); took < tc.min {
 				t.Errorf("closed after %v, before the limit %v", took, tc.min)
 			}
-			if got := testutil.ToFloat64(f.srv.metrics.slow.WithLabelValues("grpc")); got != tc.countedSlow {
+			if got := testutil.ToFloat64(f.srv.metrics.slow.WithLabelValues("grpc", slowReasonTimeout)); got != tc.countedSlow {
 				t.Errorf("closed as slow %v, want %v", got, tc.countedSlow)
 			}
 		})

@@ -58,6 +58,15 @@ type Config struct {
 	// Limits are the server's admission limits (B93); zero fields mean no
 	// limit. DefaultConfig sets server.DefaultLimits.
 	Limits server.Limits
+	// RequestLimits bound URLs and selectors (B200, B201); zero fields mean
+	// no limit. DefaultConfig sets server.DefaultRequestLimits.
+	RequestLimits server.RequestLimits
+	// GRPCMaxConcurrentStreams bounds the streams of one gRPC connection
+	// (B202); 0 means server.DefaultGRPCMaxConcurrentStreams.
+	GRPCMaxConcurrentStreams int
+	// MaxConnections bounds the open connections of each listener (HTTP
+	// and gRPC, B203); 0 means no limit.
+	MaxConnections int
 	// ShutdownTimeout bounds the graceful part of Close when its context
 	// has no deadline; default 10 s.
 	ShutdownTimeout time.Duration
@@ -164,6 +173,7 @@ func DefaultConfig() Config {
 		WatchCache:      true,
 		ShutdownTimeout: 10 * time.Second,
 		Limits:          server.DefaultLimits,
+		RequestLimits:   server.DefaultRequestLimits,
 		Auth:            AuthConfig{Delegated: DefaultDelegatedConfig()},
 
 		HTTP2MaxStreamsPerConnection: DefaultHTTP2MaxStreamsPerConnection,

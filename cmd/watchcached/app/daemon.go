@@ -154,10 +154,13 @@ func (d *Daemon) start(ctx context.Context) error {
 		SlowClientTimeout: d.cfg.WatchSlowClientTimeout,
 		Version:           d.cfg.Version,
 		Limits:            d.cfg.Limits,
-		Authentication:    d.authn,
-		Writes:            writes,
-		Authorizer:        d.authz,
-		Profiling:         d.cfg.Profiling,
+		RequestLimits:     d.cfg.RequestLimits,
+		// Validate keeps it within uint32.
+		GRPCMaxConcurrentStreams: uint32(d.cfg.GRPCMaxConcurrentStreams),
+		Authentication:           d.authn,
+		Writes:                   writes,
+		Authorizer:               d.authz,
+		Profiling:                d.cfg.Profiling,
 		// Following an upstream, ?cache=false reads are its own answers.
 		ForwardUncachedReads: d.upstreamREST != nil && writes.Mode == server.WriteModeForward,
 	})
@@ -372,6 +375,10 @@ func (d *Daemon) etcdTLS() (*tls.Config, error) {
 	return c, nil
 }
 
+// maxHeaderBytes bounds an HTTP request's line and headers, as
+// kube-apiserver sets it (net/http answers 431 past it).
+const maxHeaderBytes = 1 << 20
+
 // listen binds the HTTP address and starts serving.
 func (d *Daemon) listen() error {
 	ln, err := net.Listen("tcp", d.cfg.Listen)
@@ -379,8 +386,10 @@ func (d *Daemon) listen() error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	d.HTTPAddr = ln.Addr().String()
+	ln = d.server.Listener(ln, "http", d.cfg.MaxConnections)
 	d.http = &http.Server{
 		Handler:           d.server.Handler(),
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
@@ -421,6 +430,7 @@ func (d *Daemon) listenGRPC() error {
 		return fmt.Errorf("--grpc-listen: %w", err)
 	}
 	d.GRPCAddr = ln.Addr().String()
+	ln = d.server.Listener(ln, "grpc", d.cfg.MaxConnections)
 	d.grpc = gs
 	go func() {
 		defer close(d.grpcServed)
