@@ -85,7 +85,8 @@ func (req *request) get(ctx context.Context, q *query) (*api.Object, error) {
 	return req.entry.storage.Get(ctx, req.namespace, req.name, opts)
 }
 
-// list runs the List of req under the request timeout.
+// list runs the List of req under the request timeout: StreamList where
+// the storage has it, as every frontend walks the result only once.
 func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
 	opts, err := q.listOptions(req)
 	if err != nil {
@@ -93,6 +94,9 @@ func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
 	}
 	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
 	defer cancel()
+	if sl, ok := req.entry.storage.(api.StreamLister); ok {
+		return sl.StreamList(ctx, opts)
+	}
 	return req.entry.storage.List(ctx, opts)
 }
 
