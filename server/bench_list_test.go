@@ -1,9 +1,9 @@
 package server
 
-// Benchmarks of the streamed list path (docs/BENCHMARKS.md, "Streamed
-// lists"). Opt-in:
+// Benchmarks of the streamed list path and of protobuf lists
+// (docs/BENCHMARKS.md, "Streamed lists and protobuf"). Opt-in:
 //
-//	go test -run '^$' -bench 'ListStream|ListGzip|ListLoopback|ListPage' -benchtime 20x ./server/
+//	go test -run '^$' -bench 'List|ProtoEncode' -benchtime 10x ./server/
 
 import (
 	"context"
@@ -17,7 +17,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/kubeproto"
 )
 
 // benchPodJSON is a ~1 KB pod with the variety of a real one (uids,
@@ -281,5 +285,71 @@ func BenchmarkListGzip(b *testing.B) {
 			}
 			b.ReportMetric(float64(out)/float64(b.N)/float64(listBytes(objs)), "gzip-ratio")
 		})
+	}
+}
+
+// BenchmarkListFormat is a full list of 10,000 ~1 KB pods as JSON and as
+// protobuf: the server's part in process (objects' protobuf already kept
+// with them), and over loopback HTTP/1.1 with the client decoding the
+// typed PodList as client-go does (the scheme's decoders). list-bytes is
+// the body's size.
+func BenchmarkListFormat(b *testing.B) {
+	objs := benchObjects(10000)
+	srv := benchServer(b, objs)
+	for _, o := range objs {
+		if _, err := o.Encoded(protoEncoder); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for _, format := range []string{"application/json", kubeproto.MediaType} {
+		name := map[string]string{"application/json": "json", kubeproto.MediaType: "protobuf"}[format]
+		b.Run("Objects=10000/format="+name+"/part=server", func(b *testing.B) {
+			req, _ := http.NewRequest(http.MethodGet, "/api/v1/pods", nil)
+			req.Header.Set("Accept", format)
+			b.ReportAllocs()
+			var n int64
+			for b.Loop() {
+				w := &countingWriter{h: http.Header{}}
+				srv.Handler().ServeHTTP(w, req)
+				n = w.n.Load()
+			}
+			b.ReportMetric(float64(n), "list-bytes")
+		})
+		b.Run("Objects=10000/format="+name+"/part=loopback+decode", func(b *testing.B) {
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/pods", nil)
+			req.Header.Set("Accept", format)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := ts.Client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, &corev1.PodList{})
+				if err != nil || len(obj.(*corev1.PodList).Items) != len(objs) {
+					b.Fatalf("decode: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProtoEncode is the one-time cost of an object's protobuf
+// (its JSON decoded into the typed Pod, then marshalled).
+func BenchmarkProtoEncode(b *testing.B) {
+	objs := benchObjects(1000)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := protoEncoder.Encode(objs[i%len(objs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

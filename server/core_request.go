@@ -34,6 +34,9 @@ type request struct {
 	namespace string // "" for cluster-scoped resources and cluster-wide lists
 	name      string // "" for collection requests
 	verb      string
+	// wire and statusWire are the formats of an HTTP response's objects
+	// and of its Status (negotiate); JSON over gRPC.
+	wire, statusWire wireFormat
 }
 
 // newRequest checks the namespace and name a request gives and builds it.

@@ -3,7 +3,10 @@ package server
 import (
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/kubeproto"
 )
 
 // resourceEntry is one served resource: its storage and the constant JSON
@@ -15,6 +18,9 @@ type resourceEntry struct {
 	listHead []byte
 	// bookmarkHead is `{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"`.
 	bookmarkHead []byte
+	// protobuf says the kind is built in (client-go's scheme): its
+	// objects can be served as Kubernetes protobuf (api/kubeproto).
+	protobuf bool
 }
 
 // resourceTable finds the entry of a request path and lists the resources
@@ -45,6 +51,7 @@ func newResourceTable(storages []api.Storage) *resourceTable {
 			storage:      st,
 			listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
 			bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+			protobuf:     kubeproto.Builtin(schema.GroupVersion{Group: r.Group, Version: r.Version}, r.Kind),
 		}
 		gv := r.GroupVersion()
 		t.byGVR[gv+"/"+r.Resource] = e

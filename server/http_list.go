@@ -10,7 +10,8 @@ import (
 	"github.com/watchcached/watchcached/api"
 )
 
-// writeList writes list as the resource's <Kind>List with 200. A list
+// writeList writes list as the resource's <Kind>List with 200, in
+// protobuf when negotiated (writeProtoList). A JSON list
 // whose body stays under gzipMinBytes is built whole and sent with its
 // Content-Length (writeBody); a larger one is streamed (chunked, gzip
 // when the client accepts it): written from list.All() object by object
@@ -19,6 +20,10 @@ import (
 // its size, and a client that stops reading pins its list only until the
 // deadline or the slow-client timeout.
 func (s *Server) writeList(w http.ResponseWriter, r *http.Request, req *request, list *api.List, deadline time.Time) {
+	if req.wire == wireProtobuf {
+		s.writeProtoList(w, r, req, list, deadline)
+		return
+	}
 	buf := getBuf()
 	if appendList(buf, req.entry, list, gzipMinBytes) {
 		writeBody(w, r, http.StatusOK, buf.Bytes())

@@ -25,5 +25,5 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req *request, 
 		writeError(w, s.log, err, req)
 		return
 	}
-	writeBody(w, r, http.StatusOK, obj.Raw)
+	s.writeObject(w, r, req, http.StatusOK, obj)
 }

@@ -57,8 +57,13 @@ func putGzip(zw *gzip.Writer) {
 // writeBody writes a complete JSON response body, compressed with gzip
 // when it is large and the client accepts gzip.
 func writeBody(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+	writeBodyAs(w, r, code, "application/json", body)
+}
+
+// writeBodyAs is writeBody for a body of contentType.
+func writeBodyAs(w http.ResponseWriter, r *http.Request, code int, contentType string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	if len(body) >= gzipMinBytes && r != nil && acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")

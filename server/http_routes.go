@@ -180,6 +180,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		return
 	}
 	defer release()
+	if req.wire, req.statusWire, err = negotiate(r, req.entry.protobuf); err != nil {
+		writeError(rw, s.log, err, req)
+		return
+	}
 	if isWrite(req.verb) && queryDryRun(r.URL.Query()) {
 		writeError(rw, s.log, errDryRun, req)
 		return

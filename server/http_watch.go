@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/kubeproto"
 )
 
 // serveWatch streams a watch through the one stream loop (core_stream.go)
@@ -24,7 +26,8 @@ import (
 // sentinel becomes one ERROR event carrying its Status, then the end.
 // Errors before the stream starts are ordinary Status responses.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request, q *query) {
-	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout}
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout,
+		wire: req.wire}
 	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
 		slow: s.metrics.slow.WithLabelValues("http")}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
@@ -61,6 +64,7 @@ type httpEncoder struct {
 	written   int           // bytes written since limit was set
 	noLimit   bool          // the writer has no write deadline (ErrNotSupported)
 	err       error         // the idle flush's, for the next send
+	wire      wireFormat    // JSON lines or protobuf frames
 }
 
 // armBytes is how much an encoder writes under one write deadline before
@@ -69,7 +73,11 @@ const armBytes = 32 << 10
 
 func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
 	e.deadline = deadline
-	e.w.Header().Set("Content-Type", "application/json")
+	if e.wire == wireProtobuf {
+		e.w.Header().Set("Content-Type", kubeproto.WatchMediaType)
+	} else {
+		e.w.Header().Set("Content-Type", "application/json")
+	}
 	e.w.WriteHeader(http.StatusOK)
 	if err := e.flush(); err != nil {
 		return err
@@ -93,11 +101,23 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 	if e.stale() {
 		e.arm()
 	}
-	if err := writeEvent(e.w, e.req.entry, ev); err != nil {
-		return blockedErr(err, e.limit, e.bySlow)
-	}
-	if ev.Object != nil {
-		e.written += len(ev.Object.Raw)
+	if e.wire == wireProtobuf {
+		n, err := writeProtoEvent(e.w, e.req.entry.res, ev)
+		if errors.Is(err, errEncoding) {
+			_ = e.fail(err)
+			return err
+		}
+		if err != nil {
+			return blockedErr(err, e.limit, e.bySlow)
+		}
+		e.written += n
+	} else {
+		if err := writeEvent(e.w, e.req.entry, ev); err != nil {
+			return blockedErr(err, e.limit, e.bySlow)
+		}
+		if ev.Object != nil {
+			e.written += len(ev.Object.Raw)
+		}
 	}
 	if e.flushEach {
 		return e.flush()
@@ -148,7 +168,12 @@ func (e *httpEncoder) fail(err error) error {
 	if e.limit.IsZero() {
 		e.arm()
 	}
-	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
+	st := errorStatus(e.log, err, e.req)
+	if e.wire == wireProtobuf {
+		_, _ = e.w.Write(appendProtoErrorEvent(nil, st))
+	} else {
+		_, _ = e.w.Write(appendErrorEvent(nil, st))
+	}
 	_ = e.flush()
 	return nil
 }
