@@ -85,13 +85,7 @@ func (s *Server) writeProtoList(w http.ResponseWriter, r *http.Request, req *req
 		_ = sw.close()
 		return
 	}
-	zw := getGzip(sw)
-	in := newStreamWriter(writerOnly{zw}, time.Time{}, 0)
-	writeProtoItems(in, res, m, itemsLen, list)
-	if in.close() == nil && sw.err == nil {
-		_ = zw.Close()
-	}
-	putGzip(zw)
+	s.writeGzip(sw, r, req, list, "protobuf", func(out io.Writer) { writeProtoItems(out, res, m, itemsLen, list) })
 	_ = sw.close()
 }
 

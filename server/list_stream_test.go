@@ -82,8 +82,9 @@ func getWhole(t *testing.T, c *http.Client, url, acceptEncoding string) (*http.R
 // stalled (well under a quarter of the list per client; a list built whole
 // holds all of it), and each ends at the slow-client timeout, closing its
 // connection.
+//
+// Not parallel: the heap is the process's, so the test runs alone.
 func TestStalledListClients_B181(t *testing.T) {
-	t.Parallel()
 	const clients = 4
 	objs := benchObjects(14000)
 	size := listBytes(objs)

@@ -151,6 +151,8 @@ type Server struct {
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
 	health map[string][]api.HealthChecker
+	// gzShares lets identical gzip lists share one compression.
+	gzShares gzipShares
 
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
