@@ -2,6 +2,7 @@ package api
 
 import (
 	"strconv"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -38,6 +39,10 @@ type Object struct {
 	// object without decoding it. Invariant: Raw[RVAt:RVAt+len(decimal RV)]
 	// is the decimal RV and is followed by '"'.
 	RVAt int
+
+	// alt is the object's encoding in the one other wire format a
+	// server serves (Encoded), filled on first use; nil until then.
+	alt atomic.Pointer[encoded]
 }
 
 // WithRV returns a copy of o that shows resourceVersion rv (o itself when rv
@@ -53,16 +58,17 @@ func (o *Object) WithRV(rv uint64) *Object {
 	raw = append(raw, o.Raw[:o.RVAt]...)
 	raw = append(raw, digits...)
 	raw = append(raw, o.Raw[o.RVAt+len(old):]...)
-	c := *o
-	c.RV = rv
-	c.Raw = raw
-	return &c
+	return &Object{Key: o.Key, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Labels: o.Labels,
+		Fields: o.Fields, RV: rv, Raw: raw, RVAt: o.RVAt}
 }
 
 // Size is the approximate number of bytes the object holds on the heap,
 // used to bound caches by bytes.
 func (o *Object) Size() int {
 	n := 128 + len(o.Key) + len(o.Namespace) + len(o.Name) + len(o.UID) + cap(o.Raw)
+	if e := o.alt.Load(); e != nil {
+		n += 48 + cap(e.b)
+	}
 	for k, v := range o.Labels {
 		n += 32 + len(k) + len(v)
 	}

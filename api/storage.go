@@ -1,6 +1,9 @@
 package api
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // Storage serves one resource type. Both the direct etcd store
 // (etcdstore.Store) and the cache (cacher.Cacher) implement it, and the
@@ -90,9 +93,25 @@ type Readiness interface {
 	Ready() bool
 }
 
+// StreamLister is implemented by storages that can answer a list without
+// collecting its items first (the cache: from its immutable snapshot), so
+// that a frontend writes them one by one as it walks them and holds no
+// per-list slice. Implementations are safe for concurrent use.
+type StreamLister interface {
+	// StreamList is List, except that the result may carry Seq instead
+	// of Items. Seq may be walked any number of times, from any one
+	// goroutine at a time, and always yields the same objects.
+	StreamList(ctx context.Context, opts ListOptions) (*List, error)
+}
+
 // List is the result of a List.
 type List struct {
+	// Items are the objects, in key order. Nil when Seq is set.
 	Items []*Object
+	// Seq, set only by StreamLister.StreamList, yields the objects in
+	// key order as they are walked; it pins what it walks (a snapshot)
+	// for as long as the List is referenced.
+	Seq iter.Seq[*Object]
 	// RV is the resourceVersion the list shows; never 0.
 	RV uint64
 	// Continue is the token for the next page, "" on the last page.
@@ -109,4 +128,18 @@ type List struct {
 type Cached interface {
 	// Uncached is the source the cache follows and delegates to.
 	Uncached() Storage
+}
+
+// All yields the objects of l in key order, from Items or Seq.
+func (l *List) All() iter.Seq[*Object] {
+	if l.Seq != nil {
+		return l.Seq
+	}
+	return func(yield func(*Object) bool) {
+		for _, o := range l.Items {
+			if !yield(o) {
+				return
+			}
+		}
+	}
 }

@@ -130,8 +130,9 @@ type Cacher struct {
 }
 
 var (
-	_ api.Storage   = (*Cacher)(nil)
-	_ api.Readiness = (*Cacher)(nil)
+	_ api.Storage      = (*Cacher)(nil)
+	_ api.StreamLister = (*Cacher)(nil)
+	_ api.Readiness    = (*Cacher)(nil)
 )
 
 // New builds a Cacher; call Start to fill it.

@@ -22,6 +22,18 @@ import (
 // one kept, a consistent read that cannot catch up in time, and a limited
 // list without selectors while the cache is not ready.
 func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+	return c.list(ctx, opts, false)
+}
+
+// StreamList is List, except that an unlimited list from a snapshot comes
+// as a Seq walking that snapshot (api.StreamLister): no item slice is
+// built, and the list pins only its snapshot.
+func (c *Cacher) StreamList(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+	return c.list(ctx, opts, true)
+}
+
+// list is List; stream lets an unlimited list from a snapshot be a Seq.
+func (c *Cacher) list(ctx context.Context, opts api.ListOptions, stream bool) (*api.List, error) {
 	rv, err := opts.Parse()
 	if err != nil {
 		return nil, err
@@ -33,22 +45,22 @@ func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, err
 		return nil, c.ready.notReadyError(c.now())
 	}
 	if opts.Continue != "" {
-		return c.listContinue(ctx, opts)
+		return c.listContinue(ctx, opts, stream)
 	}
 	switch rv.Kind {
 	case api.RVConsistent:
 		if _, err := c.waitFresh(ctx); err != nil {
 			return c.freshnessFallback(ctx, opts, err)
 		}
-		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
+		return c.listSnapshot(c.wc.Latest(), 0, opts, "", stream), nil
 	case api.RVAny:
-		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
+		return c.listSnapshot(c.wc.Latest(), 0, opts, "", stream), nil
 	}
 	if err := c.waitRV(ctx, rv.N); err != nil {
 		return nil, err
 	}
 	if rv.Kind != api.RVExact {
-		return c.listSnapshot(c.wc.Latest(), 0, opts, ""), nil
+		return c.listSnapshot(c.wc.Latest(), 0, opts, "", stream), nil
 	}
 	if c.belowCompaction(rv.N) {
 		return c.delegateList(ctx, opts, "compacted")
@@ -60,11 +72,11 @@ func (c *Cacher) List(ctx context.Context, opts api.ListOptions) (*api.List, err
 	if err != nil {
 		return nil, err
 	}
-	return c.listSnapshot(snap, rv.N, opts, ""), nil
+	return c.listSnapshot(snap, rv.N, opts, "", stream), nil
 }
 
 // listContinue serves the next page of a paginated list (B14, B23).
-func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.List, error) {
+func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions, stream bool) (*api.List, error) {
 	rv, start, err := api.DecodeContinue(opts.Continue)
 	if err != nil {
 		return nil, err
@@ -73,7 +85,7 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 		if _, err := c.waitFresh(ctx); err != nil {
 			return c.freshnessFallback(ctx, opts, err)
 		}
-		return c.listSnapshot(c.wc.Latest(), 0, opts, start), nil
+		return c.listSnapshot(c.wc.Latest(), 0, opts, start, stream), nil
 	}
 	if uint64(rv) > c.wc.RV() {
 		if err := c.waitRV(ctx, uint64(rv)); err != nil {
@@ -98,7 +110,7 @@ func (c *Cacher) listContinue(ctx context.Context, opts api.ListOptions) (*api.L
 		c.ObserveCompaction(uint64(rv) + 1)
 		return c.delegateList(ctx, opts, "compacted")
 	}
-	return c.listSnapshot(snap, uint64(rv), opts, start), nil
+	return c.listSnapshot(snap, uint64(rv), opts, start, stream), nil
 }
 
 // freshnessFallback answers a consistent list from etcd when the cache did
@@ -123,8 +135,9 @@ func (c *Cacher) delegateList(ctx context.Context, opts api.ListOptions, why str
 // (0: the snapshot's own). start is a continue token's start key, relative
 // to the list's own prefix (the namespace's for a namespaced list). Items come in key order; continue is set when a
 // key remains after the last one examined (B21, B22); remainingItemCount
-// only without selectors.
-func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api.ListOptions, start string) *api.List {
+// only without selectors. stream makes an unlimited list a Seq over snap
+// (StreamList).
+func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api.ListOptions, start string, stream bool) *api.List {
 	if listRV == 0 {
 		listRV = snap.RV()
 	}
@@ -134,6 +147,13 @@ func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api
 		startKey = api.ContinueStartKey(prefix, start)
 	}
 	limit := int(opts.Limit)
+	if stream && limit <= 0 {
+		return &api.List{RV: listRV, Seq: func(yield func(*api.Object) bool) {
+			c.walk(snap, opts.Predicate, prefix, startKey, func(o *api.Object) bool {
+				return !opts.Predicate.Matches(o) || yield(o)
+			})
+		}}
+	}
 	items := make([]*api.Object, 0, initialCap(limit, snap.Len(), prefix == c.prefix && opts.Predicate.Empty()))
 	var lastKey string
 	more := false
@@ -148,9 +168,7 @@ func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api
 		}
 		return true
 	}
-	if field, value, ok := c.indexFor(opts.Predicate); !ok || !snap.AscendIndex(field, value, prefix, startKey, visit) {
-		snap.Ascend(prefix, startKey, visit)
-	}
+	c.walk(snap, opts.Predicate, prefix, startKey, visit)
 	l := &api.List{Items: items, RV: listRV}
 	if more {
 		next := lastKey + "\x00"
@@ -161,6 +179,15 @@ func (c *Cacher) listSnapshot(snap *watchcache.Snapshot, listRV uint64, opts api
 		}
 	}
 	return l
+}
+
+// walk visits snap's objects under prefix from startKey in key order until
+// visit returns false: through an index the predicate pins (B25) when
+// there is one, else every object; visit still has to match each one.
+func (c *Cacher) walk(snap *watchcache.Snapshot, p api.Predicate, prefix, startKey string, visit func(*api.Object) bool) {
+	if field, value, ok := c.indexFor(p); !ok || !snap.AscendIndex(field, value, prefix, startKey, visit) {
+		snap.Ascend(prefix, startKey, visit)
+	}
 }
 
 // indexFor picks an indexed field the predicate pins to one value (B25).

@@ -3,6 +3,7 @@ package cacher
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
@@ -279,4 +280,43 @@ func TestList_B23_CompactedTokenWhileSnapshotKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Equal(t, "items", names(next), []string{testkit.Obj(objs[2]), testkit.Obj(upd)})
+}
+
+// TestStreamList_B182: StreamList of an unlimited list is a Seq over the
+// snapshot: the same objects as List, in order, with selectors and a
+// namespace, walkable again with the same result after later writes (it
+// pins its snapshot); a limited one collects its page as List does.
+func TestStreamList_B182(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	var last *api.Object
+	for i := range 6 {
+		last = e.create(fmt.Sprintf("ns%d", i%2), fmt.Sprintf("p%d", i), fmt.Sprintf("n%d", i%3))
+	}
+	e.waitRV(last.RV)
+	pred, err := api.ParsePredicate("", "spec.nodeName=n1", e.c.Resource().SelectableFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, opts := range []api.ListOptions{{ResourceVersion: "0"}, {Namespace: "ns1"}, {Predicate: pred}} {
+		want, err := e.c.List(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.c.StreamList(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Seq == nil || got.Items != nil || got.RV != want.RV || got.Continue != "" {
+			t.Fatalf("%+v: StreamList %+v; want a Seq at RV %d", opts, got, want.RV)
+		}
+		walked := slices.Collect(got.All())
+		testkit.Equal(t, "items", testkit.Objs(walked), names(want))
+		e.create("ns1", fmt.Sprintf("later-%d", i), "n1")
+		testkit.Equal(t, "walked again", testkit.Objs(slices.Collect(got.All())), names(want))
+	}
+	page, err := e.c.StreamList(ctx, api.ListOptions{ResourceVersion: "0", Limit: 2})
+	if err != nil || page.Seq != nil || len(page.Items) != 2 || page.Continue == "" {
+		t.Fatalf("limited StreamList %+v %v; want a page of Items", page, err)
+	}
 }

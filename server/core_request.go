@@ -37,6 +37,9 @@ type request struct {
 	// subresource is "status" or "scale" for a request to an object's
 	// subresource (B220-B223), "" otherwise.
 	subresource string
+	// wire and statusWire are the formats of an HTTP response's objects
+	// and of its Status (negotiate); JSON over gRPC.
+	wire, statusWire wireFormat
 	// bypass: a read with ?cache=false, served by entry.uncached (or by
 	// the upstream, ForwardUncachedReads) instead of the cache.
 	bypass bool
@@ -106,7 +109,8 @@ func (req *request) get(ctx context.Context, q *query) (*api.Object, error) {
 	return req.storage().Get(ctx, req.namespace, req.name, opts)
 }
 
-// list runs the List of req under the request timeout.
+// list runs the List of req under the request timeout: StreamList where
+// the storage has it, as every frontend walks the result only once.
 func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
 	opts, err := q.listOptions(req)
 	if err != nil {
@@ -114,6 +118,9 @@ func (req *request) list(ctx context.Context, q *query) (*api.List, error) {
 	}
 	ctx, cancel := requestContext(ctx, q.timeoutSeconds)
 	defer cancel()
+	if sl, ok := req.storage().(api.StreamLister); ok {
+		return sl.StreamList(ctx, opts)
+	}
 	return req.storage().List(ctx, opts)
 }
 

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/kubeproto"
 	"github.com/watchcached/watchcached/server/table"
 )
 
@@ -22,6 +25,9 @@ type resourceEntry struct {
 	bookmarkHead []byte
 	// printer prints the resource's server-side tables (B224).
 	printer *table.Printer
+	// protobuf says the kind is built in (client-go's scheme): its
+	// objects can be served as Kubernetes protobuf (api/kubeproto).
+	protobuf bool
 }
 
 // resourceTable finds the entry of a request path and lists the resources
@@ -81,6 +87,7 @@ func newResourceEntry(st api.Storage) (*resourceEntry, error) {
 		storage:      st,
 		listHead:     []byte(`{"kind":` + quote(r.ListKind()) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
 		bookmarkHead: []byte(`{"type":"BOOKMARK","object":{"kind":` + quote(r.Kind) + `,"apiVersion":` + quote(r.GroupVersion()) + `,"metadata":{"resourceVersion":"`),
+		protobuf:     kubeproto.Builtin(schema.GroupVersion{Group: r.Group, Version: r.Version}, r.Kind),
 	}, nil
 }
 

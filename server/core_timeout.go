@@ -17,11 +17,16 @@ const DefaultRequestTimeout = 60 * time.Second
 // or a write to it, ends with 504 instead of hanging (B63). A gRPC client's
 // own deadline applies as well.
 func requestContext(ctx context.Context, timeoutSeconds int64) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, requestTimeout(timeoutSeconds))
+}
+
+// requestTimeout is how long a non-watch request may take (requestContext).
+func requestTimeout(timeoutSeconds int64) time.Duration {
 	d := DefaultRequestTimeout
 	if timeoutSeconds > 0 {
 		d = min(d, secondsDuration(timeoutSeconds))
 	}
-	return context.WithTimeout(ctx, d)
+	return d
 }
 
 // watchTimeout is how long a watch lasts: its timeoutSeconds, or, when it

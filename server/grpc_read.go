@@ -42,13 +42,13 @@ func (g *grpcService) List(ctx context.Context, in *pb.ListRequest) (*pb.ListRes
 		return nil, g.fail(err, req)
 	}
 	out := &pb.ListResponse{
-		Items:              make([][]byte, len(list.Items)),
+		Items:              make([][]byte, 0, len(list.Items)),
 		ResourceVersion:    list.RV,
 		Continue:           list.Continue,
 		RemainingItemCount: list.RemainingItemCount,
 	}
-	for i, o := range list.Items {
-		out.Items[i] = o.Raw
+	for o := range list.All() {
+		out.Items = append(out.Items, o.Raw)
 	}
 	return out, nil
 }

@@ -62,7 +62,7 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req *reques
 		writeError(w, s.log, err, req)
 		return
 	}
-	writeBody(w, r, http.StatusOK, obj.Raw)
+	s.writeObject(w, r, req, http.StatusOK, obj)
 }
 
 // readDeleteOptions reads the options of a delete: 400 for a body that

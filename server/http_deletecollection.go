@@ -40,5 +40,6 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 		writeError(w, s.log, err, req)
 		return
 	}
-	writeList(w, r, req, list)
+	deadline, _ := ctx.Deadline()
+	s.writeList(w, r, req, list, deadline)
 }

@@ -58,5 +58,5 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request, p string) 
 		}
 	}
 	w.Header().Set("Content-Type", ct)
-	writeBodyTyped(w, r, http.StatusOK, body)
+	writeBodyAs(w, r, http.StatusOK, w.Header().Get("Content-Type"), body)
 }

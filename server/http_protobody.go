@@ -23,8 +23,7 @@ import (
 // server decodes a typed object; it costs a few microseconds per write and
 // nothing on reads. A protobuf body of a kind the scheme does not know (a
 // custom resource has no protobuf form) is answered 415, as is one that does
-// not decode. Responses stay JSON whatever Accept prefers: client-go picks
-// its decoder by the response's Content-Type.
+// not decode. Responses follow Accept (negotiate, http_proto.go).
 
 const mediaProtobuf = "application/vnd.kubernetes.protobuf"
 

@@ -123,7 +123,7 @@ func TestProtobufBody_Rejected(t *testing.T) {
 // TestProtobufBody_TypedClientset: client-go's typed clientset with its
 // default content types (protobuf bodies; Accept protobuf, then JSON)
 // creates, reads, updates, lists and deletes through the server, which
-// answers JSON.
+// answers in protobuf (B183).
 func TestProtobufBody_TypedClientset(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

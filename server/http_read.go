@@ -1,73 +1,35 @@
 package server
 
 import (
-	"bytes"
 	"net/http"
-	"strconv"
+	"slices"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/server/table"
+	"time"
 )
 
 // serveList answers a list: <Kind>List whose items are the objects' Raw
-// bytes, concatenated (never re-encoded).
+// bytes, written one by one (never re-encoded, never collected into one
+// body: writeList).
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req *request, q *query) {
 	topts, err := tableRequest(r)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
 	}
+	deadline := time.Now().Add(requestTimeout(q.timeoutSeconds))
 	list, err := req.list(r.Context(), q)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
 	}
 	if topts != nil {
-		writeTable(w, r, req.entry, topts, list.Items, table.ListMeta{ResourceVersion: api.FormatRV(list.RV),
+		writeTable(w, r, req.entry, topts, slices.Collect(list.All()), table.ListMeta{ResourceVersion: api.FormatRV(list.RV),
 			Continue: list.Continue, RemainingItemCount: list.RemainingItemCount})
 		return
 	}
-	writeList(w, r, req, list)
-}
-
-// writeList writes list as the resource's <Kind>List with 200.
-func writeList(w http.ResponseWriter, r *http.Request, req *request, list *api.List) {
-	buf := getBuf()
-	defer putBuf(buf)
-	appendList(buf, req.entry, list)
-	writeBody(w, r, http.StatusOK, buf.Bytes())
-}
-
-// appendList writes
-//
-//	{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"N"[,"continue":"..."][,"remainingItemCount":N]},"items":[...]}
-//
-// into buf. items is [] when the list is empty (B20).
-func appendList(buf *bytes.Buffer, e *resourceEntry, list *api.List) {
-	size := len(e.listHead) + 128 + len(list.Continue)
-	for _, o := range list.Items {
-		size += len(o.Raw) + 1
-	}
-	buf.Grow(size)
-	buf.Write(e.listHead)
-	buf.WriteString(strconv.FormatUint(list.RV, 10))
-	buf.WriteByte('"')
-	if list.Continue != "" {
-		buf.WriteString(`,"continue":`)
-		buf.WriteString(quote(list.Continue))
-	}
-	if list.RemainingItemCount != nil {
-		buf.WriteString(`,"remainingItemCount":`)
-		buf.WriteString(strconv.FormatInt(*list.RemainingItemCount, 10))
-	}
-	buf.WriteString(`},"items":[`)
-	for i, o := range list.Items {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(o.Raw)
-	}
-	buf.WriteString("]}\n")
+	s.writeList(w, r, req, list, deadline)
 }
 
 // serveGet answers a get with the object's Raw bytes as they are.
@@ -86,5 +48,5 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req *request, 
 		writeTable(w, r, req.entry, topts, []*api.Object{obj}, table.ListMeta{ResourceVersion: api.FormatRV(obj.RV)})
 		return
 	}
-	writeBody(w, r, http.StatusOK, obj.Raw)
+	s.writeObject(w, r, req, http.StatusOK, obj)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,11 +17,13 @@ import (
 // bytes it saves on a typical network.
 const gzipMinBytes = 128 << 10
 
-// bufPool holds response buffers. Buffers that grew beyond maxPooledBuf
-// (a huge list) are dropped rather than pinned in the pool.
+// bufPool holds the buffers of whole small bodies (a list under
+// gzipMinBytes; larger ones are streamed). Buffers that grew beyond
+// maxPooledBuf (a list that ended with a huge object) are dropped rather
+// than pinned in the pool.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-const maxPooledBuf = 16 << 20
+const maxPooledBuf = 1 << 20
 
 func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
 
@@ -39,27 +42,36 @@ var gzipPool = sync.Pool{New: func() any {
 	return zw
 }}
 
+// getGzip is a pooled gzip writer writing to w; putGzip returns it.
+func getGzip(w io.Writer) *gzip.Writer {
+	zw := gzipPool.Get().(*gzip.Writer)
+	zw.Reset(w)
+	return zw
+}
+
+func putGzip(zw *gzip.Writer) {
+	zw.Reset(nil)
+	gzipPool.Put(zw)
+}
+
 // writeBody writes a complete JSON response body, compressed with gzip
 // when it is large and the client accepts gzip.
 func writeBody(w http.ResponseWriter, r *http.Request, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	writeBodyTyped(w, r, code, body)
+	writeBodyAs(w, r, code, "application/json", body)
 }
 
-// writeBodyTyped is writeBody for a body whose Content-Type is already
-// set.
-func writeBodyTyped(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+// writeBodyAs is writeBody for a body of contentType.
+func writeBodyAs(w http.ResponseWriter, r *http.Request, code int, contentType string, body []byte) {
 	h := w.Header()
+	h.Set("Content-Type", contentType)
 	if len(body) >= gzipMinBytes && r != nil && acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 		w.WriteHeader(code)
-		zw := gzipPool.Get().(*gzip.Writer)
-		zw.Reset(w)
+		zw := getGzip(w)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
-		zw.Reset(nil)
-		gzipPool.Put(zw)
+		putGzip(zw)
 		return
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))

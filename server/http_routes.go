@@ -203,6 +203,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		s.forwardRead(rw, r)
 		return
 	}
+	if req.wire, req.statusWire, err = negotiate(r, req.entry.protobuf); err != nil {
+		writeError(rw, s.log, err, req)
+		return
+	}
 	q, err := httpQuery(r.URL.Query(), req.verb)
 	if err != nil {
 		writeError(rw, s.log, err, req)

@@ -74,7 +74,7 @@ func writeTable(w http.ResponseWriter, r *http.Request, e *resourceEntry, opts *
 	b := e.printer.AppendTable((*bp)[:0], *opts, objs, lm, time.Now())
 	b = append(b, '\n')
 	w.Header().Set("Content-Type", tableContentType(opts))
-	writeBodyTyped(w, r, http.StatusOK, b)
+	writeBodyAs(w, r, http.StatusOK, w.Header().Get("Content-Type"), b)
 	if cap(b) <= maxPooledBuf {
 		*bp = b
 		tablePool.Put(bp)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/kubeproto"
 	"github.com/watchcached/watchcached/server/table"
 )
 
@@ -30,7 +32,8 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 		writeError(w, s.log, err, req)
 		return
 	}
-	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout, table: topts}
+	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout,
+		wire: req.wire, table: topts}
 	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
 		slow: s.metrics.slowBy("http")}
 	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
@@ -70,6 +73,7 @@ type httpEncoder struct {
 	// table, when set, sends each event's object as a Table (B226); its
 	// NoHeaders is set once the first one went out.
 	table *table.Options
+	wire  wireFormat // JSON lines or protobuf frames
 }
 
 // armBytes is how much an encoder writes under one write deadline before
@@ -78,9 +82,13 @@ const armBytes = 32 << 10
 
 func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
 	e.deadline = deadline
-	e.w.Header().Set("Content-Type", "application/json")
-	if e.table != nil {
+	switch {
+	case e.table != nil:
 		e.w.Header().Set("Content-Type", tableContentType(e.table))
+	case e.wire == wireProtobuf:
+		e.w.Header().Set("Content-Type", kubeproto.WatchMediaType)
+	default:
+		e.w.Header().Set("Content-Type", "application/json")
 	}
 	e.w.WriteHeader(http.StatusOK)
 	if err := e.flush(); err != nil {
@@ -105,15 +113,31 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 	if e.stale() {
 		e.arm()
 	}
-	write := writeEvent
-	if e.table != nil {
-		write = e.writeTableEvent
-	}
-	if err := write(e.w, e.req.entry, ev); err != nil {
-		return blockedErr(err, e.limit, e.bySlow)
-	}
-	if ev.Object != nil {
-		e.written += len(ev.Object.Raw)
+	switch {
+	case e.table != nil:
+		if err := e.writeTableEvent(e.w, e.req.entry, ev); err != nil {
+			return blockedErr(err, e.limit, e.bySlow)
+		}
+		if ev.Object != nil {
+			e.written += len(ev.Object.Raw)
+		}
+	case e.wire == wireProtobuf:
+		n, err := writeProtoEvent(e.w, e.req.entry.res, ev)
+		if errors.Is(err, errEncoding) {
+			_ = e.fail(err)
+			return err
+		}
+		if err != nil {
+			return blockedErr(err, e.limit, e.bySlow)
+		}
+		e.written += n
+	default:
+		if err := writeEvent(e.w, e.req.entry, ev); err != nil {
+			return blockedErr(err, e.limit, e.bySlow)
+		}
+		if ev.Object != nil {
+			e.written += len(ev.Object.Raw)
+		}
 	}
 	if e.flushEach {
 		return e.flush()
@@ -164,7 +188,12 @@ func (e *httpEncoder) fail(err error) error {
 	if e.limit.IsZero() {
 		e.arm()
 	}
-	_, _ = e.w.Write(appendErrorEvent(nil, errorStatus(e.log, err, e.req)))
+	st := errorStatus(e.log, err, e.req)
+	if e.wire == wireProtobuf {
+		_, _ = e.w.Write(appendProtoErrorEvent(nil, st))
+	} else {
+		_, _ = e.w.Write(appendErrorEvent(nil, st))
+	}
 	_ = e.flush()
 	return nil
 }

@@ -59,7 +59,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req *request
 	if req.verb == verbCreate || rep.Created() {
 		code = http.StatusCreated
 	}
-	writeBody(w, r, code, obj.Raw)
+	s.writeObject(w, r, req, code, obj)
 }
 
 // readObject reads the body of a create or update in JSON or protobuf

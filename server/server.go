@@ -184,6 +184,8 @@ type Server struct {
 	// health maps "livez", "healthz" and "readyz" to their checks; fixed
 	// at New.
 	health map[string][]api.HealthChecker
+	// gzShares lets identical gzip lists share one compression.
+	gzShares gzipShares
 
 	// resources is the current resource table (see dynamic.go): loaded
 	// once per request, replaced whole by SetDynamicStorages.

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/watchcached/watchcached/api"
+	"github.com/watchcached/watchcached/api/kubeproto"
 )
 
 // statusRule maps one api sentinel to the HTTP code and Status reason that
@@ -59,6 +60,9 @@ const causeResourceVersionTooLarge = metav1.CauseTypeResourceVersionTooLarge
 func errorStatus(log *slog.Logger, err error, req *request) *metav1.Status {
 	if err == errWatchesClosed {
 		return newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, err.Error())
+	}
+	if err == errNotAcceptable {
+		return newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable, err.Error())
 	}
 	if err == errPanicked { // logged with its stack when recovered
 		return internalErrorStatus()
@@ -210,14 +214,27 @@ func internalErrorStatus() *metav1.Status {
 
 // writeError writes the Status for err as the whole response.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error, req *request) {
-	writeStatus(w, errorStatus(log, err, req))
+	wire := wireJSON
+	if req != nil {
+		wire = req.statusWire
+	}
+	writeStatusAs(w, errorStatus(log, err, req), wire)
 }
 
-// writeStatus writes st as the whole response, with Retry-After when the
-// status asks the client to wait.
-func writeStatus(w http.ResponseWriter, st *metav1.Status) {
+// writeStatus writes st as the whole response in JSON, with Retry-After
+// when the status asks the client to wait.
+func writeStatus(w http.ResponseWriter, st *metav1.Status) { writeStatusAs(w, st, wireJSON) }
+
+// writeStatusAs is writeStatus in the format wire.
+func writeStatusAs(w http.ResponseWriter, st *metav1.Status, wire wireFormat) {
 	if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(st.Details.RetryAfterSeconds)))
+	}
+	if wire == wireProtobuf {
+		if doc, err := kubeproto.Status(st); err == nil {
+			writeBodyAs(w, nil, int(st.Code), kubeproto.MediaType, doc)
+			return
+		}
 	}
 	writeJSONValue(w, int(st.Code), st)
 }

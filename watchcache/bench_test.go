@@ -158,3 +158,47 @@ func BenchmarkLatestGet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSnapshotCountFrom is the remainingItemCount of a cluster-wide
+// page of 500 (CountFrom after it) at the start, middle and end of 10k
+// and 100k objects, with no previous count to go on from (cold): the first
+// and last pages cost the same whatever the collection's size, a page in
+// the middle walks half of it; and per page along a whole paginated walk
+// (walk), where each count goes on from the previous page's.
+func BenchmarkSnapshotCountFrom(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		w := mustNew(b, Config{})
+		w.Replace(benchObjects(n), uint64(n), t0)
+		s := w.Latest()
+		sorted := collect(s, "", "")
+		for _, pos := range []struct {
+			name string
+			at   int
+		}{{"start", 500}, {"middle", n / 2}, {"end", n - 500}} {
+			b.Run(fmt.Sprintf("Objects=%d/Position=%s/cold", n, pos.name), func(b *testing.B) {
+				key := sorted[pos.at].Key
+				b.ReportAllocs()
+				for b.Loop() {
+					s.st.lastCount.Store(nil)
+					if s.CountFrom(podPrefix, key) != n-pos.at {
+						b.Fatal("wrong count")
+					}
+				}
+			})
+		}
+		b.Run(fmt.Sprintf("Objects=%d/walk", n), func(b *testing.B) {
+			b.ReportAllocs()
+			pages := 0
+			for b.Loop() {
+				s.st.lastCount.Store(nil)
+				for at := 500; at < n; at += 500 {
+					if s.CountFrom(podPrefix, sorted[at].Key) != n-at {
+						b.Fatal("wrong count")
+					}
+					pages++
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pages), "ns/page")
+		})
+	}
+}

@@ -31,8 +31,10 @@ func (s *Snapshot) Ascend(prefix, startKey string, fn func(*api.Object) bool) {
 
 // CountFrom is the number of objects whose key has prefix and is >=
 // startKey: the remainingItemCount of a page ending just before startKey.
-// O(1) for the whole store (both arguments empty), otherwise O(log n + k)
-// for k counted keys.
+// O(1) for the whole store (both arguments empty); for a prefix that
+// covers every object O(log n + min(k, n-k)) for k counted keys, or the
+// distance from the snapshot's previous such count when it is a little
+// before startKey (the previous page); otherwise O(log n + k).
 func (s *Snapshot) CountFrom(prefix, startKey string) int {
 	return s.st.countFrom(prefix, startKey)
 }

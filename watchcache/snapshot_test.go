@@ -224,3 +224,46 @@ func TestCheckpointCadence(t *testing.T) {
 		t.Fatalf("without a reader: %d checkpoints, want %d", got, before)
 	}
 }
+
+// TestCountFromEitherSide_B186: CountFrom over a store larger than its
+// walks' first budgets gives the exact count at every position, whether
+// the prefix covers every object (counted from the shorter side, or on from
+// the previous count) or not; and along a paginated walk, where each count
+// goes on from the one before.
+func TestCountFromEitherSide_B186(t *testing.T) {
+	const n = 3000
+	objs := benchObjects(n)
+	w := mustNew(t, Config{})
+	w.Replace(objs, uint64(n), t0)
+	s := w.Latest()
+	sorted := collect(s, "", "")
+	for _, at := range []int{0, 1, countStep - 1, countStep, countStep + 1, 1000, n / 2, n - 1000, n - countStep - 1, n - countStep, n - 1, 2, n / 3} {
+		key := sorted[at].Key
+		for _, tc := range []struct {
+			prefix, start string
+			want          int
+		}{
+			{podPrefix, key, n - at},
+			{"", key, n - at},
+			{podPrefix, key + "\x00", n - at - 1},
+			{podPrefix, podPrefix + "zz", 0},
+		} {
+			if got := s.CountFrom(tc.prefix, tc.start); got != tc.want {
+				t.Errorf("CountFrom(%q, %q) at %d = %d, want %d", tc.prefix, tc.start, at, got, tc.want)
+			}
+		}
+	}
+	for at := 0; at < n; at += 100 { // pages of 100: each count goes on from the last
+		if got := s.CountFrom(podPrefix, sorted[at].Key); got != n-at {
+			t.Fatalf("paginated CountFrom at %d = %d, want %d", at, got, n-at)
+		}
+	}
+	for _, ns := range []string{"ns01/", "ns03/"} {
+		in := collect(s, podPrefix+ns, "")
+		for _, at := range []int{0, len(in) / 2, len(in) - 1} {
+			if got := s.CountFrom(podPrefix+ns, in[at].Key); got != len(in)-at {
+				t.Errorf("CountFrom(%s) at %d = %d, want %d", ns, at, got, len(in)-at)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package watchcache
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/btree"
 	"github.com/watchcached/watchcached/api"
@@ -26,6 +27,15 @@ type store struct {
 	objs   *btree.BTreeG[*api.Object]
 	fields []string // shared by all clones, never modified
 	idx    []*btree.BTreeG[indexEntry]
+	// lastCount is the last cluster-wide count of this clone (countFrom),
+	// shared by every copy of it; nil in the writer's live store.
+	lastCount *atomic.Pointer[countMark]
+}
+
+// countMark says that below keys of the store are less than key.
+type countMark struct {
+	key   string
+	below int
 }
 
 // indexEntry is one object in a field index. It carries only the key: the
@@ -60,7 +70,8 @@ func newStore(fields []string) store {
 // neither copy's writes are visible to the other; the receiver must be the
 // writer's (clone mutates its copy-on-write context).
 func (s *store) clone() store {
-	c := store{objs: s.objs.Clone(), fields: s.fields, idx: make([]*btree.BTreeG[indexEntry], len(s.idx))}
+	c := store{objs: s.objs.Clone(), fields: s.fields, idx: make([]*btree.BTreeG[indexEntry], len(s.idx)),
+		lastCount: new(atomic.Pointer[countMark])}
 	for i, t := range s.idx {
 		c.idx[i] = t.Clone()
 	}
@@ -116,17 +127,91 @@ func (s *store) ascend(prefix, startKey string, fn func(*api.Object) bool) {
 	})
 }
 
-// countFrom counts the objects with prefix and key >= startKey. It walks
-// them: O(log n + k). The B-tree keeps no subtree sizes, so a rank query in
-// O(log n) would need a tree of our own; a count is asked once per list page
-// (remainingItemCount), where k is at most the size of the collection being
-// listed anyway.
+// countFrom counts the objects with prefix and key >= startKey. The B-tree
+// keeps no subtree sizes, so counts are walks. When prefix covers every
+// object (a cluster-wide list: the first and last keys have it), the
+// count is also the store's size minus the keys below startKey, and a
+// frozen clone remembers its last such count: the next page of a
+// paginated walk counts only the keys between the two pages (a whole walk
+// costs O(n) in counts, not O(n²)); otherwise it walks whichever side of
+// startKey is shorter, by turns with growing budgets, O(log n + min(k,
+// n-k)) for k counted keys, so that the first page of a large collection
+// costs as little as its last. Other prefixes walk the k keys: O(log n +
+// k). Safe for concurrent use on a frozen clone.
 func (s *store) countFrom(prefix, startKey string) int {
-	if prefix == "" && startKey == "" {
-		return s.objs.Len()
+	n := s.objs.Len()
+	if prefix == "" && startKey == "" || n == 0 {
+		return n
+	}
+	startKey = max(prefix, startKey)
+	if !s.covers(prefix) {
+		return s.countUpTo(prefix, startKey, -1)
+	}
+	below := s.countBelowFromMark(startKey)
+	for budget := countStep; below < 0; budget *= 4 {
+		if b := s.countBelow(startKey, budget); b <= budget {
+			below = b
+		} else if from := s.countUpTo(prefix, startKey, budget); from <= budget {
+			below = n - from
+		}
+	}
+	if s.lastCount != nil {
+		s.lastCount.Store(&countMark{key: startKey, below: below})
+	}
+	return n - below
+}
+
+// countStep is the first budget of countFrom's walks; markStep the
+// furthest it goes on from the last count (pages of up to 4096).
+const (
+	countStep = 256
+	markStep  = 4096
+)
+
+// countBelowFromMark is the number of keys below key from the clone's last
+// count when key is at or after it and not much further; else -1.
+func (s *store) countBelowFromMark(key string) int {
+	if s.lastCount == nil {
+		return -1
+	}
+	m := s.lastCount.Load()
+	if m == nil || m.key > key {
+		return -1
 	}
 	n := 0
-	s.ascend(prefix, startKey, func(*api.Object) bool { n++; return true })
+	s.objs.AscendRange(&api.Object{Key: m.key}, &api.Object{Key: key}, func(*api.Object) bool { n++; return n <= markStep })
+	if n > markStep {
+		return -1
+	}
+	return m.below + n
+}
+
+// covers reports whether every object's key has prefix.
+func (s *store) covers(prefix string) bool {
+	lo, _ := s.objs.Min()
+	hi, _ := s.objs.Max()
+	return strings.HasPrefix(lo.Key, prefix) && strings.HasPrefix(hi.Key, prefix)
+}
+
+// countUpTo counts the objects with prefix and key >= startKey, stopping
+// at budget+1 (budget < 0: no bound).
+func (s *store) countUpTo(prefix, startKey string, budget int) int {
+	n := 0
+	s.ascend(prefix, startKey, func(*api.Object) bool { n++; return n != budget+1 })
+	return n
+}
+
+// countBelow counts the objects whose key is below key, stopping at
+// budget+1.
+func (s *store) countBelow(key string, budget int) int {
+	n := 0
+	s.objs.DescendLessOrEqual(&api.Object{Key: key}, func(o *api.Object) bool {
+		if o.Key == key {
+			return true
+		}
+		n++
+		return n != budget+1
+	})
 	return n
 }
 
