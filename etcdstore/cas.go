@@ -211,7 +211,6 @@ func withoutRV(o *api.Object) *api.Object {
 	raw := make([]byte, 0, len(o.Raw)-(end-start))
 	raw = append(raw, o.Raw[:start]...)
 	raw = append(raw, o.Raw[end:]...)
-	c := *o
-	c.RV, c.RVAt, c.Raw = 0, 0, raw
-	return &c
+	return &api.Object{Key: o.Key, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Labels: o.Labels,
+		Fields: o.Fields, Raw: raw}
 }

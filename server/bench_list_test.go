@@ -245,7 +245,7 @@ func wholeListHandler(srv *Server, objs []*api.Object) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		list := &api.List{Items: objs, RV: uint64(len(objs) + 1)}
 		buf := getBuf()
-		appendList(buf, srv.resources.lookup("v1", "pods"), list, 0)
+		appendList(buf, srv.table().lookup("v1", "pods"), list, 0)
 		writeBody(w, r, http.StatusOK, buf.Bytes())
 		putBuf(buf)
 	})

@@ -21,7 +21,7 @@ func TestGzipListsShareCompression_B187(t *testing.T) {
 	objs := benchObjects(400) // ~500 KB
 	srv, ts := serve(t, Config{Storages: []api.Storage{&seqStorage{res: podsRes, objs: objs}}, Logger: quietLog})
 	var want bytes.Buffer
-	appendList(&want, srv.resources.lookup("v1", "pods"), &api.List{Items: objs, RV: 401}, 0)
+	appendList(&want, srv.table().lookup("v1", "pods"), &api.List{Items: objs, RV: 401}, 0)
 	_, plainProto := protoGet(t, ts.URL+"/api/v1/pods", false)
 
 	list := func(query, accept string) []byte {

@@ -291,7 +291,6 @@ func TestProtobufNotAcceptable_B185(t *testing.T) {
 	}
 	for _, tc := range []struct{ path, accept string }{
 		{"/apis/example.com/v1/namespaces/ns1/widgets/w1", kubeproto.MediaType + ", application/json"},
-		{"/api/v1/pods", "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"},
 		{"/api/v1/pods", "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json"},
 		{"/api/v1/pods", "text/html"},
 	} {

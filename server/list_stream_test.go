@@ -27,7 +27,7 @@ func TestStreamedList_B180(t *testing.T) {
 	items := &fixedList{res: nodesRes, list: &api.List{Items: objs[:50], RV: 401}}
 	srv, ts := serve(t, Config{Storages: []api.Storage{seq, items}, Logger: quietLog})
 	var want bytes.Buffer
-	appendList(&want, srv.resources.lookup("v1", "pods"), &api.List{Items: objs, RV: 401}, 0)
+	appendList(&want, srv.table().lookup("v1", "pods"), &api.List{Items: objs, RV: 401}, 0)
 
 	resp, body := getWhole(t, ts.Client(), ts.URL+"/api/v1/pods", "")
 	if resp.ContentLength != -1 || len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
@@ -49,7 +49,7 @@ func TestStreamedList_B180(t *testing.T) {
 	}
 
 	want.Reset()
-	appendList(&want, srv.resources.lookup("v1", "nodes"), items.list, 0)
+	appendList(&want, srv.table().lookup("v1", "nodes"), items.list, 0)
 	want.Bytes()[len(`{"kind":"`)] = 'N' // nodesRes' list head
 	resp, body = getWhole(t, ts.Client(), ts.URL+"/api/v1/nodes", "gzip")
 	if resp.ContentLength != int64(len(body)) || resp.Header.Get("Content-Encoding") != "" {
