@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -259,6 +260,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // requests with 503. Call it before http.Server.Shutdown, which otherwise
 // waits for watches that never end on their own.
 func (s *Server) CloseWatches() { s.stopWatches() }
+
+// CloseIdleConnections closes the idle connections the server holds to a
+// kube-apiserver it forwards to (forward mode, ?cache=false reads of a
+// follower). Call it once the frontends stopped.
+func (s *Server) CloseIdleConnections() {
+	if t := s.cfg.Writes.ForwardTransport; t != nil {
+		utilnet.CloseIdleConnectionsFor(t)
+	}
+}
 
 // validateHealthChecks refuses a nil check and empty, reserved or
 // repeated names: each name must address one check in /readyz/<name>.

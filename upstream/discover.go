@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,8 +18,16 @@ import (
 // warning for each difference from the configuration and for each write
 // verb the upstream does not serve. A resource the upstream does not
 // serve, or serves without get, list and watch, is an error naming it.
-func Discover(cfg *rest.Config, resources []*api.Resource) ([]*api.Resource, []string, error) {
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+//
+// hc, if not nil, carries the requests (see Config.HTTPClient).
+func Discover(cfg *rest.Config, hc *http.Client, resources []*api.Resource) ([]*api.Resource, []string, error) {
+	var dc *discovery.DiscoveryClient
+	var err error
+	if hc != nil {
+		dc, err = discovery.NewDiscoveryClientForConfigAndClient(cfg, hc)
+	} else {
+		dc, err = discovery.NewDiscoveryClientForConfig(cfg)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("upstream discovery: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type Config struct {
 	Retries             int
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// HTTPClient, if set, carries the requests (the REST config's
+	// transport otherwise): sources of one upstream share it, so that
+	// their owner can close its connections when it stops.
+	HTTPClient *http.Client
 }
 
 // Validate fills defaults and checks the configuration.
@@ -120,7 +125,7 @@ func New(cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	client, err := newRESTClient(cfg.REST, cfg.Resource)
+	client, err := newRESTClient(cfg.REST, cfg.Resource, cfg.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +143,7 @@ func New(cfg Config) (*Source, error) {
 // newRESTClient is a JSON-only REST client for the resource's group
 // version. Only metav1.Status is decoded through the scheme (errors);
 // objects are read as raw bytes.
-func newRESTClient(base *rest.Config, res *api.Resource) (*rest.RESTClient, error) {
+func newRESTClient(base *rest.Config, res *api.Resource, hc *http.Client) (*rest.RESTClient, error) {
 	cfg := rest.CopyConfig(base)
 	gv := schema.GroupVersion{Group: res.Group, Version: res.Version}
 	cfg.GroupVersion = &gv
@@ -161,7 +166,13 @@ func newRESTClient(base *rest.Config, res *api.Resource) (*rest.RESTClient, erro
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "watchcached-upstream"
 	}
-	c, err := rest.RESTClientFor(cfg)
+	var c *rest.RESTClient
+	var err error
+	if hc != nil {
+		c, err = rest.RESTClientForConfigAndClient(cfg, hc)
+	} else {
+		c, err = rest.RESTClientFor(cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}

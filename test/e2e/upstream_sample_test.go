@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/watchcached/watchcached/api"
@@ -35,7 +36,15 @@ func TestSampleAPIServer_B170_Follow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	upDyn, err := dynamic.NewForConfig(rc)
+	// client-go shares one transport per TLS configuration: the test's
+	// clients and the follower's reach the upstream through it, and its
+	// idle HTTP/2 connections are closed once everything else stopped.
+	hc, err := rest.HTTPClientFor(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hc.CloseIdleConnections)
+	upDyn, err := dynamic.NewForConfigAndClient(rc, hc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,9 @@ type Daemon struct {
 
 	// upstreamREST reaches the followed upstream; nil when following etcd.
 	upstreamREST *rest.Config
+	// upstreamHTTP carries every request to the upstream; its idle
+	// connections are closed when the daemon stops.
+	upstreamHTTP *http.Client
 	// revisionSource tells the source's current revision to the health
 	// probes: the first resource's store or upstream source.
 	revisionSource interface {
@@ -215,7 +218,7 @@ func (d *Daemon) writePolicy() (server.WritePolicy, error) {
 	if mode == server.WriteModeReject {
 		return server.WritePolicy{Mode: mode}, nil
 	}
-	return upstreamWritePolicy(mode, d.upstreamREST)
+	return upstreamWritePolicy(mode, d.upstreamREST, d.upstreamHTTP)
 }
 
 func (d *Daemon) loadResources() ([]*api.Resource, error) {
@@ -491,6 +494,7 @@ func (d *Daemon) Close(ctx context.Context) error {
 		}
 		<-d.served
 		errs = append(errs, d.serveErr, <-grpcStopped)
+		d.server.CloseIdleConnections()
 		errs = append(errs, d.stopBackends())
 		d.closeErr = errors.Join(errs...)
 		d.log.Info("watchcached stopped")

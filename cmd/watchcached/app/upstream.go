@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -116,13 +117,10 @@ func (c *Config) upstreamREST() (*rest.Config, error) {
 
 // upstreamWritePolicy forwards writes to the upstream (with the caller
 // impersonated when authentication is on), or refuses them.
-func upstreamWritePolicy(mode string, rc *rest.Config) (server.WritePolicy, error) {
-	p := server.WritePolicy{Mode: mode}
+func upstreamWritePolicy(mode string, rc *rest.Config, hc *http.Client) (server.WritePolicy, error) {
+	p := server.WritePolicy{Mode: mode, ForwardTransport: hc.Transport}
 	var err error
 	if p.ForwardURL, _, err = rest.DefaultServerUrlFor(rc); err != nil {
-		return p, fmt.Errorf("upstream: %w", err)
-	}
-	if p.ForwardTransport, err = rest.TransportFor(rc); err != nil {
 		return p, fmt.Errorf("upstream: %w", err)
 	}
 	return p, nil
@@ -136,7 +134,13 @@ func (d *Daemon) startUpstream() error {
 		return err
 	}
 	d.upstreamREST = rc
-	resources, warnings, err := upstream.Discover(rc, d.resources)
+	// One client for everything sent to the upstream (discovery, every
+	// source, forwarded requests), its connections closed at Close.
+	if d.upstreamHTTP, err = rest.HTTPClientFor(rc); err != nil {
+		return fmt.Errorf("upstream: %w", err)
+	}
+	d.closers = append(d.closers, func() error { d.upstreamHTTP.CloseIdleConnections(); return nil })
+	resources, warnings, err := upstream.Discover(rc, d.upstreamHTTP, d.resources)
 	if err != nil {
 		return err
 	}
@@ -162,7 +166,7 @@ func (d *Daemon) newUpstreamStorage(rc *rest.Config, res *api.Resource) (api.Sto
 		wl = upstream.WatchListAuto
 	}
 	src, err := upstream.New(upstream.Config{REST: rc, Resource: res, Prefix: d.cfg.EtcdPrefix, WatchList: wl,
-		Logger: d.log})
+		Logger: d.log, HTTPClient: d.upstreamHTTP})
 	if err != nil {
 		return nil, err
 	}
