@@ -136,9 +136,11 @@ func (d *Daemon) startUpstream() error {
 	d.upstreamREST = rc
 	// One client for everything sent to the upstream (discovery, every
 	// source, forwarded requests), its connections closed at Close.
-	if d.upstreamHTTP, err = rest.HTTPClientFor(rc); err != nil {
+	t, err := rest.TransportFor(rc)
+	if err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
+	d.upstreamHTTP = &http.Client{Transport: t, Timeout: rc.Timeout}
 	d.closers = append(d.closers, func() error { d.upstreamHTTP.CloseIdleConnections(); return nil })
 	resources, warnings, err := upstream.Discover(rc, d.upstreamHTTP, d.resources)
 	if err != nil {
