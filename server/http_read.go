@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/server/table"
@@ -25,8 +24,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req *request,
 		return
 	}
 	if topts != nil {
-		writeTable(w, r, req.entry, topts, slices.Collect(list.All()), table.ListMeta{ResourceVersion: api.FormatRV(list.RV),
-			Continue: list.Continue, RemainingItemCount: list.RemainingItemCount})
+		s.writeTableList(w, r, req, topts, list, deadline)
 		return
 	}
 	s.writeList(w, r, req, list, deadline)

@@ -3,6 +3,8 @@ package table
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"iter"
 	"strconv"
 	"time"
 
@@ -220,4 +222,39 @@ func typed[T any](columns []Column, cells func(*T) ([]cell, []byte)) *Printer {
 		c, conds := cells(obj)
 		return row{cells: c, conditions: conds, metadata: md}, nil
 	}}
+}
+
+// WriteTable writes the Table of objs to out as AppendTable renders it,
+// row by row through one small buffer (a Table of any length costs the
+// memory of one row), stopping at out's first error, which it returns.
+func (p *Printer) WriteTable(out io.Writer, opts Options, objs iter.Seq[*api.Object], lm ListMeta, now time.Time) error {
+	buf := make([]byte, 0, 4<<10)
+	buf = append(buf, `{"kind":"Table","apiVersion":"meta.k8s.io/`...)
+	buf = append(buf, opts.Version...)
+	buf = append(buf, `","metadata":{`...)
+	buf = appendListMeta(buf, lm)
+	buf = append(buf, `},"columnDefinitions":`...)
+	if opts.NoHeaders {
+		buf = append(buf, "null"...)
+	} else {
+		buf = p.appendColumns(buf)
+	}
+	buf = append(buf, `,"rows":[`...)
+	first := true
+	for o := range objs {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = p.appendRow(buf, o, opts, now)
+		if len(buf) >= 2<<10 {
+			if _, err := out.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	buf = append(buf, "]}\n"...)
+	_, err := out.Write(buf)
+	return err
 }
