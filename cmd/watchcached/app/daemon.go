@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -46,8 +45,10 @@ type Daemon struct {
 	registry  *prometheus.Registry
 	embedded  *etcdstore.Embedded // nil with external etcd
 	client    *clientv3.Client
-	closers   []func() error // storages, closed in reverse order
-	storages  []api.Storage
+	// healthClient carries the health probes only (etcd_clients.go).
+	healthClient *clientv3.Client
+	closers      []func() error // storages, closed in reverse order
+	storages     []api.Storage
 	// cacheMetrics are shared by every resource's cache, made once
 	// (custom resources' caches are built on another goroutine).
 	cacheMetrics     *cacher.Metrics
@@ -65,13 +66,13 @@ type Daemon struct {
 	// upstreamREST reaches the followed upstream; nil when following etcd.
 	upstreamREST *rest.Config
 	// revisionSource tells the source's current revision to the health
-	// probes: the first resource's store or upstream source.
+	// probes: a store on healthClient, or the upstream source.
 	revisionSource interface {
 		CurrentRevision(ctx context.Context) (uint64, error)
 	}
 
 	// cachers are the storages served from a cache; stores are every
-	// resource's direct etcd store (the first one answers health probes).
+	// resource's direct etcd store.
 	cachers []*cacher.Cacher
 	stores  []*etcdstore.Store
 	// health runs the probes of /readyz's checks; stopHealth ends its Run
@@ -201,7 +202,9 @@ func (d *Daemon) startEtcd(ctx context.Context) error {
 		}
 		d.storages = append(d.storages, st)
 	}
-	d.revisionSource = d.stores[0]
+	if d.revisionSource, err = d.healthRevisionSource(); err != nil {
+		return err
+	}
 	return d.startCompactor()
 }
 
@@ -344,16 +347,7 @@ func (d *Daemon) connectEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.client, err = clientv3.New(clientv3.Config{
-		Endpoints:   d.EtcdEndpoints,
-		DialTimeout: 5 * time.Second,
-		TLS:         tlsCfg,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
-	}
-	return nil
+	return d.connectEtcdClients(tlsCfg)
 }
 
 // etcdTLS is the client TLS configuration: nil for plain http endpoints
@@ -521,6 +515,9 @@ func (d *Daemon) stopBackends() error {
 	d.closers = nil
 	if d.client != nil {
 		errs = append(errs, d.client.Close())
+	}
+	if d.healthClient != nil {
+		errs = append(errs, d.healthClient.Close())
 	}
 	if d.embedded != nil {
 		d.embedded.Close()
