@@ -22,6 +22,7 @@ import (
 // writer's newest acknowledged write. Replica 1 is closed and started
 // again mid-run; only it may refuse or be unreachable, and only then.
 func TestReplicas_B240_ClientsNeverGoBack(t *testing.T) {
+	t.Parallel()
 	cluster := etcdtest.StartCluster(t, 3)
 	eps := cluster.Endpoints()
 	var reps []*replica
