@@ -20,7 +20,10 @@ import (
 // NotOlderThan the last RV they saw. No answer may carry an RV older than
 // one the client already saw, and a consistent list none older than the
 // writer's newest acknowledged write. Replica 1 is closed and started
-// again mid-run; only it may refuse or be unreachable, and only then.
+// again mid-run; only it may refuse or be unreachable, and only then. A
+// watcher resumes on the next replica every few events from the RV of
+// its last one, as client-go's reflector does, and never gets an event at
+// or before it.
 func TestReplicas_B240_ClientsNeverGoBack(t *testing.T) {
 	t.Parallel()
 	cluster := etcdtest.StartCluster(t, 3)
@@ -44,6 +47,13 @@ func TestReplicas_B240_ClientsNeverGoBack(t *testing.T) {
 		clients[i] = &client{id: i, run: run}
 		wg.Go(func() { clients[i].loop(ctx, t) })
 	}
+	wt := &watcher{run: run}
+	from := w.acked.Load()
+	wg.Go(func() {
+		if err := wt.loop(ctx, from); err != nil {
+			t.Errorf("watcher: %v", err)
+		}
+	})
 	each := func(n int64, count func(*client) int64) func() bool {
 		return func() bool {
 			for _, c := range clients {
@@ -80,6 +90,8 @@ func TestReplicas_B240_ClientsNeverGoBack(t *testing.T) {
 	run.down.Store(false)
 	waitFor(t, "every client read 5 times from the restarted replica-1", 15*time.Second,
 		each(5, func(c *client) int64 { return c.okRestarted.Load() }))
+	resumed := wt.resumed.Load()
+	waitFor(t, "the watcher resumed on three more replicas", 15*time.Second, func() bool { return wt.resumed.Load() >= resumed+3 })
 	cancel()
 	wg.Wait()
 
@@ -87,8 +99,8 @@ func TestReplicas_B240_ClientsNeverGoBack(t *testing.T) {
 	for _, c := range clients {
 		reads, refused, tooLarge = reads+c.ok.Load(), refused+c.refused.Load(), tooLarge+c.tooLarge.Load()
 	}
-	t.Logf("%d writes, %d reads (%d refused by the stopped replica, %d 504 ResourceVersionTooLarge), newest RV %d",
-		w.n.Load(), reads, refused, tooLarge, w.acked.Load())
+	t.Logf("%d writes, %d reads (%d refused by the stopped replica, %d 504 ResourceVersionTooLarge), newest RV %d; watcher: %d events over %d resumed watches",
+		w.n.Load(), reads, refused, tooLarge, w.acked.Load(), wt.events.Load(), wt.resumed.Load())
 	if w.n.Load() < 2*objects {
 		t.Errorf("only %d writes: the reads did not race the writer", w.n.Load())
 	}
