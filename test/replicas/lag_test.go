@@ -23,9 +23,10 @@ const maxLag = 5500 * time.Millisecond
 // replica of two (its data connection to etcd runs through a proxy that
 // holds the bytes of connections carrying a watch) while a writer keeps
 // etcd's revision moving through the other. The stalled replica keeps
-// answering RV=0 lists from its cache (as kube-apiserver does) and times
+// answering RV=0 lists from its cache (as kube-apiserver does), times
 // out a NotOlderThan list of an RV the healthy replica served with the
-// exact 504 of one replica; once it has lagged for longer than
+// exact 504 of one replica, and a consistent list (its revision request is
+// on the stalled connection) with a 504 Timeout; once it has lagged for longer than
 // --readyz-max-cache-lag its cache check fails /readyz (500, the check
 // named cache:configmaps, the etcd check still passing through the health
 // client's own connection), and it is ready again as soon as the stream
@@ -59,14 +60,31 @@ func TestReplicas_B241_LaggingReplicaNotReady(t *testing.T) {
 	expectReply(t, hc, lagging.base+"/readyz", http.StatusOK, "ok")
 	px.setStalled(true)
 	stalledAt := time.Now()
+	// A chunk the proxy was already writing may still land: take the
+	// cache's RV once a few writes went by after the stall.
+	acked := w.acked.Load()
+	waitFor(t, "three writes after the stall", 10*time.Second, func() bool { return w.acked.Load() >= acked+3 })
 	cacheRV := listRV(t, hc, lagging.base+collection+"?resourceVersion=0")
-	waitFor(t, "the writer moved etcd past the stalled cache", 10*time.Second, func() bool { return w.acked.Load() > cacheRV+2 })
 	seen := listRV(t, hc, healthy.base+collection)
+	if seen <= cacheRV {
+		t.Fatalf("the healthy replica at RV %d, not past the stalled cache's %d", seen, cacheRV)
+	}
 
 	// The stalled cache does not move: RV=0 is served from it, stale.
 	if rv := listRV(t, hc, lagging.base+collection+"?resourceVersion=0"); rv != cacheRV {
 		t.Fatalf("RV=0 list from the stalled replica at RV %d, want its cache's %d", rv, cacheRV)
 	}
+	// A consistent list cannot learn etcd's revision over the stalled
+	// connection: 504 after the freshness timeout (run beside the next
+	// read, which waits as long).
+	consistent := make(chan reply, 1)
+	go func() {
+		r, err := call(ctx, hc, http.MethodGet, lagging.base+collection, "", "")
+		if err != nil {
+			r = reply{code: -1, body: []byte(err.Error())}
+		}
+		consistent <- r
+	}()
 	notOlder := fmt.Sprintf("%s%s?resourceVersion=%d&resourceVersionMatch=NotOlderThan", lagging.base, collection, seen)
 	rep, err := call(ctx, hc, http.MethodGet, notOlder, "", "")
 	if err != nil || rep.code != http.StatusGatewayTimeout {
@@ -77,6 +95,12 @@ func TestReplicas_B241_LaggingReplicaNotReady(t *testing.T) {
 	}
 	if st, _ := decodeStatus(rep.body); st.Message != fmt.Sprintf("Too large resource version: %d, current: %d", seen, cacheRV) {
 		t.Fatalf("504 message %q, want the stalled cache's RV %d as current", st.Message, cacheRV)
+	}
+
+	crep := <-consistent
+	if st, err := decodeStatus(crep.body); err != nil || crep.code != http.StatusGatewayTimeout || st.Reason != "Timeout" ||
+		st.Message != "Timeout: etcd's current revision not learnt within 3s" {
+		t.Fatalf("consistent list from the stalled replica: %d %s, want 504 Timeout", crep.code, crep.body)
 	}
 
 	var body string
