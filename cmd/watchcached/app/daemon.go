@@ -313,9 +313,10 @@ func goRun(run func(ctx context.Context)) (stop func()) {
 	}
 }
 
-// WaitReady blocks until every cache has applied its initial list (the
-// state /readyz reports), or ctx ends. Clients need not wait: until then
-// the caches answer with 429 or delegate to etcd (B15).
+// WaitReady blocks until every cache has applied its initial list and the
+// health probe has reported once (the states /readyz reports), or ctx
+// ends. Clients need not wait: until then the caches answer with 429 or
+// delegate to etcd (B15).
 func (d *Daemon) WaitReady(ctx context.Context) error {
 	for _, st := range d.storages {
 		if w, ok := st.(interface{ WaitReady(context.Context) error }); ok {
@@ -324,7 +325,15 @@ func (d *Daemon) WaitReady(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	if d.health == nil {
+		return nil
+	}
+	select {
+	case <-d.health.Probed():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("health probe: %w", ctx.Err())
+	}
 }
 
 // connectEtcd starts the embedded etcd if needed and creates the client.
