@@ -48,6 +48,7 @@ func TestReplicas_B241_LaggingReplicaNotReady(t *testing.T) {
 	cfg := replicaConfig([]string{px.URL()})
 	cfg.ReadyzMaxCacheLag = maxLag
 	lagging := startReplica(t, "replica-1", cfg)
+	t.Cleanup(func() { px.setStalled(false) }) // a failed test still closes the replica promptly
 
 	hc := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	w := &writer{hc: hc, base: healthy.base}

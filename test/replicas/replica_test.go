@@ -57,16 +57,16 @@ func replicaConfig(endpoints []string) app.Config {
 func startReplica(t *testing.T, name string, cfg app.Config) *replica {
 	t.Helper()
 	r := &replica{name: name, cfg: cfg}
+	t.Cleanup(func() { // also after a failed start
+		if err := r.stop(); err != nil {
+			t.Errorf("%s: close: %v", name, err)
+		}
+	})
 	if err := r.start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	r.cfg.Listen = r.d.HTTPAddr
 	r.base = "http://" + r.d.HTTPAddr
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("%s: close: %v", name, err)
-		}
-	})
 	return r
 }
 
