@@ -34,6 +34,10 @@ type Health struct {
 	now    func() time.Time // the clock; tests set it before use
 	caches []*cacheHealth
 	m      *healthMetrics
+	// probed is closed once the first probe's outcome is recorded, or when
+	// Run returns before any.
+	probed     chan struct{}
+	probedOnce sync.Once
 
 	mu       sync.Mutex
 	etcdErr  error           // guarded by mu; the last probe's error (errNotProbed before the first)
@@ -136,7 +140,8 @@ func NewHealth(cfg HealthConfig) (*Health, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Health{cfg: cfg, log: cfg.Logger, now: time.Now, m: newHealthMetrics(cfg.Registerer), etcdErr: errNotProbed}
+	h := &Health{cfg: cfg, log: cfg.Logger, now: time.Now, m: newHealthMetrics(cfg.Registerer), etcdErr: errNotProbed,
+		probed: make(chan struct{})}
 	for _, c := range cfg.Cachers {
 		gr := c.res.GroupResource()
 		name := "cache:" + gr
@@ -163,6 +168,7 @@ func (h *Health) Run(ctx context.Context) {
 		h.mu.Lock()
 		h.etcdErr = errStopped
 		h.mu.Unlock()
+		h.markProbed()
 	}()
 	tick := time.NewTicker(h.cfg.Interval)
 	defer tick.Stop()
@@ -179,6 +185,14 @@ func (h *Health) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Probed is closed once the first probe's outcome, success or failure, is
+// recorded (or Run returned before it): from then on the etcd check tells
+// etcd's state rather than "etcd not probed yet". Daemon.WaitReady waits
+// for it, so /readyz passes as soon as WaitReady returned.
+func (h *Health) Probed() <-chan struct{} { return h.probed }
+
+func (h *Health) markProbed() { h.probedOnce.Do(func() { close(h.probed) }) }
 
 // etcd is the etcd check: the last probe's outcome.
 func (h *Health) etcd() error {
@@ -211,6 +225,7 @@ func (h *Health) probe(ctx context.Context) {
 		h.samples.prune(minRV)
 	}
 	h.mu.Unlock()
+	h.markProbed()
 	h.m.setUp(h.m.up.WithLabelValues("etcd", "readyz"), err == nil)
 	if err == nil {
 		h.m.etcdRev.Set(float64(rev))

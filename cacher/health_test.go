@@ -138,8 +138,18 @@ func TestHealth_EtcdLostAndCacheStates(t *testing.T) {
 	t.Parallel()
 	he := newHealthEnv(t, false, nil, nil)
 	testkit.Equal(t, "events", he.checks(), []string{"etcd: etcd not probed yet", "cache:pods: the cache is not ready: (re)listing from etcd"})
+	select {
+	case <-he.h.Probed():
+		t.Fatal("Probed closed before any probe")
+	default:
+	}
 
 	he.round()
+	select {
+	case <-he.h.Probed():
+	default:
+		t.Fatal("Probed not closed after the first probe")
+	}
 	rev, err := he.store.CurrentRevision(context.Background())
 	if err != nil {
 		t.Fatal(err)

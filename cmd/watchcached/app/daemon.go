@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -46,8 +45,10 @@ type Daemon struct {
 	registry  *prometheus.Registry
 	embedded  *etcdstore.Embedded // nil with external etcd
 	client    *clientv3.Client
-	closers   []func() error // storages, closed in reverse order
-	storages  []api.Storage
+	// healthClient carries the health probes only (etcd_clients.go).
+	healthClient *clientv3.Client
+	closers      []func() error // storages, closed in reverse order
+	storages     []api.Storage
 	// cacheMetrics are shared by every resource's cache, made once
 	// (custom resources' caches are built on another goroutine).
 	cacheMetrics     *cacher.Metrics
@@ -68,13 +69,13 @@ type Daemon struct {
 	// connections are closed when the daemon stops.
 	upstreamHTTP *http.Client
 	// revisionSource tells the source's current revision to the health
-	// probes: the first resource's store or upstream source.
+	// probes: a store on healthClient, or the upstream source.
 	revisionSource interface {
 		CurrentRevision(ctx context.Context) (uint64, error)
 	}
 
 	// cachers are the storages served from a cache; stores are every
-	// resource's direct etcd store (the first one answers health probes).
+	// resource's direct etcd store.
 	cachers []*cacher.Cacher
 	stores  []*etcdstore.Store
 	// health runs the probes of /readyz's checks; stopHealth ends its Run
@@ -204,7 +205,9 @@ func (d *Daemon) startEtcd(ctx context.Context) error {
 		}
 		d.storages = append(d.storages, st)
 	}
-	d.revisionSource = d.stores[0]
+	if d.revisionSource, err = d.healthRevisionSource(); err != nil {
+		return err
+	}
 	return d.startCompactor()
 }
 
@@ -313,9 +316,10 @@ func goRun(run func(ctx context.Context)) (stop func()) {
 	}
 }
 
-// WaitReady blocks until every cache has applied its initial list (the
-// state /readyz reports), or ctx ends. Clients need not wait: until then
-// the caches answer with 429 or delegate to etcd (B15).
+// WaitReady blocks until every cache has applied its initial list and the
+// health probe has reported once (the states /readyz reports), or ctx
+// ends. Clients need not wait: until then the caches answer with 429 or
+// delegate to etcd (B15).
 func (d *Daemon) WaitReady(ctx context.Context) error {
 	for _, st := range d.storages {
 		if w, ok := st.(interface{ WaitReady(context.Context) error }); ok {
@@ -324,7 +328,15 @@ func (d *Daemon) WaitReady(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	if d.health == nil {
+		return nil
+	}
+	select {
+	case <-d.health.Probed():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("health probe: %w", ctx.Err())
+	}
 }
 
 // connectEtcd starts the embedded etcd if needed and creates the client.
@@ -347,16 +359,7 @@ func (d *Daemon) connectEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.client, err = clientv3.New(clientv3.Config{
-		Endpoints:   d.EtcdEndpoints,
-		DialTimeout: 5 * time.Second,
-		TLS:         tlsCfg,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
-	}
-	return nil
+	return d.connectEtcdClients(tlsCfg)
 }
 
 // etcdTLS is the client TLS configuration: nil for plain http endpoints
@@ -525,6 +528,9 @@ func (d *Daemon) stopBackends() error {
 	d.closers = nil
 	if d.client != nil {
 		errs = append(errs, d.client.Close())
+	}
+	if d.healthClient != nil {
+		errs = append(errs, d.healthClient.Close())
 	}
 	if d.embedded != nil {
 		d.embedded.Close()
