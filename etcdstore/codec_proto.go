@@ -3,10 +3,13 @@ package etcdstore
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -99,7 +102,62 @@ func (cd *codec) decodeTyped(key string, obj runtime.Object, modRevision int64) 
 		return nil, undecodable(key, "%s does not encode as JSON: %v", kindString(&gvk), err)
 	}
 	// encoding/json writes valid, compact JSON and a newline.
-	return cd.decodeCompact(key, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), modRevision)
+	js := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if o := cd.fromTyped(key, obj, js, modRevision); o != nil {
+		return o, nil
+	}
+	return cd.decodeCompact(key, js, modRevision)
+}
+
+// metadataOpen starts the metadata member in the JSON of a typed object,
+// which encoding/json writes after kind and apiVersion.
+var metadataOpen = []byte(`"metadata":{`)
+
+// fromTyped is decodeCompact's result for js, the JSON encoding of the
+// typed obj, built from obj's metadata instead of scanning js again: the
+// resourceVersion goes first in metadata, as spliceRV puts it, and the
+// selectable fields are looked up in js. It returns nil for anything the
+// general path must judge (no name, a key that does not match, a
+// resourceVersion already set, an unexpected layout).
+func (cd *codec) fromTyped(key string, obj runtime.Object, js []byte, modRevision int64) *api.Object {
+	m, err := meta.Accessor(obj)
+	if err != nil || m.GetName() == "" || m.GetResourceVersion() != "" || modRevision <= 0 ||
+		!bytes.HasPrefix(js, []byte(`{"kind":`)) || cd.res.Key(cd.prefix, m.GetNamespace(), m.GetName()) != key {
+		return nil
+	}
+	i := bytes.Index(js, metadataOpen)
+	if i < 0 || i+len(metadataOpen) >= len(js) {
+		return nil
+	}
+	i += len(metadataOpen)
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], modRevision, 10)
+	raw := make([]byte, 0, len(js)+len(d)+len(`"resourceVersion":"",`))
+	raw = append(raw, js[:i]...)
+	raw = append(raw, `"resourceVersion":"`...)
+	at := len(raw)
+	raw = append(raw, d...)
+	raw = append(raw, '"')
+	if js[i] != '}' {
+		raw = append(raw, ',')
+	}
+	raw = append(raw, js[i:]...)
+	o := &api.Object{Key: key, Namespace: m.GetNamespace(), Name: m.GetName(), UID: string(m.GetUID()),
+		RV: uint64(modRevision), Raw: raw, RVAt: at}
+	if l := m.GetLabels(); len(l) > 0 {
+		o.Labels = l
+	}
+	o.Fields = make(fields.Set, 2+len(cd.fieldPaths))
+	o.Fields["metadata.name"] = o.Name
+	o.Fields["metadata.namespace"] = o.Namespace
+	for j, p := range cd.fieldPaths {
+		v := lookupField(js, p)
+		if v == "" {
+			v = cd.fieldDefaults[j]
+		}
+		o.Fields[cd.res.SelectableFields[j]] = v
+	}
+	return o
 }
 
 // kindString names a kind as "apps/v1 Deployment".
