@@ -31,16 +31,7 @@ func (s *Server) serveStatusWrite(w http.ResponseWriter, r *http.Request, req *r
 		writeNotFound(w)
 		return
 	}
-	var body []byte
-	if req.verb == verbPatch {
-		body, ok = s.readBody(w, r)
-	} else {
-		body, ok = s.readObject(w, r, mediaJSON)
-	}
-	if !ok {
-		return
-	}
-	ctx, rep, ok := s.subresourceWriteContext(w, r, req)
+	body, ctx, rep, ok := s.readSubresourceWrite(w, r, req)
 	if !ok {
 		return
 	}
@@ -59,6 +50,25 @@ func (s *Server) serveStatusWrite(w http.ResponseWriter, r *http.Request, req *r
 		return
 	}
 	writeBody(w, r, http.StatusOK, obj.Raw)
+}
+
+// readSubresourceWrite reads the body of a status or scale write (a
+// patch as sent, an object in JSON or protobuf) and its options
+// (subresourceWriteContext); on a bad body or option it writes the error
+// and reports false.
+func (s *Server) readSubresourceWrite(w http.ResponseWriter, r *http.Request, req *request) ([]byte, context.Context, *api.Report, bool) {
+	var body []byte
+	var ok bool
+	if req.verb == verbPatch {
+		body, ok = s.readBody(w, r)
+	} else {
+		body, ok = s.readObject(w, r, mediaJSON)
+	}
+	if !ok {
+		return nil, nil, nil, false
+	}
+	ctx, rep, ok := s.subresourceWriteContext(w, r, req)
+	return body, ctx, rep, ok
 }
 
 // subresourceWriteContext reads the write options of a status or scale
@@ -89,17 +99,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req *request
 	case verbGet:
 		obj, err = req.get(r.Context(), q)
 	default:
-		var body []byte
-		var ok bool
-		if req.verb == verbPatch {
-			body, ok = s.readBody(w, r)
-		} else {
-			body, ok = s.readObject(w, r, mediaJSON)
-		}
-		if !ok {
-			return
-		}
-		ctx, rep, ok := s.subresourceWriteContext(w, r, req)
+		body, ctx, rep, ok := s.readSubresourceWrite(w, r, req)
 		if !ok {
 			return
 		}

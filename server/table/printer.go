@@ -72,6 +72,18 @@ type ListMeta struct {
 // AppendTable appends the Table of objs (a list's items, one object, or
 // one watch event's object) at time now.
 func (p *Printer) AppendTable(buf []byte, opts Options, objs []*api.Object, lm ListMeta, now time.Time) []byte {
+	buf = p.appendHead(buf, opts, lm)
+	for i, o := range objs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = p.appendRow(buf, o, opts, now)
+	}
+	return append(buf, "]}"...)
+}
+
+// appendHead appends a Table's JSON up to the opening of its rows.
+func (p *Printer) appendHead(buf []byte, opts Options, lm ListMeta) []byte {
 	buf = append(buf, `{"kind":"Table","apiVersion":"meta.k8s.io/`...)
 	buf = append(buf, opts.Version...)
 	buf = append(buf, `","metadata":{`...)
@@ -83,13 +95,7 @@ func (p *Printer) AppendTable(buf []byte, opts Options, objs []*api.Object, lm L
 		buf = p.appendColumns(buf)
 	}
 	buf = append(buf, `,"rows":[`...)
-	for i, o := range objs {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = p.appendRow(buf, o, opts, now)
-	}
-	return append(buf, "]}"...)
+	return buf
 }
 
 func appendListMeta(buf []byte, lm ListMeta) []byte {
@@ -229,17 +235,7 @@ func typed[T any](columns []Column, cells func(*T) ([]cell, []byte)) *Printer {
 // memory of one row), stopping at out's first error, which it returns.
 func (p *Printer) WriteTable(out io.Writer, opts Options, objs iter.Seq[*api.Object], lm ListMeta, now time.Time) error {
 	buf := make([]byte, 0, 4<<10)
-	buf = append(buf, `{"kind":"Table","apiVersion":"meta.k8s.io/`...)
-	buf = append(buf, opts.Version...)
-	buf = append(buf, `","metadata":{`...)
-	buf = appendListMeta(buf, lm)
-	buf = append(buf, `},"columnDefinitions":`...)
-	if opts.NoHeaders {
-		buf = append(buf, "null"...)
-	} else {
-		buf = p.appendColumns(buf)
-	}
-	buf = append(buf, `,"rows":[`...)
+	buf = p.appendHead(buf, opts, lm)
 	first := true
 	for o := range objs {
 		if !first {
