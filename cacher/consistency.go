@@ -77,10 +77,16 @@ func (c *Cacher) consistencyLoop(ctx context.Context, every time.Duration) {
 		if err := c.checkConsistency(ctx); err != nil {
 			c.log.Error("consistency check failed; relisting", "err", err)
 			c.m.inconsistencies.Inc()
-			select {
-			case c.relist <- struct{}{}:
-			default: // a relist is already requested
-			}
+			c.requestRelist()
 		}
+	}
+}
+
+// requestRelist asks the reflector to relist (once, however often asked
+// before it does).
+func (c *Cacher) requestRelist() {
+	select {
+	case c.relist <- struct{}{}:
+	default: // a relist is already requested
 	}
 }
