@@ -116,7 +116,7 @@ func (e *env) equalAt(c *Cacher, rv uint64) {
 }
 
 // waitWarmCheck waits for the consistency check after a warm start.
-func waitWarmCheck(t *testing.T, c *Cacher) {
+func waitWarmCheck(t testing.TB, c *Cacher) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.WarmChecks() == 0 {

@@ -1,19 +1,23 @@
 package snapshot
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"iter"
+	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/watchcached/watchcached/api"
 )
@@ -90,7 +94,7 @@ func (f *File) Save(rv uint64, n int, objs iter.Seq[*api.Object]) (err error) {
 	}()
 	enc := newEncoder(tmp, f.header(rv, n))
 	for o := range objs {
-		enc.entry(o.Key, o.RV, o.Raw)
+		enc.entry(o)
 	}
 	if enc.n != n && enc.err == nil {
 		return fmt.Errorf("snapshot: %d objects announced, %d written", n, enc.n)
@@ -119,28 +123,110 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// Load reads, checks and decodes the file. Its error wraps one of the
-// sentinels of errors.go and names the file; the objects are in key order.
+// Load reads and checks the file and rebuilds its objects. Its error
+// wraps one of the sentinels of errors.go and names the file; the objects
+// are in key order.
 func (f *File) Load(ctx context.Context) ([]*api.Object, uint64, error) {
-	data, err := os.ReadFile(f.Path)
+	objs, rv, err := f.load(ctx)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, 0, fmt.Errorf("%w at %s", ErrNotFound, f.Path)
+		}
+		return nil, 0, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return objs, rv, nil
+}
+
+func (f *File) load(ctx context.Context) ([]*api.Object, uint64, error) {
+	fd, err := os.Open(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, fmt.Errorf("%w at %s", ErrNotFound, f.Path)
+		return nil, 0, ErrNotFound
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %s: %v", ErrCorrupt, f.Path, err)
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	h, entries, err := decode(data)
-	if err == nil {
-		err = f.check(h)
-	}
+	defer fd.Close()
+	st, err := fd.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", f.Path, err)
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	objs, err := f.decodeAll(ctx, h, entries)
+	size := st.Size()
+	prologue := make([]byte, min(size, prologueLen))
+	end := make([]byte, min(size, 8))
+	if _, err := fd.ReadAt(prologue, 0); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if _, err := fd.ReadAt(end, size-int64(len(end))); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	hl, err := checkFrame(prologue, end, size)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", f.Path, err)
+		return nil, 0, err
+	}
+	crc := crc32.New(castagnoli)
+	body := io.TeeReader(io.NewSectionReader(fd, 0, size-trailerLen), crc)
+	r := bufio.NewReaderSize(body, int(min(size, int64(readBufferSize))))
+	if _, err := r.Discard(prologueLen); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	h, objs, readErr := f.read(ctx, r, hl, size-prologueLen-hl-trailerLen)
+	if errors.Is(readErr, context.Canceled) || errors.Is(readErr, context.DeadlineExceeded) {
+		return nil, 0, readErr
+	}
+	// The checksum is judged first: damage is reported as damage, not as
+	// whatever the damaged bytes happen to say.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	var sum [4]byte
+	if _, err := fd.ReadAt(sum[:], size-trailerLen); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if got, want := crc.Sum32(), binary.LittleEndian.Uint32(sum[:]); got != want {
+		return nil, 0, fmt.Errorf("%w: checksum %08x, file says %08x", ErrCorrupt, got, want)
+	}
+	if readErr != nil {
+		return nil, 0, readErr
+	}
+	if err := f.verify(h, objs); err != nil {
+		return nil, 0, err
 	}
 	return objs, h.RV, nil
+}
+
+// read parses the header (hl bytes) and, if it is this configuration's,
+// the entries (left bytes) from r. The caller reads the rest and checks
+// the checksum before believing any error.
+func (f *File) read(ctx context.Context, r *bufio.Reader, hl, left int64) (Header, []*api.Object, error) {
+	var h Header
+	hdr := make([]byte, hl)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return h, nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+	}
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		return h, nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+	}
+	if err := f.check(h); err != nil {
+		return h, nil, err
+	}
+	if h.Count < 0 || int64(h.Count) > left {
+		return h, nil, fmt.Errorf("%w: header counts %d entries in %d bytes", ErrCorrupt, h.Count, left)
+	}
+	d := &decoder{r: r, left: left, intern: map[string]string{}}
+	objs := make([]*api.Object, h.Count)
+	for i := range objs {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return h, nil, ctx.Err()
+		}
+		objs[i] = d.object()
+		if d.err != nil {
+			return h, nil, fmt.Errorf("entry %d: %w", i, d.err)
+		}
+	}
+	if d.left != 0 {
+		return h, nil, fmt.Errorf("%w: %d bytes after the last entry", ErrCorrupt, d.left)
+	}
+	return h, objs, nil
 }
 
 // check compares a file's header with the running configuration.
@@ -162,46 +248,55 @@ func groupVersion(g, v string) string {
 	return g + "/" + v
 }
 
-// decodeAll checks every entry's key order, prefix and revision and
-// decodes it, on up to GOMAXPROCS goroutines.
-func (f *File) decodeAll(ctx context.Context, h Header, entries []Entry) ([]*api.Object, error) {
-	for i, e := range entries {
+// readBufferSize is Load's read buffer (a variable for tests).
+var readBufferSize = 1 << 20
+
+// VerifyEvery is how many objects of a loaded file share one decoded
+// again with the source's decoder and compared field by field (the first
+// and last always are): a file whose objects the running decoder would
+// build differently (another build's derivation of labels or selectable
+// fields) is refused, at 1/VerifyEvery of the cost of decoding it all.
+const VerifyEvery = 16
+
+// verify checks every object's key order, prefix and revision, and
+// decodes a sample again.
+func (f *File) verify(h Header, objs []*api.Object) error {
+	for i, o := range objs {
 		switch {
-		case !strings.HasPrefix(e.Key, f.KeyPrefix):
-			return nil, fmt.Errorf("%w: key %q outside %s", ErrCorrupt, e.Key, f.KeyPrefix)
-		case i > 0 && e.Key <= entries[i-1].Key:
-			return nil, fmt.Errorf("%w: key %q out of order", ErrCorrupt, e.Key)
-		case e.RV == 0 || e.RV > h.RV:
-			return nil, fmt.Errorf("%w: key %q at revision %d, snapshot at %d", ErrCorrupt, e.Key, e.RV, h.RV)
+		case !strings.HasPrefix(o.Key, f.KeyPrefix):
+			return fmt.Errorf("%w: key %q outside %s", ErrCorrupt, o.Key, f.KeyPrefix)
+		case i > 0 && o.Key <= objs[i-1].Key:
+			return fmt.Errorf("%w: key %q out of order", ErrCorrupt, o.Key)
+		case o.RV == 0 || o.RV > h.RV:
+			return fmt.Errorf("%w: key %q at revision %d, snapshot at %d", ErrCorrupt, o.Key, o.RV, h.RV)
 		}
-	}
-	objs := make([]*api.Object, len(entries))
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(entries)/1024))
-	chunk := (len(entries) + workers - 1) / workers
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w * chunk; i < min(len(entries), (w+1)*chunk); i++ {
-				if i%1024 == 0 && ctx.Err() != nil {
-					errs[w] = ctx.Err()
-					return
-				}
-				e := entries[i]
-				o, err := f.Decode(e.Key, e.Raw, int64(e.RV))
-				if err != nil {
-					errs[w] = fmt.Errorf("%w: %v", ErrCorrupt, err)
-					return
-				}
-				objs[i] = o
+		if i%VerifyEvery == 0 || i == len(objs)-1 {
+			if err := f.decodesSame(o); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err // the first one: the reason is one line
 		}
 	}
-	return objs, nil
+	return nil
+}
+
+// decodesSame decodes o's Raw again and compares every field.
+func (f *File) decodesSame(o *api.Object) error {
+	d, err := f.Decode(o.Key, o.Raw, int64(o.RV))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	var diff string
+	switch {
+	case d.Key != o.Key || d.Namespace != o.Namespace || d.Name != o.Name || d.UID != o.UID:
+		diff = "metadata"
+	case !maps.Equal(d.Labels, o.Labels) || (d.Labels == nil) != (o.Labels == nil):
+		diff = "labels"
+	case !maps.Equal(d.Fields, o.Fields) || (d.Fields == nil) != (o.Fields == nil):
+		diff = "selectable fields"
+	case d.RV != o.RV || d.RVAt != o.RVAt || !bytes.Equal(d.Raw, o.Raw):
+		diff = "bytes"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s decodes to other %s with this build", ErrConfig, o.Key, diff)
 }

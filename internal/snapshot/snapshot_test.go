@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/watchcached/watchcached/api"
@@ -64,6 +67,43 @@ func TestFile_B233_RoundTrip(t *testing.T) {
 	}
 	if name := FileName(&api.Resource{Group: "apps", Resource: "deployments"}); name != "apps_deployments.snap" {
 		t.Fatalf("FileName %q", name)
+	}
+}
+
+// B233: objects of every size load whole wherever the read buffer's
+// refills fall (a 256-byte buffer: strings longer than it take the other
+// path).
+func TestFile_B233_ReadBufferBoundaries(t *testing.T) {
+	defer func(n int) { readBufferSize = n }(readBufferSize)
+	readBufferSize = 256
+	f := testFile(t)
+	var want []*api.Object
+	for i := range 600 {
+		ns, name := fmt.Sprintf("ns%d", i%7), fmt.Sprintf("p%04d%s", i, strings.Repeat("n", i%40))
+		want = append(want, &api.Object{Key: "/registry/pods/" + ns + "/" + name, Namespace: ns, Name: name,
+			UID: fmt.Sprintf("uid-%d", i), RV: uint64(i + 1), RVAt: i % 50,
+			Labels: map[string]string{"app": strings.Repeat("a", i%300), "i": fmt.Sprint(i)},
+			Fields: map[string]string{"metadata.name": name, "metadata.namespace": ns},
+			Raw:    fmt.Appendf(nil, `{"i":%d,"pad":%q}`, i, strings.Repeat("x", i%500))})
+	}
+	f.Decode = func(key string, raw []byte, rv int64) (*api.Object, error) {
+		for _, o := range want {
+			if o.Key == key {
+				return o, nil
+			}
+		}
+		return nil, fmt.Errorf("%s: unknown", key)
+	}
+	sort.Slice(want, func(i, j int) bool { return want[i].Key < want[j].Key })
+	save(t, f, 1000, want)
+	got, _, err := f.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("object %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
 	}
 }
 
@@ -134,6 +174,13 @@ func TestFile_B233_Refusals(t *testing.T) {
 	_, _, err = f.Load(context.Background())
 	if want := f.Path + ": snapshot corrupt: /registry/pods/ns/p00001: not a JSON object"; !errors.Is(err, ErrCorrupt) || err.Error() != want {
 		t.Fatalf("undecodable: %v, want %s", err, want)
+	}
+	other2 := testObjects(3)
+	other2[2].Labels = map[string]string{"a": "b"} // not what the decoder derives
+	save(t, f, 100, other2)
+	_, _, err = f.Load(context.Background())
+	if want := f.Path + ": snapshot of another resource configuration: /registry/pods/ns/p00002 decodes to other labels with this build"; !errors.Is(err, ErrConfig) || err.Error() != want {
+		t.Fatalf("decoded differently: %v, want %s", err, want)
 	}
 	save(t, f, 10, testObjects(2)) // an object newer than the snapshot
 	if _, _, err = f.Load(context.Background()); !errors.Is(err, ErrCorrupt) {
