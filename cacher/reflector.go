@@ -52,7 +52,11 @@ func (c *Cacher) cycle(ctx context.Context, backoff *backoff) {
 	warm, err := c.fill(ctx)
 	if err != nil {
 		c.setNotReady()
-		c.log.Warn("cache list failed", "err", err)
+		msg := "cache list failed"
+		if errors.Is(err, errSourceUnknown) {
+			msg = "cache warm start cannot check its snapshot; retrying"
+		}
+		c.log.Warn(msg, "err", err)
 		backoff.wait(ctx)
 		return
 	}

@@ -2,6 +2,7 @@ package cacher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"sync"
@@ -17,6 +18,8 @@ import (
 // WarmStore's (internal/snapshot); the cache decides only when to load and
 // save, and checks what it loaded against the source:
 //
+//   - the source cannot be asked (etcd unreachable): the fill fails and is
+//     retried after a back-off with the snapshot already loaded;
 //   - Load fails (no file, truncated, corrupt, another version, another
 //     resource configuration, another etcd cluster): list, as a cold start;
 //   - R is ahead of the source's current revision (the source was wiped and
@@ -45,28 +48,42 @@ const DefaultWarmSaveInterval = time.Minute
 
 // warmState is the cache's warm-restart bookkeeping.
 type warmState struct {
-	tried  bool // reflector only: the first fill has consulted the WarmStore
+	tried  bool // reflector only: the snapshot was used or given up
 	filled bool // reflector only: a fill succeeded (later ones are relists)
+	// loaded holds what Load returned while the source could not yet be
+	// asked about its revision (reflector only): the next fill tries again
+	// without reading the file again.
+	loaded   []*api.Object
+	loadedRV uint64
+	isLoaded bool
 
 	saveMu  sync.Mutex // serializes Saves
 	savedRV uint64     // guarded by saveMu: the revision last saved
 }
+
+// errSourceUnknown marks a warm start that could not ask the source about
+// the snapshot's revision (etcd unreachable): the fill fails and is
+// retried with the same snapshot, rather than given up for a list that
+// would fail too.
+var errSourceUnknown = errors.New("source unreachable")
 
 // fill makes the cache hold the source's state at some revision: from the
 // WarmStore on the first call when one is configured and usable, else by
 // listing. warm reports which.
 func (c *Cacher) fill(ctx context.Context) (warm bool, err error) {
 	if c.cfg.Warm != nil && !c.warm.tried {
-		c.warm.tried = true
 		err := c.warmStart(ctx)
-		if err == nil {
-			c.warm.filled = true
+		switch {
+		case err == nil:
+			c.warm.tried, c.warm.filled = true, true
 			c.m.starts.WithLabelValues("warm").Inc()
 			return true, nil
-		}
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			return false, ctx.Err()
+		case errors.Is(err, errSourceUnknown):
+			return false, err
 		}
+		c.warm.tried = true
 		c.log.Info("cache starting cold", "reason", err.Error())
 	}
 	if err := c.listAndReplace(ctx); err != nil {
@@ -79,28 +96,25 @@ func (c *Cacher) fill(ctx context.Context) (warm bool, err error) {
 	return false, nil
 }
 
-// warmStart loads the WarmStore and installs it if the source can be
-// watched from its revision.
+// warmStart loads the WarmStore (once) and installs it if the source can
+// be watched from its revision.
 func (c *Cacher) warmStart(ctx context.Context) error {
 	start := time.Now()
-	objs, rv, err := c.cfg.Warm.Load(ctx)
-	if err != nil {
+	if !c.warm.isLoaded {
+		objs, rv, err := c.cfg.Warm.Load(ctx)
+		if err != nil {
+			return err
+		}
+		c.warm.loaded, c.warm.loadedRV, c.warm.isLoaded = objs, rv, true
+	}
+	objs, rv := c.warm.loaded, c.warm.loadedRV
+	if err := c.watchableFrom(ctx, rv); err != nil {
+		if !errors.Is(err, errSourceUnknown) {
+			c.warm.loaded = nil
+		}
 		return err
 	}
-	cur, err := c.store.CurrentRevision(ctx)
-	if err != nil {
-		return fmt.Errorf("source's current revision unknown: %v", err)
-	}
-	if rv > cur {
-		return fmt.Errorf("snapshot at revision %d is ahead of the source's revision %d", rv, cur)
-	}
-	compacted, err := c.store.Compacted(ctx, rv)
-	switch {
-	case err != nil:
-		return fmt.Errorf("cannot tell whether revision %d was compacted: %v", rv, err)
-	case compacted:
-		return fmt.Errorf("snapshot at revision %d was compacted in etcd", rv)
-	}
+	c.warm.loaded = nil
 	c.wc.Replace(objs, rv, time.Now())
 	c.wake.closeAll()
 	c.m.observeStats(c.wc.Stats())
@@ -109,6 +123,27 @@ func (c *Cacher) warmStart(ctx context.Context) error {
 	c.warm.savedRV = rv
 	c.warm.saveMu.Unlock()
 	c.log.Info("cache started warm", "objects", len(objs), "rv", rv, "took", time.Since(start))
+	return nil
+}
+
+// watchableFrom checks that the source can be watched from rv+1 with
+// nothing missed: rv is not ahead of the source (a source recreated from
+// nothing) and not compacted.
+func (c *Cacher) watchableFrom(ctx context.Context, rv uint64) error {
+	cur, err := c.store.CurrentRevision(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: current revision: %v", errSourceUnknown, err)
+	}
+	if rv > cur {
+		return fmt.Errorf("snapshot at revision %d is ahead of the source's revision %d", rv, cur)
+	}
+	compacted, err := c.store.Compacted(ctx, rv)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: whether revision %d was compacted: %v", errSourceUnknown, rv, err)
+	case compacted:
+		return fmt.Errorf("snapshot at revision %d was compacted in etcd", rv)
+	}
 	return nil
 }
 

@@ -63,7 +63,7 @@ func (e *env) restart(warm WarmStore, logs *logBuffer) *Cacher {
 	}
 	e.t.Cleanup(c.Close)
 	c.Start()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a cold 100k list on a loaded machine
 	defer cancel()
 	if err := c.WaitReady(ctx); err != nil {
 		e.t.Fatalf("cache not ready: %v", err)

@@ -67,6 +67,16 @@ func TestDaemon_B234_WarmRestart(t *testing.T) {
 	if code != 200 || strings.Count(list, `"kind":"Pod"`) != 3 {
 		t.Fatalf("list after warm start: %d %s", code, list)
 	}
+	_, metrics := httpDo(t, "GET", "http://"+d2.HTTPAddr+"/metrics", "")
+	for _, want := range []string{`watchcached_cache_starts_total{resource="pods",start="warm"} 1`,
+		`watchcached_cache_starts_total{resource="configmaps",start="warm"} 1`} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Fatalf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(metrics, `start="cold"`) {
+		t.Fatal("a cold start counted")
+	}
 	if err := d2.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
