@@ -123,6 +123,15 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// removeTemporaries removes what Saves killed before their rename left
+// beside Path (Load runs once, before this process saves).
+func (f *File) removeTemporaries() {
+	left, _ := filepath.Glob(f.Path + ".tmp-*")
+	for _, p := range left {
+		_ = os.Remove(p)
+	}
+}
+
 // Load reads and checks the file and rebuilds its objects. Its error
 // wraps one of the sentinels of errors.go and names the file; the objects
 // are in key order.
@@ -138,6 +147,7 @@ func (f *File) Load(ctx context.Context) ([]*api.Object, uint64, error) {
 }
 
 func (f *File) load(ctx context.Context) ([]*api.Object, uint64, error) {
+	f.removeTemporaries()
 	fd, err := os.Open(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, ErrNotFound

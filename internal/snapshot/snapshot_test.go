@@ -189,7 +189,8 @@ func TestFile_B233_Refusals(t *testing.T) {
 }
 
 // B233: a failed Save (the announced count is wrong) leaves the previous
-// file loadable and no temporary file behind.
+// file loadable and no temporary file behind; Load removes the temporary
+// file of a Save that was killed.
 func TestFile_B233_FailedSaveKeepsPrevious(t *testing.T) {
 	f := testFile(t)
 	save(t, f, 100, testObjects(2))
@@ -203,5 +204,16 @@ func TestFile_B233_FailedSaveKeepsPrevious(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(f.Path))
 	if len(entries) != 1 {
 		t.Fatalf("files left: %v", entries)
+	}
+	// A Save killed before its rename leaves a temporary file; the next
+	// Load removes it.
+	if err := os.WriteFile(f.Path+".tmp-123", []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(f.Path)); len(entries) != 1 {
+		t.Fatalf("files left after Load: %v", entries)
 	}
 }
