@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -24,8 +25,10 @@ func (s *Store) ListKeyRevisions(ctx context.Context, rev uint64) ([]api.KeyRevi
 	var out []api.KeyRevision
 	key := s.resPrefix
 	for {
+		begin := time.Now()
 		resp, err := s.client.Get(ctx, key, clientv3.WithRange(end), clientv3.WithRev(int64(rev)),
 			clientv3.WithKeysOnly(), clientv3.WithLimit(keyRevisionsPage))
+		s.requests.observe("list", begin)
 		switch {
 		case errors.Is(err, rpctypes.ErrCompacted):
 			return nil, api.Errorf(api.ErrExpired, "revision %d was compacted", rev)
