@@ -89,3 +89,75 @@ func TestDaemon_B234_WarmRestart(t *testing.T) {
 		t.Fatalf("--warm-restart=false: lists %d, log:\n%s", n, logs3.buf.String())
 	}
 }
+
+// B234: with the kube catalogue every cache (events.k8s.io events
+// converted from core events, deployments, CRDs...) starts warm from the
+// snapshots its previous run wrote: each resource's loaded objects decode
+// to what its decoder derives.
+func TestDaemon_B234_WarmRestartKubeCatalogue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.ResourcesFile = KubeCatalogue
+	d1 := startReady(t, ctx, cfg)
+	for key, val := range map[string]string{
+		"/registry/events/default/e1": `{"apiVersion":"v1","kind":"Event","metadata":{"name":"e1","namespace":"default"},` +
+			`"involvedObject":{"kind":"Pod","name":"p","namespace":"default"},"reason":"Started","message":"m","type":"Normal",` +
+			`"firstTimestamp":"2024-01-01T00:00:00Z","lastTimestamp":"2024-01-01T00:00:00Z","count":1,"source":{"component":"kubelet"}}`,
+		"/registry/pods/default/p":                   string(testkit.PodJSON("default", "p", "n1", map[string]string{"app": "x"})),
+		"/registry/deployments/default/d":            `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"default"},"spec":{"replicas":2}}`,
+		"/registry/configmaps/kube-system/c":         `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"kube-system","labels":{"a":"b"}},"data":{"k":"v"}}`,
+		"/registry/minions/n1":                       `{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"spec":{"unschedulable":true}}`,
+		"/registry/services/specs/default/s":         `{"apiVersion":"v1","kind":"Service","metadata":{"name":"s","namespace":"default"},"spec":{"type":"ClusterIP"}}`,
+		"/registry/namespaces/default":               `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default"},"status":{"phase":"Active"}}`,
+		"/registry/secrets/default/s":                `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"default"},"type":"Opaque"}`,
+		"/registry/replicasets/default/r":            `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"r","namespace":"default"},"status":{"replicas":1}}`,
+		"/registry/serviceaccounts/default/default":  `{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace":"default"}}`,
+		"/registry/jobs/default/j":                   `{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"default"},"status":{"succeeded":1}}`,
+		"/registry/persistentvolumeclaims/default/c": `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"c","namespace":"default"}}`,
+	} {
+		if _, err := d1.client.Put(ctx, key, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, err := d1.client.Get(ctx, "health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range d1.cachers {
+		if err := c.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for c.RV() < uint64(cur.Header.Revision) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s did not reach %d", c.Resource().GroupResource(), cur.Header.Revision)
+			case <-time.After(10 * time.Millisecond): // the watch applies the puts
+			}
+		}
+	}
+	n := len(d1.cachers)
+	if err := d1.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	d2 := startReady(t, ctx, cfg)
+	if got := logs.count("cache started warm"); got != n || logs.count("cache starting cold") != 0 {
+		t.Fatalf("%d of %d caches warm:\n%s", got, n, grepLines(logs.buf.String(), "cache start"))
+	}
+	code, body := httpDo(t, "GET", "http://"+d2.HTTPAddr+"/apis/events.k8s.io/v1/namespaces/default/events", "")
+	if code != 200 || !strings.Contains(body, `"reason":"Started"`) || !strings.Contains(body, `"apiVersion":"events.k8s.io/v1"`) {
+		t.Fatalf("events.k8s.io list after a warm start: %d %s", code, body)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
