@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/watchcached/watchcached/cacher"
 	"github.com/watchcached/watchcached/internal/testkit"
@@ -100,7 +106,7 @@ func TestDaemon_B234_WarmRestartKubeCatalogue(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.ResourcesFile = KubeCatalogue
 	d1 := startReady(t, ctx, cfg)
-	for key, val := range map[string]string{
+	values := map[string]string{
 		"/registry/events/default/e1": `{"apiVersion":"v1","kind":"Event","metadata":{"name":"e1","namespace":"default"},` +
 			`"involvedObject":{"kind":"Pod","name":"p","namespace":"default"},"reason":"Started","message":"m","type":"Normal",` +
 			`"firstTimestamp":"2024-01-01T00:00:00Z","lastTimestamp":"2024-01-01T00:00:00Z","count":1,"source":{"component":"kubelet"}}`,
@@ -115,7 +121,9 @@ func TestDaemon_B234_WarmRestartKubeCatalogue(t *testing.T) {
 		"/registry/serviceaccounts/default/default":  `{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace":"default"}}`,
 		"/registry/jobs/default/j":                   `{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"default"},"status":{"succeeded":1}}`,
 		"/registry/persistentvolumeclaims/default/c": `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"c","namespace":"default"}}`,
-	} {
+	}
+	values["/registry/pods/default/proto"] = protobufPod(t) // as kube-apiserver stores it
+	for key, val := range values {
 		if _, err := d1.client.Put(ctx, key, val); err != nil {
 			t.Fatal(err)
 		}
@@ -146,10 +154,30 @@ func TestDaemon_B234_WarmRestartKubeCatalogue(t *testing.T) {
 	if got := logs.count("cache started warm"); got != n || logs.count("cache starting cold") != 0 {
 		t.Fatalf("%d of %d caches warm:\n%s", got, n, grepLines(logs.buf.String(), "cache start"))
 	}
-	code, body := httpDo(t, "GET", "http://"+d2.HTTPAddr+"/apis/events.k8s.io/v1/namespaces/default/events", "")
+	code, body := httpDo(t, "GET", "http://"+d2.HTTPAddr+"/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn2", "")
+	if code != 200 || !strings.Contains(body, `"name":"proto"`) {
+		t.Fatalf("protobuf pod after a warm start: %d %s", code, body)
+	}
+	code, body = httpDo(t, "GET", "http://"+d2.HTTPAddr+"/apis/events.k8s.io/v1/namespaces/default/events", "")
 	if code != 200 || !strings.Contains(body, `"reason":"Started"`) || !strings.Contains(body, `"apiVersion":"events.k8s.io/v1"`) {
 		t.Fatalf("events.k8s.io list after a warm start: %d %s", code, body)
 	}
+}
+
+// protobufPod is a pod in Kubernetes protobuf, as kube-apiserver stores it.
+func protobufPod(t *testing.T) string {
+	t.Helper()
+	pod := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "proto", Namespace: "default", UID: "u-1", Labels: map[string]string{"app": "p"}},
+		Spec:       corev1.PodSpec{NodeName: "n2", Containers: []corev1.Container{{Name: "c", Image: "i"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	var b bytes.Buffer
+	if err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Encode(pod, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func grepLines(s, sub string) string {
