@@ -32,3 +32,10 @@ var ErrMissingPrev = errors.New("api: watch event without its previous value")
 // ErrExpired (HTTP 410: relist); this marker only lets the server count
 // the cause.
 var ErrTooSlow = errors.New("api: watcher too slow")
+
+// KeyRevision is a key and the revision of its current value, as a source
+// lists them without values (a cache's consistency check compares these).
+type KeyRevision struct {
+	Key string
+	RV  uint64
+}

@@ -45,6 +45,13 @@ type Config struct {
 	// disables it (compactions are then learned only from ObserveCompaction and
 	// from etcd's answers).
 	CompactionPollInterval time.Duration
+	// Warm, if set, keeps the store between runs (warm.go): the first fill
+	// loads it and watches from its revision instead of listing; the store
+	// is saved every WarmSaveInterval and at Close.
+	Warm WarmStore
+	// WarmSaveInterval is how often the store is saved to Warm. Default
+	// 1 min; negative saves only at Close.
+	WarmSaveInterval time.Duration
 	// Clock times bookmarks; nil means the real clock. Tests inject a fake
 	// one (k8s.io/utils/clock/testing) so that bookmark timing is checked
 	// without waiting.
@@ -77,6 +84,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CompactionPollInterval == 0 {
 		c.CompactionPollInterval = time.Minute
+	}
+	if c.WarmSaveInterval == 0 {
+		c.WarmSaveInterval = DefaultWarmSaveInterval
 	}
 	if c.ListPageSize == 0 {
 		c.ListPageSize = 10000
@@ -118,6 +128,10 @@ type Cacher struct {
 	revs   *revisionBatcher
 	stopCh chan struct{} // closed by Close: ends watchers and waits
 	relist chan struct{} // a failed consistency check asks the reflector to relist
+
+	warm        warmState     // warm restart (warm.go)
+	lists       atomic.Uint64 // ListAll calls of the reflector
+	warmChecked atomic.Uint64 // consistency checks after a warm start, done
 
 	compacted atomic.Uint64 // etcd's compacted revision as last learned
 	compactCh chan struct{} // wakes the reflector to free compacted snapshots; buffered 1
@@ -191,20 +205,32 @@ func (c *Cacher) Start() {
 				c.compactionLoop(c.ctx, every)
 			}()
 		}
+		if every := c.cfg.WarmSaveInterval; c.cfg.Warm != nil && every > 0 {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.saveLoop(c.ctx, every)
+			}()
+		}
 	})
 }
 
 // Close stops the reflector, ends every open watcher (their Next returns
 // io.EOF) and waits for the goroutines the Cacher started. It does not close
-// the Store, which its owner closes.
+// the Store, which its owner closes. With Config.Warm, a cache that was
+// ready saves its store last (warm.go).
 func (c *Cacher) Close() {
 	c.closeOnce.Do(func() {
+		wasReady := c.Ready()
 		c.ready.set(stateStopped, time.Now())
 		c.revs.shutdown()
 		close(c.stopCh)
 		c.cancel()
 		c.wake.closeAll()
 		c.wg.Wait()
+		if wasReady && c.cfg.Warm != nil {
+			c.saveSnapshot()
+		}
 	})
 }
 

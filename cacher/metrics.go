@@ -24,6 +24,8 @@ type Metrics struct {
 	missingPrev      *prometheus.CounterVec
 	compacted        *prometheus.GaugeVec
 	panics           *prometheus.CounterVec
+	starts           *prometheus.CounterVec // resource, start
+	snapshotWrites   *prometheus.CounterVec // resource, result
 	// kube-apiserver's families of the same quantities, with its names
 	// and labels, so its dashboards work (kube_metrics.go).
 	kubeEventsVec  *prometheus.CounterVec // group, resource
@@ -85,12 +87,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "watchcached_cache_reflector_panics_total",
 			Help: "Panics recovered in the cache's reflector (each one makes the cache relist after a back-off).",
 		}, res),
+		starts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_starts_total",
+			Help: "Caches filled at start, by how: warm (from a snapshot) or cold (by a list).",
+		}, []string{"resource", "start"}),
+		snapshotWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "watchcached_cache_snapshot_writes_total",
+			Help: "Warm-restart snapshots written, by result (ok or error).",
+		}, []string{"resource", "result"}),
 	}
 	m.addKube()
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.kubeEventsVec, m.kubeRVVec, m.kubeObjectsVec, m.eventsApplied, m.cacheRV, m.ringLen, m.ringCap, m.objects,
 			m.watchers, m.watchersExpired, m.freshWait, m.delegated, m.revisionRequests, m.relists, m.inconsistencies,
-			m.missingPrev, m.compacted, m.panics} {
+			m.missingPrev, m.compacted, m.panics, m.starts, m.snapshotWrites} {
 			reg.MustRegister(c)
 		}
 	}
@@ -104,6 +114,7 @@ type resourceMetrics struct {
 	cacheRV, ringLen, ringCap, objects, watchers, compacted   prometheus.Gauge
 	freshWait                                                 prometheus.Observer
 	delegated                                                 *prometheus.CounterVec // labels verb, reason
+	starts, snapshotWrites                                    *prometheus.CounterVec // label start; label result
 	kubeEvents                                                prometheus.Counter
 	kubeRV, kubeObjects                                       prometheus.Gauge
 }
@@ -137,6 +148,8 @@ func (m *Metrics) forResource(group, resourceName string) *resourceMetrics {
 		watchers:         m.watchers.WithLabelValues(resource),
 		freshWait:        m.freshWait.WithLabelValues(resource),
 		delegated:        m.delegated.MustCurryWith(prometheus.Labels{"resource": resource}),
+		starts:           m.starts.MustCurryWith(prometheus.Labels{"resource": resource}),
+		snapshotWrites:   m.snapshotWrites.MustCurryWith(prometheus.Labels{"resource": resource}),
 	}
 }
 

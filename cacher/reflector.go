@@ -49,15 +49,27 @@ func (c *Cacher) cycleRecovered(ctx context.Context, backoff *backoff) (panicked
 // cycle lists, then watches (resuming broken watches) until the cache must
 // relist or ctx ends.
 func (c *Cacher) cycle(ctx context.Context, backoff *backoff) {
-	if err := c.listAndReplace(ctx); err != nil {
+	warm, err := c.fill(ctx)
+	if err != nil {
 		c.setNotReady()
-		c.log.Warn("cache list failed", "err", err)
+		msg := "cache list failed"
+		if errors.Is(err, errSourceUnknown) {
+			msg = "cache warm start cannot check its snapshot; retrying"
+		}
+		c.log.Warn(msg, "err", err)
 		backoff.wait(ctx)
 		return
 	}
 	backoff.reset()
 	c.ready.set(stateReady, time.Now())
 	c.wake.closeAll()
+	if warm {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.checkAfterWarm(ctx)
+		}()
+	}
 	for ctx.Err() == nil {
 		err := c.watchUntilBroken(ctx)
 		if err == nil || ctx.Err() != nil {
@@ -86,6 +98,7 @@ func (c *Cacher) setNotReady() {
 // listAndReplace reads every object at one revision and installs them.
 func (c *Cacher) listAndReplace(ctx context.Context) error {
 	start := time.Now()
+	c.lists.Add(1)
 	objs, rv, err := c.store.ListAll(ctx, c.cfg.ListPageSize)
 	if err != nil {
 		return err

@@ -81,6 +81,7 @@ func configFor(t testing.TB, opts Options) app.Config {
 	cfg.GRPCListen = ""
 	cfg.DataDir = t.TempDir()
 	cfg.FastEmbeddedEtcd = true
+	cfg.WarmRestart = false // a fresh directory every time: no snapshot to start from
 	cfg.WriteMode = server.WriteModeEtcd
 	cfg.Logger = opts.Logger
 	if cfg.Logger == nil {

@@ -125,6 +125,13 @@ type Config struct {
 	// UpstreamWatchList is how caches list the upstream: "" or "auto",
 	// "on", "off" (--upstream-watch-list).
 	UpstreamWatchList string
+	// WarmRestart starts each etcd-fed cache from its snapshot in
+	// DataDir/snapshots (--warm-restart, warm.go); off without a DataDir.
+	WarmRestart bool
+	// WarmRestartInterval is how often caches write their snapshots
+	// (--warm-restart-interval); 0 means cacher.DefaultWarmSaveInterval,
+	// negative only at shutdown.
+	WarmRestartInterval time.Duration
 }
 
 // CRDsServed reports whether custom resources are served from the CRDs
@@ -171,6 +178,7 @@ func DefaultConfig() Config {
 		DataDir:         "./watchcached-data",
 		EtcdPrefix:      "/registry",
 		WatchCache:      true,
+		WarmRestart:     true,
 		ShutdownTimeout: 10 * time.Second,
 		Limits:          server.DefaultLimits,
 		RequestLimits:   server.DefaultRequestLimits,
@@ -201,6 +209,9 @@ func (c *Config) Validate() error {
 		if err := c.validateCompaction(); err != nil {
 			return err
 		}
+	}
+	if err := c.validateWarm(); err != nil {
+		return err
 	}
 	if err := c.validateLimits(); err != nil {
 		return err

@@ -45,6 +45,8 @@ func TestConfig_ValidateErrors(t *testing.T) {
 			c.EtcdCAFile = cert
 		}, `--etcd-cafile/--etcd-certfile/--etcd-keyfile: TLS needs https:// URLs in --etcd-servers`},
 		{"NoDataDir", func(c *Config) { c.DataDir = "" }, `--data-dir: required for the embedded etcd (no --etcd-servers given)`},
+		{"WarmIntervalShort", func(c *Config) { c.WarmRestartInterval = 500 * time.Millisecond },
+			`--warm-restart-interval 500ms: must be at least 1s, or negative (only at shutdown)`},
 		{"TLSWithoutServers", func(c *Config) { c.EtcdCAFile = cert }, `--etcd-cafile/--etcd-certfile/--etcd-keyfile: only apply with --etcd-servers`},
 		{"CertWithoutKey", func(c *Config) {
 			c.EtcdServers = []string{"https://etcd:2379"}

@@ -90,6 +90,12 @@ type Daemon struct {
 	// when CRDs are not served.
 	stopCRDs func()
 
+	// clusterID and warmDir tie the caches' snapshot files to one etcd
+	// cluster and place them (warm.go); warmDir is "" when warm restart is
+	// off. Set by initWarm before any cache is built.
+	clusterID uint64
+	warmDir   string
+
 	// stopCompactor stops the compactor of etcd's history; nil when off.
 	stopCompactor func()
 
@@ -197,6 +203,9 @@ func (d *Daemon) startEtcd(ctx context.Context) error {
 	if d.etcdMetrics, err = etcdstore.NewRequestMetrics(d.registry, server.KubeLatencyBuckets()); err != nil {
 		return err
 	}
+	if d.cfg.WatchCache {
+		d.initWarm(ctx)
+	}
 	d.storages = make([]api.Storage, 0, len(d.resources))
 	for _, res := range d.resources {
 		st, err := d.newStorage(res)
@@ -271,9 +280,11 @@ func (d *Daemon) buildStorage(res *api.Resource) (api.Storage, *etcdstore.Store,
 	}
 	d.cacheMetricsOnce.Do(func() { d.cacheMetrics = cacher.NewMetrics(d.registry) })
 	c, err := cacher.New(cacher.Config{
-		Source:  store,
-		Logger:  d.log,
-		Metrics: d.cacheMetrics,
+		Source:           store,
+		Logger:           d.log,
+		Metrics:          d.cacheMetrics,
+		Warm:             d.warmStore(res, store),
+		WarmSaveInterval: d.cfg.WarmRestartInterval,
 	})
 	if err != nil {
 		return nil, store, nil, err

@@ -29,7 +29,7 @@ func NewFlagSet(cfg *Config) (*pflag.FlagSet, *LogOptions) {
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP listen address")
 	fs.StringVar(&cfg.GRPCListen, "grpc-listen", cfg.GRPCListen, "gRPC listen address (empty disables)")
 	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", cfg.EtcdServers, "comma-separated etcd client URLs (empty: embedded etcd)")
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "embedded etcd data directory")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory: the embedded etcd's data and the caches' warm-restart snapshots (<data-dir>/snapshots)")
 	fs.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "etcd key prefix")
 	fs.StringVar(&cfg.ResourcesFile, "resources", cfg.ResourcesFile, "YAML file listing the served resources, or \"kube\" for kube-apiserver's etcd layout of the common built-ins (default: built-in list)")
 	fs.StringVar(&cfg.EtcdCAFile, "etcd-cafile", cfg.EtcdCAFile, "CA file to verify etcd servers")
@@ -46,6 +46,7 @@ func NewFlagSet(cfg *Config) (*pflag.FlagSet, *LogOptions) {
 	cfg.AddCRDFlags(fs)
 	cfg.AddUpstreamFlags(fs)
 	cfg.AddServingFlags(fs)
+	cfg.AddWarmFlags(fs)
 	fs.DurationVar(&cfg.ReadyzMaxCacheLag, "readyz-max-cache-lag", 0, "how long a cache may go without holding its source's current revision before /readyz fails (negative: no lag check) (default 10s; 3m following an upstream)")
 	fs.DurationVar(&cfg.EtcdHealthcheckTimeout, "etcd-healthcheck-timeout", cacher.DefaultHealthTimeout, "timeout of the etcd check of /readyz")
 	lo := &LogOptions{}
