@@ -68,7 +68,9 @@ func cmdIdle(ctx context.Context, args []string) error {
 	return nil
 }
 
-type memory struct{ rss, heap, goroutines int64 }
+// memory is one reading of a server's memory; live (the heap after a
+// forced collection) only where the reader asks for it.
+type memory struct{ rss, heap, goroutines, live int64 }
 
 func serverMemory(server string, pid int) (memory, error) {
 	runtime.GC()
