@@ -89,3 +89,23 @@ func TestDecode_B250_InternTableBounded(t *testing.T) {
 		t.Fatalf("after %d distinct sets: shared %v, labels %v", etcdstore.InternMax, sameMap(first.Labels, later.Labels), later.Labels)
 	}
 }
+
+// BenchmarkDecode_DistinctLabels decodes pods whose labels differ from
+// one to the next (10,000 distinct sets, more than an intern table holds):
+// the interning's worst case, every lookup a miss and an insert.
+func BenchmarkDecode_DistinctLabels(b *testing.B) {
+	s := codecStore(testkit.Pods())
+	values := make([][]byte, 10000)
+	for i := range values {
+		values[i] = fmt.Appendf(nil, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-0","namespace":"default","uid":"u-1",`+
+			`"labels":{"app":"web","pod-template-hash":"h%d"}},"spec":{"nodeName":"node-%d"},"status":{"phase":"Running"}}`, i, i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Decode("/registry/pods/default/web-0", values[i%len(values)], 123456); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
