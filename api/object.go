@@ -96,7 +96,8 @@ func (o *Object) WithRV(rv uint64) *Object {
 }
 
 // Size is the approximate number of bytes the object holds on the heap,
-// used to bound caches by bytes.
+// used to bound caches by bytes. Labels and Fields are counted in full even
+// when other objects share them, so it errs on the high side.
 func (o *Object) Size() int {
 	n := 128 + len(o.Key) + len(o.Namespace) + len(o.Name) + len(o.UID) + cap(o.Raw)
 	if e := o.alt.Load(); e != nil {
