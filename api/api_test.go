@@ -116,8 +116,9 @@ func FuzzParsePredicate(f *testing.F) {
 
 func TestPredicate_LabelAndFieldSelectorsMatch_B24(t *testing.T) {
 	obj := &Object{
+		Name: "a", Namespace: "ns1",
 		Labels: map[string]string{"app": "web"},
-		Fields: map[string]string{"metadata.name": "a", "metadata.namespace": "ns1", "spec.nodeName": "n1"},
+		Fields: map[string]string{"spec.nodeName": "n1"}, // name and namespace come from Name and Namespace
 	}
 	for _, tc := range []struct {
 		l, f string

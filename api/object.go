@@ -23,9 +23,12 @@ type Object struct {
 	UID string
 	// Labels are metadata.labels; nil when there are none.
 	Labels labels.Set
-	// Fields holds the selectable fields: always "metadata.name" and
-	// "metadata.namespace", plus every field path configured for the
-	// resource (e.g. "spec.nodeName"), absent paths as "".
+	// Fields holds the values of the field paths configured as selectable
+	// for the resource (e.g. "spec.nodeName"), absent paths as ""; nil
+	// when there are none. It need not hold "metadata.name" and
+	// "metadata.namespace": read a field with Field, which serves those
+	// two from Name and Namespace. Identical sets (and identical Labels)
+	// may be one map shared by many objects (see etcdstore's interning).
 	Fields fields.Set
 	// RV is the object's resourceVersion: the etcd mod_revision of the
 	// state it shows (for a deleted object in a DELETED event, the
@@ -45,6 +48,36 @@ type Object struct {
 	alt atomic.Pointer[encoded]
 }
 
+// Field returns the value of a selectable field: metadata.name and
+// metadata.namespace from Name and Namespace, any other from Fields ("" when
+// absent).
+func (o *Object) Field(name string) string {
+	switch name {
+	case "metadata.name":
+		return o.Name
+	case "metadata.namespace":
+		return o.Namespace
+	}
+	return o.Fields[name]
+}
+
+// objectFields is an Object seen as fields.Fields, for field selectors:
+// a conversion of the pointer, so matching allocates nothing.
+type objectFields Object
+
+// Has reports whether the object has the field (metadata.name and
+// metadata.namespace always).
+func (f *objectFields) Has(name string) bool {
+	if name == "metadata.name" || name == "metadata.namespace" {
+		return true
+	}
+	_, ok := f.Fields[name]
+	return ok
+}
+
+// Get is Object.Field.
+func (f *objectFields) Get(name string) string { return (*Object)(f).Field(name) }
+
 // WithRV returns a copy of o that shows resourceVersion rv (o itself when rv
 // equals o.RV). Labels and Fields are shared, Raw is new. It is how a delete
 // event shows the last state at the deletion's revision.
@@ -63,7 +96,8 @@ func (o *Object) WithRV(rv uint64) *Object {
 }
 
 // Size is the approximate number of bytes the object holds on the heap,
-// used to bound caches by bytes.
+// used to bound caches by bytes. Labels and Fields are counted in full even
+// when other objects share them, so it errs on the high side.
 func (o *Object) Size() int {
 	n := 128 + len(o.Key) + len(o.Namespace) + len(o.Name) + len(o.UID) + cap(o.Raw)
 	if e := o.alt.Load(); e != nil {

@@ -66,7 +66,7 @@ func (p Predicate) Matches(obj *Object) bool {
 	if p.Label != nil && !p.Label.Matches(obj.Labels) {
 		return false
 	}
-	if p.Field != nil && !p.Field.Matches(obj.Fields) {
+	if p.Field != nil && !p.Field.Matches((*objectFields)(obj)) {
 		return false
 	}
 	return true

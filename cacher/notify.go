@@ -123,7 +123,7 @@ func (n *notifier) events(evs []*api.Event) {
 
 // wakeLocked closes the channel for (f, obj's value of f). n.mu must be held.
 func (n *notifier) wakeLocked(f string, obj *api.Object) {
-	if e := n.entries[wakeKey{f, obj.Fields[f]}]; e != nil && e.ch != nil {
+	if e := n.entries[wakeKey{f, obj.Field(f)}]; e != nil && e.ch != nil {
 		close(e.ch)
 		e.ch = nil
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/watchcached/watchcached/api"
@@ -23,8 +22,9 @@ import (
 // bytes, and only metadata, labels and the selectable fields are decoded
 // beside them, by byte offsets into the value compacted by jsonscan.
 type codec struct {
-	res    *api.Resource
-	prefix string // etcd prefix, e.g. "/registry"; a value's key must be res.Key(prefix, ...)
+	res       *api.Resource
+	prefix    string // etcd prefix, e.g. "/registry"; a value's key must be res.Key(prefix, ...)
+	keyPrefix string // res.Prefix(prefix)
 
 	fieldPaths     []fieldPath // parallel to res.SelectableFields (res.FieldPaths applied)
 	fieldDefaults  []string    // parallel to res.SelectableFields: the value when absent
@@ -34,11 +34,14 @@ type codec struct {
 	// conv converts the objects of a resource stored in another form
 	// (convert_events.go, codec_convert.go); nil for most.
 	conv *conversion
+	// shared interns the objects' label and field maps (intern.go).
+	shared *interner
 }
 
 // newCodec derives what decoding needs from res and prefix.
 func newCodec(res *api.Resource, prefix string) codec {
-	cd := codec{res: res, prefix: prefix, conv: conversionFor(res)}
+	cd := codec{res: res, prefix: prefix, conv: conversionFor(res), shared: newInterner(),
+		keyPrefix: res.Prefix(prefix)}
 	for _, f := range res.SelectableFields {
 		p := f
 		if q, ok := res.FieldPaths[f]; ok {
@@ -108,36 +111,59 @@ func (cd *codec) decodeCompact(key string, c []byte, modRevision int64) (*api.Ob
 	if top.mdStart < 0 || c[top.mdStart] != '{' {
 		return nil, undecodable(key, "no metadata object")
 	}
-	md, err := scanMetadata(c, top.mdStart)
+	md, err := scanMetadata(c, top.mdStart, cd.shared.labelsOf)
 	if err != nil {
 		return nil, undecodable(key, "%v", err)
 	}
 	if md.name == "" {
 		return nil, undecodable(key, "no metadata.name")
 	}
-	if want := cd.res.Key(cd.prefix, md.namespace, md.name); want != key {
+	ns, name, ok := cd.keyNames(key, md.namespace, md.name)
+	if !ok {
 		return nil, undecodable(key, "metadata (namespace %q, name %q) does not match the key", md.namespace, md.name)
 	}
 	obj := &api.Object{
 		Key:       key,
-		Namespace: md.namespace,
-		Name:      md.name,
+		Namespace: ns,
+		Name:      name,
 		UID:       md.uid,
 		Labels:    md.labels,
 		RV:        uint64(modRevision),
 	}
-	obj.Fields = make(fields.Set, 2+len(cd.fieldPaths))
-	obj.Fields["metadata.name"] = md.name
-	obj.Fields["metadata.namespace"] = md.namespace
+	var vals [8]string
+	values := vals[:0]
 	for i, p := range cd.fieldPaths {
 		v := lookupField(c, p)
 		if v == "" {
 			v = cd.fieldDefaults[i]
 		}
-		obj.Fields[cd.res.SelectableFields[i]] = v
+		values = append(values, v)
 	}
+	var scratch [64]byte
+	obj.Fields, _ = cd.shared.fieldsOf(cd.res.SelectableFields, values, scratch[:0])
 	obj.Raw, obj.RVAt = cd.spliceRV(c, top, md, modRevision)
 	return obj, nil
+}
+
+// keyNames checks that key is the resource's key of namespace and name
+// and returns both as substrings of key, so that an object's Namespace
+// and Name cost no memory of their own.
+func (cd *codec) keyNames(key, namespace, name string) (ns, n string, ok bool) {
+	rest, ok := strings.CutPrefix(key, cd.keyPrefix)
+	if !ok {
+		return "", "", false
+	}
+	if cd.res.Namespaced {
+		if len(rest) != len(namespace)+1+len(name) || rest[:len(namespace)] != namespace ||
+			rest[len(namespace)] != '/' || rest[len(namespace)+1:] != name {
+			return "", "", false
+		}
+		return rest[:len(namespace)], rest[len(namespace)+1:], true
+	}
+	if rest != name {
+		return "", "", false
+	}
+	return namespace, rest, true // a cluster-scoped object's namespace, if any, is kept as stored
 }
 
 // encode marshals a write's document for storage (never with a
@@ -244,7 +270,9 @@ type metaInfo struct {
 	keep                 [][2]int
 }
 
-func scanMetadata(c []byte, start int) (metaInfo, error) {
+// scanMetadata decodes metadata starting at c[start]; labelsOf builds the
+// labels from their JSON value.
+func scanMetadata(c []byte, start int, labelsOf func([]byte) (labels.Set, error)) (metaInfo, error) {
 	var md metaInfo
 	var err error
 	it := memberIter{b: c, i: start + 1}
@@ -268,7 +296,7 @@ func scanMetadata(c []byte, start int) (metaInfo, error) {
 		case `"uid"`:
 			md.uid, err = stringValue(v, "metadata.uid")
 		case `"labels"`:
-			md.labels, err = labelsValue(v)
+			md.labels, err = labelsOf(v)
 		}
 		if err != nil {
 			return md, err

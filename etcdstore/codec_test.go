@@ -37,8 +37,8 @@ func TestDecode_SpliceRV(t *testing.T) {
 		obj.Labels["app"] != "web" || len(obj.Labels) != 2 {
 		t.Fatalf("decoded %+v", obj)
 	}
-	if obj.Fields["spec.nodeName"] != "node-a" || obj.Fields["metadata.name"] != "web-0" ||
-		obj.Fields["metadata.namespace"] != "ns1" || len(obj.Fields) != 3 {
+	if obj.Field("spec.nodeName") != "node-a" || obj.Field("metadata.name") != "web-0" ||
+		obj.Field("metadata.namespace") != "ns1" || len(obj.Fields) != 1 {
 		t.Fatalf("fields %v", obj.Fields)
 	}
 	// WithRV gives exactly what decoding at that revision gives, both ways.
@@ -72,12 +72,12 @@ func TestDecode_SelectableFields(t *testing.T) {
 	}
 	want := map[string]string{"metadata.name": "b", "metadata.namespace": "a", "spec.nodeName": "n1",
 		"spec.unschedulable": "true", "spec.replicas": "3", "status.phase": "", "spec.obj": ""}
-	if len(obj.Fields) != len(want) {
+	if len(obj.Fields) != len(want)-2 { // name and namespace are served from Name and Namespace
 		t.Fatalf("fields %v", obj.Fields)
 	}
 	for k, v := range want {
-		if obj.Fields[k] != v {
-			t.Errorf("field %s = %q, want %q", k, obj.Fields[k], v)
+		if obj.Field(k) != v {
+			t.Errorf("field %s = %q, want %q", k, obj.Field(k), v)
 		}
 	}
 }
@@ -91,7 +91,7 @@ func TestDecode_ClusterScopedAndGroup(t *testing.T) {
 	if want := `{"apiVersion":"example.com/v2","kind":"Widget","metadata":{"resourceVersion":"9","name":"w1"}}`; string(obj.Raw) != want {
 		t.Fatalf("Raw %s, want %s", obj.Raw, want)
 	}
-	if obj.Namespace != "" || obj.Fields["metadata.namespace"] != "" || obj.Labels != nil {
+	if obj.Namespace != "" || obj.Field("metadata.namespace") != "" || obj.Labels != nil {
 		t.Fatalf("decoded %+v", obj)
 	}
 }

@@ -31,3 +31,6 @@ func DecodeRecovered(s *Store, log *slog.Logger, decode func(string, []byte, int
 // Store.Watch) has ended: cancelled by its bounded queue (B204), closed,
 // or ended by etcd.
 func DirectWatchEnded(w api.Watcher) <-chan struct{} { return w.(*watcher).q.done }
+
+// InternMax exposes internMax to tests.
+const InternMax = internMax

@@ -90,8 +90,12 @@ func (e *httpEncoder) start(watcher api.Watcher, deadline time.Time) error {
 	default:
 		e.w.Header().Set("Content-Type", "application/json")
 	}
-	e.w.WriteHeader(http.StatusOK)
-	if err := e.flush(); err != nil {
+	// The header goes out on a fresh stack, so that the goroutine that
+	// then parks for the whole watch keeps a small one (fresh_stack.go).
+	if err := onFreshStack(func() error {
+		e.w.WriteHeader(http.StatusOK)
+		return e.flush()
+	}); err != nil {
 		return err
 	}
 	e.flushEach = true

@@ -30,8 +30,8 @@ type Config struct {
 	// (Object plus Prev); the oldest events are evicted past it, whatever
 	// the window says. 0 means DefaultMaxBytes.
 	MaxBytes int64
-	// IndexedFields are the selectable field paths (keys of
-	// api.Object.Fields, e.g. "spec.nodeName" or "metadata.namespace") that
+	// IndexedFields are the selectable field paths (names read with
+	// api.Object.Field, e.g. "spec.nodeName" or "metadata.namespace") that
 	// get a secondary index.
 	IndexedFields []string
 	// CheckpointEvery is how many events apart the writer takes a frozen

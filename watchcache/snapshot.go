@@ -39,7 +39,7 @@ func (s *Snapshot) CountFrom(prefix, startKey string) int {
 	return s.st.countFrom(prefix, startKey)
 }
 
-// AscendIndex is Ascend restricted to objects whose Fields[field] equals
+// AscendIndex is Ascend restricted to objects whose Field(field) equals
 // value, using field's index. It returns false (calling fn never) if field
 // is not indexed; the caller then scans with Ascend and filters.
 func (s *Snapshot) AscendIndex(field, value, prefix, startKey string, fn func(*api.Object) bool) bool {

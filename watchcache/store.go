@@ -22,7 +22,7 @@ const degree = 16
 // read by any number of goroutines.
 //
 // Invariant: for every object o in objs and every i, idx[i] holds exactly
-// one entry (o.Fields[fields[i]], o.Key), and idx[i] holds nothing else.
+// one entry (o.Field(fields[i]), o.Key), and idx[i] holds nothing else.
 type store struct {
 	objs   *btree.BTreeG[*api.Object]
 	fields []string // shared by all clones, never modified
@@ -82,9 +82,9 @@ func (s *store) clone() store {
 func (s *store) set(obj *api.Object) {
 	prev, replaced := s.objs.ReplaceOrInsert(obj)
 	for i, f := range s.fields {
-		v := obj.Fields[f]
+		v := obj.Field(f)
 		if replaced {
-			old := prev.Fields[f]
+			old := prev.Field(f)
 			if old == v {
 				continue
 			}
@@ -101,7 +101,7 @@ func (s *store) remove(key string) {
 		return
 	}
 	for i, f := range s.fields {
-		s.idx[i].Delete(indexEntry{prev.Fields[f], key})
+		s.idx[i].Delete(indexEntry{prev.Field(f), key})
 	}
 }
 

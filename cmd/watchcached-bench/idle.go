@@ -30,13 +30,16 @@ func cmdIdle(ctx context.Context, args []string) error {
 	n := fs.Int("watchers", 1000, "idle watches to open")
 	path := fs.String("path", "/api/v1/namespaces/idle/pods", "collection to watch (keep it idle)")
 	settle := fs.Duration("settle", 3*time.Second, "wait after opening before measuring")
+	profile := fs.String("heap-profile", "", "with the server's --profiling: force a collection before each reading, "+
+		"report the live heap, and write the heap profile with the watches open to this file")
+	gcs := fs.Int("gcs", 1, "with --heap-profile: collections forced before each reading (each may halve idle goroutines' stacks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *pid <= 0 {
 		return fmt.Errorf("idle-watchers: --pid of the server process is required")
 	}
-	before, err := serverMemory(*server, *pid)
+	before, err := idleReading(*server, *pid, *profile, "", *gcs)
 	if err != nil {
 		return err
 	}
@@ -56,7 +59,7 @@ func cmdIdle(ctx context.Context, args []string) error {
 	}
 	time.Sleep(*settle) // measurement pause, not a synchronisation
 	runtime.KeepAlive(conns)
-	after, err := serverMemory(*server, *pid)
+	after, err := idleReading(*server, *pid, *profile, *profile, *gcs)
 	if err != nil {
 		return err
 	}
@@ -65,10 +68,43 @@ func cmdIdle(ctx context.Context, args []string) error {
 	fmt.Printf("| server RSS per watcher | %.0f B |\n", per(before.rss, after.rss))
 	fmt.Printf("| server Go heap in use per watcher | %.0f B |\n", per(before.heap, after.heap))
 	fmt.Printf("| server goroutines per watcher | %.2f |\n", per(before.goroutines, after.goroutines))
+	if *profile != "" {
+		fmt.Printf("| server live heap per watcher (after a forced GC) | %.0f B |\n", per(before.live, after.live))
+		fmt.Printf("| server goroutine stacks per watcher | %.0f B |\n", per(before.stacks, after.stacks))
+	}
 	return nil
 }
 
-type memory struct{ rss, heap, goroutines int64 }
+// memory is one reading of a server's memory; live (the heap after a
+// forced collection) only where the reader asks for it.
+type memory struct{ rss, heap, goroutines, live, stacks int64 }
+
+// idleReading reads the server's memory; with profiling ("" without) it
+// first forces a collection through pprof, writing the heap profile to
+// file unless that is "", and adds the live heap and the stacks in use;
+// gcs collections in all (the last one writes the profile).
+func idleReading(server string, pid int, profiling, file string, gcs int) (memory, error) {
+	if profiling == "" {
+		return serverMemory(server, pid)
+	}
+	d := &daemonProcess{server: server}
+	for range gcs - 1 {
+		if _, err := d.live(context.Background(), ""); err != nil {
+			return memory{}, err
+		}
+	}
+	live, err := d.live(context.Background(), file)
+	if err != nil {
+		return memory{}, err
+	}
+	m, err := serverMemory(server, pid)
+	if err != nil {
+		return memory{}, err
+	}
+	m.live = live
+	m.stacks, err = metricValue(server, "go_memstats_stack_inuse_bytes")
+	return m, err
+}
 
 func serverMemory(server string, pid int) (memory, error) {
 	runtime.GC()

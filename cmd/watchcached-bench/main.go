@@ -10,6 +10,7 @@
 //	watchcached-bench compare  --objects 10000 [--server URL] --out dir
 //	watchcached-bench report   --out docs/bench
 //	watchcached-bench idle-watchers --server URL --pid PID --watchers 2000
+//	watchcached-bench object-memory --daemon /tmp/wc --objects 100000 --lists 20
 //	watchcached-bench upstream --objects 10000 --get-clients 10 --list-clients 10 --duration 30s --out dir
 package main
 
@@ -29,7 +30,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
-		"generate": cmdGenerate, "record": cmdRecord, "replay": cmdReplay, "compare": cmdCompare, "report": cmdReport, "idle-watchers": cmdIdle, "upstream": cmdUpstream,
+		"generate": cmdGenerate, "record": cmdRecord, "replay": cmdReplay, "compare": cmdCompare, "report": cmdReport, "idle-watchers": cmdIdle, "object-memory": cmdObjectMemory, "upstream": cmdUpstream,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {
@@ -43,5 +44,5 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: watchcached-bench generate|record|replay|compare|report|idle-watchers|upstream [flags] (--help per command)")
+	fmt.Fprintln(os.Stderr, "usage: watchcached-bench generate|record|replay|compare|report|idle-watchers|object-memory|upstream [flags] (--help per command)")
 }

@@ -98,6 +98,8 @@ type Daemon struct {
 
 	// stopCompactor stops the compactor of etcd's history; nil when off.
 	stopCompactor func()
+	// stopRelease ends the memory release loop (memory_release.go).
+	stopRelease func()
 
 	// certs serves the TLS certificate of both frontends; nil without TLS.
 	certs *server.CertReloader
@@ -190,6 +192,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 		return err
 	}
+	d.stopRelease = goRun(func(ctx context.Context) { releaseMemory(ctx, d.WaitReady, d.log) })
 	return nil
 }
 
@@ -520,6 +523,10 @@ func (d *Daemon) Close(ctx context.Context) error {
 // storages (last built first), the etcd client and the embedded etcd; each
 // may be absent after a failed start.
 func (d *Daemon) stopBackends() error {
+	if d.stopRelease != nil {
+		d.stopRelease()
+		d.stopRelease = nil
+	}
 	if d.stopCompactor != nil {
 		d.stopCompactor()
 		d.stopCompactor = nil
