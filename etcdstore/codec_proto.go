@@ -9,7 +9,6 @@ import (
 	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -122,7 +121,11 @@ var metadataOpen = []byte(`"metadata":{`)
 func (cd *codec) fromTyped(key string, obj runtime.Object, js []byte, modRevision int64) *api.Object {
 	m, err := meta.Accessor(obj)
 	if err != nil || m.GetName() == "" || m.GetResourceVersion() != "" || modRevision <= 0 ||
-		!bytes.HasPrefix(js, []byte(`{"kind":`)) || cd.res.Key(cd.prefix, m.GetNamespace(), m.GetName()) != key {
+		!bytes.HasPrefix(js, []byte(`{"kind":`)) {
+		return nil
+	}
+	ns, name, ok := cd.keyNames(key, m.GetNamespace(), m.GetName())
+	if !ok {
 		return nil
 	}
 	i := bytes.Index(js, metadataOpen)
@@ -142,21 +145,29 @@ func (cd *codec) fromTyped(key string, obj runtime.Object, js []byte, modRevisio
 		raw = append(raw, ',')
 	}
 	raw = append(raw, js[i:]...)
-	o := &api.Object{Key: key, Namespace: m.GetNamespace(), Name: m.GetName(), UID: string(m.GetUID()),
+	o := &api.Object{Key: key, Namespace: ns, Name: name, UID: string(m.GetUID()),
 		RV: uint64(modRevision), Raw: raw, RVAt: at}
 	if l := m.GetLabels(); len(l) > 0 {
-		o.Labels = l
+		// The labels' JSON as encoded, a slice of js, is the key that
+		// shares them with other objects of the same labels, as in
+		// decodeCompact.
+		if lj := labelsJSON(js[i:]); lj != nil {
+			o.Labels, _ = cd.shared.labelsOf(lj)
+		} else {
+			o.Labels = l
+		}
 	}
-	o.Fields = make(fields.Set, 2+len(cd.fieldPaths))
-	o.Fields["metadata.name"] = o.Name
-	o.Fields["metadata.namespace"] = o.Namespace
+	var vals [8]string
+	values := vals[:0]
 	for j, p := range cd.fieldPaths {
 		v := lookupField(js, p)
 		if v == "" {
 			v = cd.fieldDefaults[j]
 		}
-		o.Fields[cd.res.SelectableFields[j]] = v
+		values = append(values, v)
 	}
+	var scratch [64]byte
+	o.Fields, _ = cd.shared.fieldsOf(cd.res.SelectableFields, values, scratch[:0])
 	return o
 }
 
@@ -220,4 +231,32 @@ func encryptedProvider(rest []byte) string {
 		provider += ", key " + k
 	}
 	return provider
+}
+
+// labelsJSONKey starts the labels member in an encoded ObjectMeta.
+var labelsJSONKey = []byte(`"labels":{`)
+
+// labelsJSON returns the labels object of the encoded metadata md (which
+// starts after metadata's opening brace), or nil if it is not found
+// before the metadata ends. encoding/json writes label keys and values
+// as strings without unescaped braces, so the object ends at the first
+// '}' outside a string.
+func labelsJSON(md []byte) []byte {
+	i := bytes.Index(md, labelsJSONKey)
+	if i < 0 {
+		return nil
+	}
+	start := i + len(labelsJSONKey) - 1
+	in := false
+	for j := start + 1; j < len(md); j++ {
+		switch c := md[j]; {
+		case in && c == '\\':
+			j++
+		case c == '"':
+			in = !in
+		case !in && c == '}':
+			return md[start : j+1]
+		}
+	}
+	return nil
 }
