@@ -85,21 +85,29 @@ func startEnv(t *testing.T, mutate ...func(*app.Config)) *env {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	d := runDaemon(t, cfg, "daemon")
+	return newEnv(t, d, "http://"+d.HTTPAddr, d.EtcdEndpoints)
+}
+
+// runDaemon starts a daemon of cfg (what names it in failures), stops it
+// in t's cleanup and waits until its caches are ready.
+func runDaemon(t *testing.T, cfg app.Config, what string) *app.Daemon {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	d, err := app.Start(ctx, cfg)
 	if err != nil {
-		t.Fatalf("app.Start: %v", err)
+		t.Fatalf("app.Start (%s): %v", what, err)
 	}
 	t.Cleanup(func() {
 		if err := d.Close(context.Background()); err != nil {
-			t.Errorf("daemon close: %v", err)
+			t.Errorf("%s close: %v", what, err)
 		}
 	})
 	if err := d.WaitReady(ctx); err != nil {
-		t.Fatalf("WaitReady: %v", err)
+		t.Fatalf("%s WaitReady: %v", what, err)
 	}
-	return newEnv(t, d, "http://"+d.HTTPAddr, d.EtcdEndpoints)
+	return d
 }
 
 // newEnv builds the clients of a server at url whose etcd is at endpoints.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -66,22 +65,10 @@ func startFollower(t *testing.T, upstreamURL string, mutate ...func(*app.Config)
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	defer cancel()
-	d, err := app.Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("app.Start (follower): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := d.Close(context.Background()); err != nil {
-			t.Errorf("follower close: %v", err)
-		}
-	})
-	if err := d.WaitReady(ctx); err != nil {
-		t.Fatalf("follower WaitReady: %v", err)
-	}
+	d := runDaemon(t, cfg, "follower")
 	url := "http://" + d.HTTPAddr
 	e := &env{d: d, url: url, cfg: &rest.Config{Host: url, QPS: -1}}
+	var err error
 	if e.cs, err = kubernetes.NewForConfig(rest.CopyConfig(e.cfg)); err != nil {
 		t.Fatal(err)
 	}
