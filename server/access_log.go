@@ -25,13 +25,10 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		// Authorization header from the shared header map.
 		attrs := httpAttributes(r, User{})
 		entry := &accessEntry{} // no user: the request was not authenticated
-		rec := &accessRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), accessEntryKey{}, entry)
 		defer func() {
-			code := rec.code
-			if code == 0 {
-				code = http.StatusOK
-			}
+			code := rec.statusCode()
 			s.log.LogAttrs(ctx, slog.LevelDebug, "http request",
 				slog.String("verb", attrs.Verb), slog.String("path", r.URL.Path),
 				slog.String("user", entry.user), slog.Int("code", code),
@@ -55,43 +52,3 @@ func noteUser(ctx context.Context, u User) {
 		e.user = u.Name
 	}
 }
-
-// accessRecorder counts the status code and body bytes of a response. It
-// keeps the writer's Flush direct (a watch flushes once per burst) and
-// unwraps for http.ResponseController (write deadlines). Used by the
-// request's goroutine only.
-type accessRecorder struct {
-	http.ResponseWriter
-	code  int
-	bytes int64
-}
-
-func (a *accessRecorder) WriteHeader(code int) {
-	if a.code == 0 {
-		a.code = code
-	}
-	a.ResponseWriter.WriteHeader(code)
-}
-
-func (a *accessRecorder) Write(b []byte) (int, error) {
-	if a.code == 0 {
-		a.code = http.StatusOK
-	}
-	n, err := a.ResponseWriter.Write(b)
-	a.bytes += int64(n)
-	return n, err
-}
-
-func (a *accessRecorder) Flush() {
-	if a.code == 0 {
-		a.code = http.StatusOK
-	}
-	if f, ok := a.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-		return
-	}
-	_ = http.NewResponseController(a.ResponseWriter).Flush()
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (a *accessRecorder) Unwrap() http.ResponseWriter { return a.ResponseWriter }

@@ -108,11 +108,13 @@ func writeText(w http.ResponseWriter, code int, text string) {
 	_, _ = w.Write([]byte(text))
 }
 
-// statusRecorder remembers the status code written, for metrics. It is
-// used by the request's goroutine only.
+// statusRecorder remembers the status code written and counts the body's
+// bytes, for metrics and the access log. It is used by the request's
+// goroutine only.
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code  int
+	bytes int64
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -126,7 +128,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.code == 0 {
 		s.code = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 // Flush flushes the underlying writer (a watch stream flushes once per
