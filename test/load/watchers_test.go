@@ -198,11 +198,11 @@ func grpcWatch(c *client.Client, ns string, from uint64, timeout time.Duration, 
 }
 
 // write puts rate changes a second, for dur, to 100 pods of each of nsN
-// namespaces, round robin, from 32 goroutines (each owns some namespaces,
-// so each namespace's revisions are recorded in order); it returns each
-// namespace's revisions and the number written.
+// namespaces, round robin, from WATCHCACHED_LOAD_WRITERS (32) goroutines
+// (each owns some namespaces, so each namespace's revisions are recorded
+// in order); it returns each namespace's revisions and the number written.
 func write(t *testing.T, etcd *clientv3.Client, nsN, rate int, dur time.Duration) ([][]uint64, int) {
-	writers := min(32, nsN)
+	writers := min(envInt(t, "WATCHCACHED_LOAD_WRITERS", 32), nsN)
 	rvs := make([][]uint64, nsN)
 	tokens := make(chan struct{}, rate)
 	go func() {
