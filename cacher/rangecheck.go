@@ -63,7 +63,7 @@ func (c *Cacher) checkAfterWarmStart(ctx context.Context) error {
 		return nil // etcd unavailable or compacted: nothing to compare against
 	}
 	var diffs []string
-	differing := 0
+	differing := 0 // ranges listed
 	for i, r := range ranges {
 		if got[i] == want[i] {
 			continue
@@ -78,10 +78,10 @@ func (c *Cacher) checkAfterWarmStart(ctx context.Context) error {
 			break
 		}
 	}
-	c.log.Debug("consistency check after warm start compared ranges", "rv", rv, "ranges", len(ranges), "differing", differing)
 	if diffs != nil {
 		return fmt.Errorf("cache differs from etcd at revision %d: %v", rv, diffs)
 	}
+	c.log.Info("consistency check after warm start passed", "rv", rv, "ranges", len(ranges), "listed", differing)
 	return nil
 }
 
