@@ -59,8 +59,9 @@ func (c *Cacher) checkAfterWarmStart(ctx context.Context) error {
 	switch {
 	case errors.Is(err, api.ErrTooLargeRV):
 		return fmt.Errorf("cache revision %d is ahead of etcd: %v", rv, err)
-	case err != nil:
-		return nil // etcd unavailable or compacted: nothing to compare against
+	case err != nil: // etcd unavailable or compacted: nothing to compare against
+		c.log.Warn("consistency check after warm start skipped", "rv", rv, "err", err)
+		return nil
 	}
 	var diffs []string
 	differing := 0 // ranges listed
@@ -70,8 +71,9 @@ func (c *Cacher) checkAfterWarmStart(ctx context.Context) error {
 		}
 		differing++
 		d, err := c.diffRange(ctx, rc, snap, r)
-		if err != nil {
-			return nil // etcd went away or compacted rv meanwhile
+		if err != nil { // etcd went away or compacted rv meanwhile
+			c.log.Warn("consistency check after warm start skipped", "rv", rv, "err", err)
+			return nil
 		}
 		if diffs = append(diffs, d...); len(diffs) >= maxDiffs {
 			diffs = diffs[:maxDiffs]

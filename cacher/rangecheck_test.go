@@ -231,3 +231,25 @@ func TestWarmCheck_B239_OlderLostUpdateLeftToPeriodicCheck(t *testing.T) {
 		t.Fatalf("periodic check: %v, want %s", err, want)
 	}
 }
+
+// B237: a check that gets no answer from etcd (here: its context ends
+// before the request is sent) is skipped with a warning, and nothing
+// relists.
+func TestWarmCheck_B237_SkippedWithoutAnswer(t *testing.T) {
+	e := newEnv(t, false, nil)
+	f, rv, _ := e.coldSnapshot("p0", "p1")
+	logs := &logBuffer{}
+	c, _ := e.warmChecked(f, logs, 0)
+	logs.take()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.checkAfterWarmStart(ctx); err != nil {
+		t.Fatalf("check without an answer: %v, want nil (skipped)", err)
+	}
+	testkit.Equal(t, "log", logMsg(logs.take(), "consistency check after warm start skipped", ""),
+		[]string{fmt.Sprintf(`level=WARN msg="consistency check after warm start skipped" resource=pods rv=%d `+
+			`err="etcd request canceled: context canceled"`, rv)})
+	if n := testutil.ToFloat64(c.m.inconsistencies); n != 0 {
+		t.Fatalf("inconsistencies %v, want 0", n)
+	}
+}
