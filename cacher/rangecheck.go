@@ -41,9 +41,9 @@ type rangeChecker interface {
 
 // checkAfterWarmStart compares the cache with etcd range by range (see
 // above). It returns nil when they agree or when there is nothing to
-// compare against (not ready, etcd unavailable or compacted), and a
-// description of the first differences otherwise. Called from its own
-// goroutine; it reads only an immutable snapshot.
+// compare against (not ready; no answer from etcd, which it logs as a
+// skipped check), and a description of the first differences otherwise.
+// Called from its own goroutine; it reads only an immutable snapshot.
 func (c *Cacher) checkAfterWarmStart(ctx context.Context) error {
 	rc, ok := c.store.(rangeChecker)
 	if !ok {
