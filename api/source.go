@@ -39,3 +39,17 @@ type KeyRevision struct {
 	Key string
 	RV  uint64
 }
+
+// KeyRange is the keys from Begin (included) to End (excluded) of one
+// resource; End "" reaches the end of the resource's key prefix.
+type KeyRange struct {
+	Begin, End string
+}
+
+// RangeSummary is what a source tells of a KeyRange at one revision
+// without listing its keys: how many keys it holds and the highest mod
+// revision among them (0 when it is empty).
+type RangeSummary struct {
+	Count int64
+	MaxRV uint64
+}

@@ -52,6 +52,10 @@ type Config struct {
 	// WarmSaveInterval is how often the store is saved to Warm. Default
 	// 1 min; negative saves only at Close.
 	WarmSaveInterval time.Duration
+	// WarmCheckRangeKeys is how many of the snapshot's keys each range of
+	// the check after a warm start holds (rangecheck.go). Default
+	// DefaultWarmCheckRangeKeys.
+	WarmCheckRangeKeys int
 	// Clock times bookmarks; nil means the real clock. Tests inject a fake
 	// one (k8s.io/utils/clock/testing) so that bookmark timing is checked
 	// without waiting.
@@ -91,8 +95,12 @@ func (c *Config) Validate() error {
 	if c.ListPageSize == 0 {
 		c.ListPageSize = 10000
 	}
-	if c.FreshnessTimeout < 0 || c.BookmarkInterval < 0 || c.ProgressInterval < 0 || c.ListPageSize < 0 {
-		return errors.New("cacher: durations and page size must not be negative")
+	if c.WarmCheckRangeKeys == 0 {
+		c.WarmCheckRangeKeys = DefaultWarmCheckRangeKeys
+	}
+	if c.FreshnessTimeout < 0 || c.BookmarkInterval < 0 || c.ProgressInterval < 0 || c.ListPageSize < 0 ||
+		c.WarmCheckRangeKeys < 0 {
+		return errors.New("cacher: durations, page size and range size must not be negative")
 	}
 	if c.WatchCache.IndexedFields == nil {
 		c.WatchCache.IndexedFields = c.Source.Resource().IndexedFields

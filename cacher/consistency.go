@@ -62,13 +62,22 @@ func (c *Cacher) checkConsistency(ctx context.Context) error {
 	return nil
 }
 
-// compareSnapshot lists the first differences (at most 10) between the
-// snapshot's objects under prefix and etcd's keys, both in key order;
+// compareSnapshot lists the first differences (at most maxDiffs) between
+// the snapshot's objects under prefix and etcd's keys, both in key order;
 // nil when they agree.
 func compareSnapshot(snap *watchcache.Snapshot, prefix string, etcd []api.KeyRevision) []string {
+	return compareRange(snap, prefix, api.KeyRange{Begin: prefix}, etcd)
+}
+
+// compareRange is compareSnapshot of the keys in r only (End "": to the
+// end of prefix); etcd holds the keys in r.
+func compareRange(snap *watchcache.Snapshot, prefix string, r api.KeyRange, etcd []api.KeyRevision) []string {
 	var diffs []string
 	i := 0
-	snap.Ascend(prefix, "", func(o *api.Object) bool {
+	snap.Ascend(prefix, r.Begin, func(o *api.Object) bool {
+		if r.End != "" && o.Key >= r.End {
+			return false
+		}
 		for i < len(etcd) && etcd[i].Key < o.Key {
 			diffs = append(diffs, "missing in cache: "+etcd[i].Key)
 			i++
@@ -82,9 +91,9 @@ func compareSnapshot(snap *watchcache.Snapshot, prefix string, etcd []api.KeyRev
 		default:
 			diffs = append(diffs, "not in etcd: "+o.Key)
 		}
-		return len(diffs) < 10
+		return len(diffs) < maxDiffs
 	})
-	for ; i < len(etcd) && len(diffs) < 10; i++ {
+	for ; i < len(etcd) && len(diffs) < maxDiffs; i++ {
 		diffs = append(diffs, "missing in cache: "+etcd[i].Key)
 	}
 	return diffs

@@ -129,3 +129,7 @@ var _ = io.EOF
 
 // The direct etcd store is a Source.
 var _ Source = (*etcdstore.Store)(nil)
+
+// The direct etcd store offers range summaries to the check after a warm
+// start.
+var _ rangeChecker = (*etcdstore.Store)(nil)

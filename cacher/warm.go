@@ -26,8 +26,8 @@ import (
 //     recreated): list;
 //   - the source compacted past R (the watch could not start from R): list;
 //   - otherwise the loaded store is installed at R, the cache is ready, the
-//     watch starts from R+1, and one consistency check (consistency.go) runs
-//     at once; if it finds a difference, the cache relists.
+//     watch starts from R+1, and one consistency check runs at once, range
+//     by range (rangecheck.go); if it finds a difference, the cache relists.
 //
 // Every cold start logs one line, "cache starting cold", with the reason.
 
@@ -147,10 +147,10 @@ func (c *Cacher) watchableFrom(ctx context.Context, rv uint64) error {
 	return nil
 }
 
-// checkAfterWarm is the consistency check right after a warm start: a
-// difference relists.
+// checkAfterWarm is the consistency check right after a warm start
+// (rangecheck.go): a difference relists.
 func (c *Cacher) checkAfterWarm(ctx context.Context) {
-	if err := c.checkConsistency(ctx); err != nil {
+	if err := c.checkAfterWarmStart(ctx); err != nil {
 		c.log.Error("consistency check after warm start failed; relisting", "err", err)
 		c.m.inconsistencies.Inc()
 		c.requestRelist()

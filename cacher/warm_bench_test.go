@@ -1,60 +1,26 @@
 package cacher
 
 import (
-	"context"
 	"fmt"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
-
-	"github.com/watchcached/watchcached/etcdstore"
-	"github.com/watchcached/watchcached/internal/testkit"
 )
-
-// rangeBytes counts the bytes of every etcd range (Get/List) response a
-// client receives: the etcd load of a cache's start.
-type rangeBytes struct{ n atomic.Int64 }
-
-func (r *rangeBytes) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
-	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	err := invoker(ctx, method, req, reply, cc, opts...)
-	if m, ok := reply.(proto.Message); ok && err == nil && method == "/etcdserverpb.KV/Range" {
-		r.n.Add(int64(proto.Size(m)))
-	}
-	return err
-}
 
 // BenchmarkRestart is a cache's restart to ready with 100,000 pods of
 // ~1 KB, warm (from a snapshot written by a cache over the same etcd, with
 // writes after it) and cold (the full list), side by side. Besides time
 // per restart it reports the process's CPU time (the cache's and the
 // in-process etcd's) and the bytes of etcd range responses until ready
-// and until the consistency check after a warm start finished. Opt-in:
+// and until the consistency check after a warm start finished (range and
+// transaction answers, etcdReads), and the process CPU of that check. A
+// warm start whose check fails fails the benchmark. Opt-in:
 //
 //	go test -run '^$' -bench Restart -benchtime 5x ./cacher/
 func BenchmarkRestart(b *testing.B) {
 	e := newEnv(b, false, nil)
 	fill(b, e.etcd.Client, 100000)
-	counter := &rangeBytes{}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.etcd.Endpoint}, DialTimeout: 10 * time.Second,
-		Logger: zap.NewNop(), DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(counter.intercept)},
-		MaxCallRecvMsgSize: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cli.Close() })
-	st, err := etcdstore.New(etcdstore.Config{Client: cli, Resource: testkit.Pods()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	e.store = st
+	counter := e.recordReads()
 	file := e.snapFile(b.TempDir())
 	first := e.restart(file, &logBuffer{}) // cold; its Close writes the snapshot
 	first.Close()
@@ -70,26 +36,34 @@ func BenchmarkRestart(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var toReady, withCheck int64
-			var cpu time.Duration
+			var cpu, checkCPU time.Duration
 			for b.Loop() {
-				counter.n.Store(0)
+				counter.bytes.Store(0)
 				logs := &logBuffer{}
 				cpu0 := processCPU()
 				c := e.restart(tc.warm, logs)
 				cpu += processCPU() - cpu0
-				toReady += counter.n.Load()
+				toReady += counter.bytes.Load()
 				b.StopTimer()
 				if tc.warm != nil {
 					if c.Lists() != 0 {
 						b.Fatalf("a warm restart listed: %v", logMsg(logs.take(), "cache starting cold", ""))
 					}
+					cpu1 := processCPU()
 					waitWarmCheck(b, c)
+					checkCPU += processCPU() - cpu1
+					if l := logMsg(logs.take(), "consistency check after warm start failed; relisting", ""); l != nil {
+						b.Fatalf("the check after a warm start failed: %v", l)
+					}
 				}
-				withCheck += counter.n.Load()
+				withCheck += counter.bytes.Load()
 				c.Close()
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+			if tc.warm != nil {
+				b.ReportMetric(float64(checkCPU.Microseconds())/1000/float64(b.N), "check-cpu-ms/op")
+			}
 			b.ReportMetric(float64(toReady)/float64(b.N), "etcd-bytes-to-ready/op")
 			b.ReportMetric(float64(withCheck)/float64(b.N), "etcd-bytes-with-check/op")
 		})

@@ -56,8 +56,18 @@ func (e *env) snapFile(dir string) *snapshot.File {
 // logs to logs, and waits until it is ready.
 func (e *env) restart(warm WarmStore, logs *logBuffer) *Cacher {
 	e.t.Helper()
-	c, err := New(Config{Source: e.store, FreshnessTimeout: 2 * time.Second, ProgressInterval: 100 * time.Millisecond,
-		ConsistencyCheckInterval: -1, WarmSaveInterval: -1, Warm: warm, Logger: logs.logger()})
+	return e.restartWith(warm, logs, nil)
+}
+
+// restartWith is restart with the configuration adjusted by mut.
+func (e *env) restartWith(warm WarmStore, logs *logBuffer, mut func(*Config)) *Cacher {
+	e.t.Helper()
+	cfg := Config{Source: e.store, FreshnessTimeout: 2 * time.Second, ProgressInterval: 100 * time.Millisecond,
+		ConsistencyCheckInterval: -1, WarmSaveInterval: -1, Warm: warm, Logger: logs.logger()}
+	if mut != nil {
+		mut(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -34,3 +34,7 @@ func DirectWatchEnded(w api.Watcher) <-chan struct{} { return w.(*watcher).q.don
 
 // InternMax exposes internMax to tests.
 const InternMax = internMax
+
+// SetSummaryBatch makes SummarizeRanges first ask about n ranges per
+// transaction, before any use of s.
+func SetSummaryBatch(s *Store, n int) { s.summaryOps = n }

@@ -21,25 +21,25 @@ const keyRevisionsPage = 10000
 // does not hold them; the check reports them). A compacted rev gives an
 // error wrapping api.ErrExpired, a future one api.ErrTooLargeRV.
 func (s *Store) ListKeyRevisions(ctx context.Context, rev uint64) ([]api.KeyRevision, error) {
-	end := clientv3.GetPrefixRangeEnd(s.resPrefix)
+	return s.ListKeyRevisionsIn(ctx, rev, api.KeyRange{Begin: s.resPrefix})
+}
+
+// ListKeyRevisionsIn is ListKeyRevisions of the keys in r only (the
+// differing ranges of the check after a warm start, rangecheck.go). A
+// range not within the resource's prefix is an error.
+func (s *Store) ListKeyRevisionsIn(ctx context.Context, rev uint64, r api.KeyRange) ([]api.KeyRevision, error) {
+	key, end, err := s.keyRange(r)
+	if err != nil {
+		return nil, err
+	}
 	var out []api.KeyRevision
-	key := s.resPrefix
 	for {
 		begin := time.Now()
 		resp, err := s.client.Get(ctx, key, clientv3.WithRange(end), clientv3.WithRev(int64(rev)),
 			clientv3.WithKeysOnly(), clientv3.WithLimit(keyRevisionsPage))
 		s.requests.observe("list", begin)
-		switch {
-		case errors.Is(err, rpctypes.ErrCompacted):
-			return nil, api.Errorf(api.ErrExpired, "revision %d was compacted", rev)
-		case errors.Is(err, rpctypes.ErrFutureRev):
-			cur, cerr := s.CurrentRevision(ctx)
-			if cerr != nil {
-				return nil, cerr
-			}
-			return nil, api.TooLargeRV(rev, cur)
-		case err != nil:
-			return nil, mapErr(err)
+		if err != nil {
+			return nil, s.revisionErr(ctx, rev, err)
 		}
 		if out == nil {
 			out = make([]api.KeyRevision, 0, resp.Count)
@@ -53,4 +53,21 @@ func (s *Store) ListKeyRevisions(ctx context.Context, rev uint64) ([]api.KeyRevi
 		}
 		key = next
 	}
+}
+
+// revisionErr maps the error of a read at revision rev: compacted is
+// api.ErrExpired, future api.ErrTooLargeRV (with etcd's current
+// revision), anything else as mapErr does.
+func (s *Store) revisionErr(ctx context.Context, rev uint64, err error) error {
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return api.Errorf(api.ErrExpired, "revision %d was compacted", rev)
+	case errors.Is(err, rpctypes.ErrFutureRev):
+		cur, cerr := s.CurrentRevision(ctx)
+		if cerr != nil {
+			return cerr
+		}
+		return api.TooLargeRV(rev, cur)
+	}
+	return mapErr(err)
 }

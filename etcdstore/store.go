@@ -73,6 +73,9 @@ type Store struct {
 	codec     codec            // immutable
 	// directBuffer bounds each Store.Watch's queue of events (B204).
 	directBuffer int
+	// summaryOps is how many ranges SummarizeRanges first asks about in
+	// one transaction (summaryBatch; tests raise it). Immutable.
+	summaryOps int
 
 	// corrupt holds the keys whose last value read did not decode
 	// (key -> struct{}); corruptN counts them. See corrupt.go.
@@ -100,6 +103,7 @@ func New(cfg Config) (*Store, error) {
 		requests: cfg.RequestMetrics.forStore(cfg.Resource.Group, cfg.Resource.Resource),
 
 		directBuffer: cfg.DirectWatchBuffer,
+		summaryOps:   summaryBatch,
 	}
 	if s.directBuffer <= 0 {
 		s.directBuffer = DefaultDirectWatchBuffer
