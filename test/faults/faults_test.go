@@ -18,9 +18,12 @@ import (
 
 	"github.com/watchcached/watchcached/api/client"
 	"github.com/watchcached/watchcached/etcdstore/etcdtest"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
+// TestMain checks for leaked goroutines, waiting a bounded time for the
+// connection goroutines of the stopped etcd members and watchcached to end.
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m, goleak.IgnoreCurrent()) }
 
 // runConfig is a run's knobs, from the environment.
 type runConfig struct {

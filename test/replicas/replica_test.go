@@ -18,9 +18,12 @@ import (
 
 	"github.com/watchcached/watchcached/api"
 	"github.com/watchcached/watchcached/cmd/watchcached/app"
+	"github.com/watchcached/watchcached/internal/testkit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
+// TestMain checks for leaked goroutines, waiting a bounded time for the
+// connection goroutines of the stopped etcd members and replicas to end.
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m, goleak.IgnoreCurrent()) }
 
 // replica is one watchcached run in-process on some etcd endpoints,
 // restartable on the same HTTP port so that clients keep its address.

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/watchcached/watchcached/cmd/watchcached/app"
@@ -38,7 +37,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(daemonEnv); dir != "" {
 		os.Exit(runDaemon(dir))
 	}
-	goleak.VerifyTestMain(m)
+	testkit.VerifyTestMain(m)
 }
 
 // runDaemon serves pods with an embedded etcd in dir, snapshots every
@@ -102,6 +101,9 @@ func start(t *testing.T, dir string) *daemon {
 		}
 	}()
 	t.Cleanup(func() { d.kill() })
+	// Runs first: the keep-alive connections of get and post end before
+	// the daemon does, not when the leak check runs.
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	f := strings.Fields(line)
 	if err != nil || len(f) != 3 || f[0] != "ready" {

@@ -58,6 +58,7 @@ type Daemon struct {
 	server      *server.Server
 	http        *http.Server
 	served      chan struct{} // closed when http.Serve returned
+	httpConns   *httpConns    // the HTTP connections still served; set with http
 	serveErr    error         // set before served is closed
 	grpc        *grpc.Server  // nil when gRPC is disabled
 	grpcServed  chan struct{} // closed when grpc.Serve returned (never when disabled)
@@ -407,7 +408,9 @@ func (d *Daemon) listen() error {
 	}
 	d.HTTPAddr = ln.Addr().String()
 	ln = d.server.Listener(ln, "http", d.cfg.MaxConnections)
+	d.httpConns = newHTTPConns()
 	d.http = &http.Server{
+		ConnState:         d.httpConns.state,
 		Handler:           d.server.Handler(),
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -488,9 +491,10 @@ func (d *Daemon) stopGRPC(ctx context.Context) error {
 
 // Close shuts down gracefully (B64): it ends every watch stream cleanly,
 // stops accepting and waits for requests in flight (bounded by ctx, else by
-// Config.ShutdownTimeout), then stops the compactor and closes the
-// storages, the etcd client and the embedded etcd, in that order. No
-// goroutine started by Start is left.
+// Config.ShutdownTimeout), and for the goroutines of the HTTP connections
+// it closed (B259), then stops the compactor and closes the storages, the
+// etcd client and the embedded etcd, in that order. No goroutine started
+// by Start is left.
 func (d *Daemon) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() {
 		if _, ok := ctx.Deadline(); !ok && d.cfg.ShutdownTimeout > 0 {
@@ -505,11 +509,16 @@ func (d *Daemon) Close(ctx context.Context) error {
 		// HTTP drain's time.
 		grpcStopped := make(chan error, 1)
 		go func() { grpcStopped <- d.stopGRPC(ctx) }()
-		if err := d.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		shutdownErr := d.http.Shutdown(ctx)
+		if shutdownErr != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", shutdownErr))
 			_ = d.http.Close()
 		}
 		<-d.served
+		// After Serve returned: no connection is accepted any more.
+		if err := d.httpConns.wait(ctx); err != nil && shutdownErr == nil {
+			errs = append(errs, fmt.Errorf("http connections still closing: %w", err))
+		}
 		errs = append(errs, d.serveErr, <-grpcStopped)
 		d.server.CloseIdleConnections()
 		errs = append(errs, d.stopBackends())
