@@ -17,16 +17,22 @@ const degree = 16
 // index per configured field. Each index is itself a B-tree of
 // (value, key) pairs, so a store is cloned copy-on-write as a whole.
 //
+// A store may also hold no index at all (idx nil, see withoutIndexes): the
+// older checkpoints of the history do not keep theirs. Such a store
+// answers index reads with a filtered scan of objs, the same objects in
+// the same order, and a clone of it has no index either.
+//
 // Not safe for concurrent writes: the writer owns the live store; a clone
 // that has been handed to a Snapshot is never written again and may then be
 // read by any number of goroutines.
 //
-// Invariant: for every object o in objs and every i, idx[i] holds exactly
-// one entry (o.Field(fields[i]), o.Key), and idx[i] holds nothing else.
+// Invariant: unless idx is nil, for every object o in objs and every i,
+// idx[i] holds exactly one entry (o.Field(fields[i]), o.Key), and idx[i]
+// holds nothing else.
 type store struct {
 	objs   *btree.BTreeG[*api.Object]
-	fields []string // shared by all clones, never modified
-	idx    []*btree.BTreeG[indexEntry]
+	fields []string                    // shared by all clones, never modified
+	idx    []*btree.BTreeG[indexEntry] // nil: no index held (reads scan)
 	// lastCount is the last cluster-wide count of this clone (countFrom),
 	// shared by every copy of it; nil in the writer's live store.
 	lastCount *atomic.Pointer[countMark]
@@ -68,19 +74,33 @@ func newStore(fields []string) store {
 
 // clone returns a copy-on-write copy in O(number of indexes). Afterwards
 // neither copy's writes are visible to the other; the receiver must be the
-// writer's (clone mutates its copy-on-write context).
+// writer's (clone mutates its copy-on-write context). The copy holds
+// indexes if and only if s does.
 func (s *store) clone() store {
-	c := store{objs: s.objs.Clone(), fields: s.fields, idx: make([]*btree.BTreeG[indexEntry], len(s.idx)),
-		lastCount: new(atomic.Pointer[countMark])}
-	for i, t := range s.idx {
-		c.idx[i] = t.Clone()
+	c := store{objs: s.objs.Clone(), fields: s.fields, lastCount: new(atomic.Pointer[countMark])}
+	if s.idx != nil {
+		c.idx = make([]*btree.BTreeG[indexEntry], len(s.idx))
+		for i, t := range s.idx {
+			c.idx[i] = t.Clone()
+		}
 	}
 	return c
 }
 
-// set inserts or replaces obj and updates the indexes.
+// withoutIndexes returns the same frozen store without its indexes: it
+// shares objs (and the count mark) with s and lets go of s's index trees,
+// which are then kept alive only by whoever still holds s. s must be
+// frozen (a checkpoint's store).
+func (s *store) withoutIndexes() store {
+	return store{objs: s.objs, fields: s.fields, lastCount: s.lastCount}
+}
+
+// set inserts or replaces obj and updates the indexes, if held.
 func (s *store) set(obj *api.Object) {
 	prev, replaced := s.objs.ReplaceOrInsert(obj)
+	if s.idx == nil {
+		return
+	}
 	for i, f := range s.fields {
 		v := obj.Field(f)
 		if replaced {
@@ -97,7 +117,7 @@ func (s *store) set(obj *api.Object) {
 // remove deletes key, if present, and its index entries.
 func (s *store) remove(key string) {
 	prev, ok := s.objs.Delete(&api.Object{Key: key})
-	if !ok {
+	if !ok || s.idx == nil {
 		return
 	}
 	for i, f := range s.fields {
@@ -227,11 +247,17 @@ func (s *store) index(field string) int {
 
 // ascendIndex calls fn, in key order, for each object whose field equals
 // value, with prefix and key >= startKey. It returns false, calling
-// nothing, when field has no index.
+// nothing, when field is not an indexed field. A store that holds no index
+// scans objs and skips the other values instead: the same calls, in
+// O(objects under prefix) rather than O(log n + matches).
 func (s *store) ascendIndex(field, value, prefix, startKey string, fn func(*api.Object) bool) bool {
 	i := s.index(field)
 	if i < 0 {
 		return false
+	}
+	if s.idx == nil {
+		s.ascend(prefix, startKey, func(o *api.Object) bool { return o.Field(field) != value || fn(o) })
+		return true
 	}
 	from := indexEntry{value, max(prefix, startKey)}
 	s.idx[i].AscendGreaterOrEqual(from, func(e indexEntry) bool {
