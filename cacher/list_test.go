@@ -340,7 +340,8 @@ func TestList_B257_FieldSelectorAtPastRV(t *testing.T) {
 		}
 	}
 	past := objs[len(objs)-1].RV
-	slices.Sort(onNode1) // ns0/... before ns1/...: key order
+	slices.Sort(onNode1) // key order: ns0/... before ns1/...
+
 	moved := e.update("ns0", "p04", "node-0")  // off node-1
 	joined := e.update("ns0", "p02", "node-1") // onto node-1
 	e.del("ns1", "p01")
