@@ -116,7 +116,7 @@ func (s *store) check() error {
 	var err error
 	s.objs.Ascend(func(o *api.Object) bool {
 		for i, f := range s.fields {
-			if !s.idx[i].Has(indexEntry{o.Field(f), o.Key}) {
+			if !s.idx[i].Has(&indexKey{o.Field(f), o.Key}) {
 				err = fmt.Errorf("index %s lacks %q=%q", f, o.Key, o.Field(f))
 				return false
 			}

@@ -44,10 +44,17 @@ type countMark struct {
 	below int
 }
 
-// indexEntry is one object in a field index. It carries only the key: the
-// object is looked up in objs, so an update that keeps the field's value
-// does not touch the index (cheaper writes, a lookup per indexed read).
-type indexEntry struct {
+// indexEntry is one object in a field index: a pointer to its value and
+// key, allocated when the object enters the index under that value and
+// shared by every clone since. It carries only the key: the object is
+// looked up in objs, so an update that keeps the field's value does not
+// touch the index (cheaper writes, a lookup per indexed read). A pointer
+// rather than the pair itself keeps the index's nodes small: a write after
+// a Clone copies a leaf of 31 pointers (248 B) instead of 31 pairs of
+// strings (992 B), and its inner nodes likewise.
+type indexEntry = *indexKey
+
+type indexKey struct {
 	value, key string
 }
 
@@ -108,9 +115,9 @@ func (s *store) set(obj *api.Object) {
 			if old == v {
 				continue
 			}
-			s.idx[i].Delete(indexEntry{old, obj.Key})
+			s.idx[i].Delete(&indexKey{old, obj.Key})
 		}
-		s.idx[i].ReplaceOrInsert(indexEntry{v, obj.Key})
+		s.idx[i].ReplaceOrInsert(&indexKey{v, obj.Key})
 	}
 }
 
@@ -121,7 +128,7 @@ func (s *store) remove(key string) {
 		return
 	}
 	for i, f := range s.fields {
-		s.idx[i].Delete(indexEntry{prev.Field(f), key})
+		s.idx[i].Delete(&indexKey{prev.Field(f), key})
 	}
 }
 
@@ -259,7 +266,7 @@ func (s *store) ascendIndex(field, value, prefix, startKey string, fn func(*api.
 		s.ascend(prefix, startKey, func(o *api.Object) bool { return o.Field(field) != value || fn(o) })
 		return true
 	}
-	from := indexEntry{value, max(prefix, startKey)}
+	from := &indexKey{value, max(prefix, startKey)}
 	s.idx[i].AscendGreaterOrEqual(from, func(e indexEntry) bool {
 		if e.value != value || !strings.HasPrefix(e.key, prefix) {
 			return false
