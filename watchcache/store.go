@@ -267,11 +267,13 @@ func (s *store) ascendIndex(field, value, prefix, startKey string, fn func(*api.
 		return true
 	}
 	from := &indexKey{value, max(prefix, startKey)}
+	probe := &api.Object{} // one lookup key for the whole walk: Get keeps no reference to it
 	s.idx[i].AscendGreaterOrEqual(from, func(e indexEntry) bool {
 		if e.value != value || !strings.HasPrefix(e.key, prefix) {
 			return false
 		}
-		o, ok := s.get(e.key)
+		probe.Key = e.key
+		o, ok := s.objs.Get(probe)
 		return !ok || fn(o) // !ok cannot happen (invariant); skip rather than stop
 	})
 	return true
