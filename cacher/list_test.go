@@ -320,3 +320,74 @@ func TestStreamList_B182(t *testing.T) {
 		t.Fatalf("limited StreamList %+v %v; want a page of Items", page, err)
 	}
 }
+
+// TestList_B257_FieldSelectorAtPastRV: a LIST with an indexed field
+// selector at an exact past RV, whose checkpoint no longer keeps the
+// index (B256), and its continue pages at that RV, return exactly the
+// objects that matched then (moved, deleted and later objects are judged
+// by their state at that RV), at that RV; the same LIST at the latest RV
+// returns the current matches.
+func TestList_B257_FieldSelectorAtPastRV(t *testing.T) {
+	e := newEnv(t, true, func(c *Config) { c.WatchCache.CheckpointEvery = 2 })
+	ctx := context.Background()
+	var onNode1 []string
+	var objs []*api.Object
+	for i := range 12 {
+		o := e.create(fmt.Sprintf("ns%d", i%2), fmt.Sprintf("p%02d", i), fmt.Sprintf("node-%d", i%3))
+		objs = append(objs, o)
+		if i%3 == 1 {
+			onNode1 = append(onNode1, testkit.Obj(o))
+		}
+	}
+	past := objs[len(objs)-1].RV
+	slices.Sort(onNode1) // key order: ns0/... before ns1/...
+
+	moved := e.update("ns0", "p04", "node-0")  // off node-1
+	joined := e.update("ns0", "p02", "node-1") // onto node-1
+	e.del("ns1", "p01")
+	p12 := e.create("ns1", "p12", "node-1")
+	later := p12
+	for i := range 6 { // more checkpoints after the past RV
+		later = e.update("ns1", "p05", fmt.Sprintf("node-%d", i%3))
+	}
+	e.waitRV(later.RV)
+	p, err := api.ParsePredicate("", "spec.nodeName=node-1", testkit.Pods().SelectableFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.c.List(ctx, api.ListOptions{Predicate: p, ResourceVersion: api.FormatRV(past), ResourceVersionMatch: api.MatchExact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.RV != past {
+		t.Fatalf("exact list RV %d, want %d", l.RV, past)
+	}
+	testkit.Equal(t, "items at the past RV", names(l), onNode1)
+	var paged []string
+	for tok := ""; ; {
+		pg, err := e.c.List(ctx, api.ListOptions{Predicate: p, Limit: 1, Continue: tok, ResourceVersion: rvIfFirst(tok, past)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg.RV != past {
+			t.Fatalf("page RV %d, want %d", pg.RV, past)
+		}
+		paged = append(paged, names(pg)...)
+		if tok = pg.Continue; tok == "" {
+			break
+		}
+	}
+	testkit.Equal(t, "pages at the past RV", paged, onNode1)
+	now, err := e.c.List(ctx, api.ListOptions{Predicate: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.RV < later.RV {
+		t.Fatalf("latest list RV %d, want >= %d", now.RV, later.RV)
+	}
+	if moved.Field("spec.nodeName") != "node-0" {
+		t.Fatalf("moved pod on %q", moved.Field("spec.nodeName"))
+	}
+	want := []string{testkit.Obj(joined), testkit.Obj(objs[10]), testkit.Obj(objs[7]), testkit.Obj(p12)}
+	testkit.Equal(t, "items now", names(now), want)
+}

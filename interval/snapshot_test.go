@@ -89,3 +89,55 @@ func sortedKeys(objs []*api.Object) []*api.Object {
 	}
 	return out
 }
+
+// TestSnapshotInterval_PastStateWithoutIndex_B258: the walk of a past
+// state, whose checkpoint no longer keeps the field index (B256), with a
+// predicate pinning the indexed field, yields exactly the objects that
+// matched at that state, in key order, across several refills, although
+// every object has moved to another node since.
+func TestSnapshotInterval_PastStateWithoutIndex_B258(t *testing.T) {
+	const n = 3*BufferSize + 7
+	var objs []*api.Object
+	for i := range n {
+		objs = append(objs, obj(fmt.Sprintf("ns%d", i%7), fmt.Sprintf("p%04d", i), 10, fmt.Sprintf("node%d", i%3)))
+	}
+	w := newCache(t, watchcache.Config{IndexedFields: []string{"spec.nodeName"}, MinCapacity: 2 * n, MaxCapacity: 2 * n, CheckpointEvery: 8}, 1)
+	w.Replace(objs, 10, t0)
+	var evs []*api.Event
+	for i, o := range objs { // every pod moves to the next node, one revision each
+		evs = append(evs, &api.Event{Type: api.Modified, Object: obj(o.Namespace, o.Name, uint64(11+i), fmt.Sprintf("node%d", (i+1)%3)), Prev: o, RV: uint64(11 + i)})
+	}
+	appendAll(t, w, evs)
+	past, err := w.Snapshot(10)
+	if err != nil || past.RV() != 10 {
+		t.Fatalf("Snapshot(10) = %v, %v", past, err)
+	}
+	for _, tc := range []struct{ prefix, fields string }{
+		{podPrefix, "spec.nodeName=node1"},
+		{podPrefix + "ns3/", "spec.nodeName=node2"},
+		{podPrefix, "spec.nodeName=node1,metadata.name!=p0001"},
+		{podPrefix, "spec.nodeName=none"},
+	} {
+		pred, err := api.ParsePredicate("", tc.fields, []string{"spec.nodeName"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, o := range sortedKeys(objs) {
+			if len(o.Key) >= len(tc.prefix) && o.Key[:len(tc.prefix)] == tc.prefix && pred.Matches(o) {
+				want = append(want, fmt.Sprintf("%s@%d", o.Key, o.RV))
+			}
+		}
+		s := NewSnapshot(past, tc.prefix, pred)
+		var got []string
+		for o, ok := s.Next(); ok; o, ok = s.Next() {
+			got = append(got, fmt.Sprintf("%s@%d", o.Key, o.RV))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%+v: got %d objects %.200v, want %d %.200v", tc, len(got), got, len(want), want)
+		}
+		if tc.prefix == podPrefix && tc.fields != "spec.nodeName=none" && len(want) < BufferSize {
+			t.Fatalf("%+v: %d matches do not span a refill", tc, len(want))
+		}
+	}
+}

@@ -2,6 +2,7 @@ package watchcache
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -201,4 +202,84 @@ func BenchmarkSnapshotCountFrom(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pages), "ns/page")
 		})
 	}
+}
+
+// BenchmarkSnapshotIndexedList lists the 2,000 pods of one node (of 50)
+// among 100,000 with the field index: at the latest state (the newest
+// checkpoint, which keeps the index) and at a past one (an older
+// checkpoint, which answers by a filtered scan, B256).
+func BenchmarkSnapshotIndexedList(b *testing.B) {
+	const n = 100000
+	objs := benchObjects(n)
+	w := mustNew(b, Config{IndexedFields: []string{"spec.nodeName"}})
+	w.Replace(objs, uint64(n), t0)
+	rv := uint64(n)
+	for i := range 2 * DefaultCheckpointEvery {
+		rv++
+		o := objs[(i*7919)%n]
+		if err := w.Append(&api.Event{Type: api.Modified, Object: obj(o.Namespace, o.Name, rv, "elsewhere"), RV: rv}, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	past, err := w.Snapshot(uint64(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range []struct {
+		name string
+		s    *Snapshot
+	}{{"latest", w.Latest()}, {"past", past}} {
+		b.Run(fmt.Sprintf("Objects=%d/State=%s", n, st.name), func(b *testing.B) {
+			got := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				got = 0
+				st.s.AscendIndex("spec.nodeName", "node7", podPrefix, "", func(*api.Object) bool { got++; return true })
+			}
+			if got < n/50-2*DefaultCheckpointEvery {
+				b.Fatalf("%d pods on node7", got)
+			}
+		})
+	}
+}
+
+// BenchmarkHistoryMemory is what the history of the object-memory
+// benchmark's fill keeps alive: 100,000 new pods over 100 nodes (one field
+// index), applied in revisions of 100 events as a transaction writes them,
+// into an empty cache whose ring keeps them all. retained-B/event is the
+// live heap after a collection, above the pods themselves, per event: the
+// store's trees, the checkpoints' copies of their nodes, the events and
+// the ring.
+func BenchmarkHistoryMemory(b *testing.B) {
+	const n, perRevision = 100000, 100
+	evs := make([]*api.Event, n)
+	for i := range evs {
+		o := obj(fmt.Sprintf("ns-%d", i%10), fmt.Sprintf("pod-%06d", i), uint64(2+i/perRevision), fmt.Sprintf("node-%d", i%100))
+		evs[i] = &api.Event{Type: api.Added, Object: o, RV: o.RV}
+	}
+	b.ReportAllocs()
+	var retained float64
+	for b.Loop() {
+		before := liveHeap()
+		w := mustNew(b, Config{IndexedFields: []string{"spec.nodeName"}})
+		w.Replace(nil, 1, t0)
+		for i := 0; i < n; i += perRevision {
+			if err := w.Apply(evs[i:i+perRevision], t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		retained = float64(liveHeap()-before) / n
+		if st := w.Stats(); st.RingLen != n || st.Objects != n {
+			b.Fatalf("%+v", st)
+		}
+	}
+	b.ReportMetric(retained, "retained-B/event")
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -31,7 +31,9 @@
 //     newest checkpoint <= n in O(log n) and replays the fewer than
 //     CheckpointEvery events after it on a private clone. Checkpoints and log
 //     are pruned with ring eviction, on Compact and on Replace, so memory
-//     is bounded by the ring's window, not by uptime.
+//     is bounded by the ring's window, not by uptime. Only the newest
+//     checkpoint keeps the field indexes (B256): reads of the latest state
+//     walk an index, reads of a past state filter a scan of its objects.
 //   - Store: every object is in each field index exactly once, under its
 //     current value of that field; a snapshot's store is never written.
 //
@@ -52,6 +54,18 @@
 // flag), so reads of the current state stay cheap under a steady
 // read load and writes stay cheap without one. CheckpointEvery=1 is the
 // plain "snapshot per event" form.
+//
+// The field indexes are what made history expensive: an index spreads
+// writes over its values (pods over nodes), so after each checkpoint
+// nearly every write copies an index leaf of its own, and every
+// checkpoint kept its copies (about 2 KB per event of history with pods
+// over 100 nodes). So when the writer adds a checkpoint, the previous
+// newest is replaced by a copy without indexes: its index nodes are freed
+// once no reader holds it, and a past state answers AscendIndex with a
+// filtered scan of its objects, O(objects under the prefix) instead of
+// O(log n + matches), with the same objects in the same order. Past
+// states are read by exact-RV lists and the continue pages of paginated
+// lists; the states readers ask for most, the latest, keep their indexes.
 //
 // What it is not: it does not decide when to relist, does not filter by
 // selectors (beyond index lookups) and does not talk to etcd.

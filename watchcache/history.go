@@ -24,7 +24,8 @@ import (
 //     in log and after the last event of that RV (a whole revision);
 //     fewer than CheckpointEvery events lie between two consecutive
 //     checkpoints or after the last one, not counting the events of the
-//     revision that reached CheckpointEvery.
+//     revision that reached CheckpointEvery;
+//   - the newest checkpoint holds its indexes and no other one does.
 type history struct {
 	checkpoints []*Snapshot
 	log         []*api.Event
@@ -41,10 +42,15 @@ func (h *history) reset(cp *Snapshot) {
 }
 
 // add records an applied event and, if the writer took one, the checkpoint
-// at its RV.
+// at its RV (holding its indexes); the previous newest checkpoint is
+// replaced by a copy without them. A reader that already holds the
+// previous one keeps it whole.
 func (h *history) add(ev *api.Event, cp *Snapshot) {
 	h.log = append(h.log, ev)
 	if cp != nil {
+		last := len(h.checkpoints) - 1
+		prev := h.checkpoints[last]
+		h.checkpoints[last] = &Snapshot{rv: prev.rv, st: prev.st.withoutIndexes()}
 		h.checkpoints = append(h.checkpoints, cp)
 	}
 }

@@ -76,6 +76,14 @@ func (h *history) check(every int) error {
 	if cps[0].rv > h.floor || (len(cps) > 1 && cps[1].rv <= h.floor) {
 		return fmt.Errorf("checkpoints start %d, floor %d: not the newest checkpoint <= floor", cps[0].rv, h.floor)
 	}
+	for i, cp := range cps {
+		if held := cp.st.idx != nil; held != (i == len(cps)-1) {
+			return fmt.Errorf("checkpoint %d of %d at RV %d: holds indexes %v", i, len(cps), cp.rv, held)
+		}
+	}
+	if err := cps[len(cps)-1].st.check(); err != nil {
+		return fmt.Errorf("newest checkpoint at RV %d: %w", cps[len(cps)-1].rv, err)
+	}
 	k, since := 0, 0 // k walks the checkpoints after the first
 	for i, ev := range h.log {
 		if ev.RV <= cps[0].rv || (i > 0 && ev.RV < h.log[i-1].RV) {
@@ -99,12 +107,16 @@ func (h *history) check(every int) error {
 	return nil
 }
 
+// check verifies the indexes against objs (nothing without indexes).
 func (s *store) check() error {
+	if s.idx == nil {
+		return nil
+	}
 	n := 0
 	var err error
 	s.objs.Ascend(func(o *api.Object) bool {
 		for i, f := range s.fields {
-			if !s.idx[i].Has(indexEntry{o.Field(f), o.Key}) {
+			if !s.idx[i].Has(&indexKey{o.Field(f), o.Key}) {
 				err = fmt.Errorf("index %s lacks %q=%q", f, o.Key, o.Field(f))
 				return false
 			}

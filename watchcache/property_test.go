@@ -51,7 +51,9 @@ func fingerprint(objs []*api.Object) string {
 // them several events at one RV, as etcd transactions make; with Compact
 // now and then), readers ask for the state at random RVs and must get
 // exactly the model's state at that RV, or the expired error below the
-// floor; Latest always matches some state at or after what the reader saw.
+// floor, and the same objects of one node from AscendIndex (an index
+// walk at the newest checkpoint, a scan before it, B256); Latest always
+// matches some state at or after what the reader saw.
 func TestSnapshotProperty_ConcurrentReadsMatchModel_B13(t *testing.T) {
 	seed := propertySeed(t)
 	m := newModel(seed, 150, 100)
@@ -65,7 +67,8 @@ func TestSnapshotProperty_ConcurrentReadsMatchModel_B13(t *testing.T) {
 		states[m.rv] = fingerprint(m.sorted(""))
 		rvs = append(rvs, m.rv)
 	}
-	w := mustNew(t, Config{MinCapacity: 32, MaxCapacity: 512, Window: time.Second, CheckpointEvery: 1 + int(seed%16)})
+	w := mustNew(t, Config{MinCapacity: 32, MaxCapacity: 512, Window: time.Second, CheckpointEvery: 1 + int(seed%16),
+		IndexedFields: []string{"spec.nodeName"}})
 	w.Replace(nil, 100, t0)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -118,8 +121,15 @@ func readStates(ctx context.Context, w *WatchCache, states map[uint64]string, rv
 		if !ok || s.RV() > rv || (s.RV() < rv && nextRV(rvs, s.RV()) <= rv) {
 			return fmt.Errorf("Snapshot(%d) has RV %d", rv, s.RV())
 		}
-		if got := fingerprint(collect(s, "", "")); got != want {
+		all := collect(s, "", "")
+		if got := fingerprint(all); got != want {
 			return fmt.Errorf("Snapshot(%d): state differs from the model", rv)
+		}
+		// B256: through the index (latest) or a scan (past), the same objects.
+		var onNode []*api.Object
+		s.AscendIndex("spec.nodeName", "node1", "", "", func(o *api.Object) bool { onNode = append(onNode, o); return true })
+		if got, want := fingerprint(onNode), fingerprint(filter(all, func(o *api.Object) bool { return o.Field("spec.nodeName") == "node1" })); got != want {
+			return fmt.Errorf("Snapshot(%d) at %d: node1 holds %s, want %s", rv, s.RV(), got, want)
 		}
 	}
 	return nil

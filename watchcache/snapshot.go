@@ -40,8 +40,11 @@ func (s *Snapshot) CountFrom(prefix, startKey string) int {
 }
 
 // AscendIndex is Ascend restricted to objects whose Field(field) equals
-// value, using field's index. It returns false (calling fn never) if field
-// is not indexed; the caller then scans with Ascend and filters.
+// value, using field's index: O(log n + matches) for the latest state. A
+// past state keeps no index (only the newest checkpoint does, B256) and
+// scans its objects under prefix instead: the same calls, in the same
+// order. It returns false (calling fn never) if field is not an indexed
+// field; the caller then scans with Ascend and filters.
 func (s *Snapshot) AscendIndex(field, value, prefix, startKey string, fn func(*api.Object) bool) bool {
 	return s.st.ascendIndex(field, value, prefix, startKey, fn)
 }

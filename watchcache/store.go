@@ -17,16 +17,22 @@ const degree = 16
 // index per configured field. Each index is itself a B-tree of
 // (value, key) pairs, so a store is cloned copy-on-write as a whole.
 //
+// A store may also hold no index at all (idx nil, see withoutIndexes): the
+// older checkpoints of the history do not keep theirs. Such a store
+// answers index reads with a filtered scan of objs, the same objects in
+// the same order, and a clone of it has no index either.
+//
 // Not safe for concurrent writes: the writer owns the live store; a clone
 // that has been handed to a Snapshot is never written again and may then be
 // read by any number of goroutines.
 //
-// Invariant: for every object o in objs and every i, idx[i] holds exactly
-// one entry (o.Field(fields[i]), o.Key), and idx[i] holds nothing else.
+// Invariant: unless idx is nil, for every object o in objs and every i,
+// idx[i] holds exactly one entry (o.Field(fields[i]), o.Key), and idx[i]
+// holds nothing else.
 type store struct {
 	objs   *btree.BTreeG[*api.Object]
-	fields []string // shared by all clones, never modified
-	idx    []*btree.BTreeG[indexEntry]
+	fields []string                    // shared by all clones, never modified
+	idx    []*btree.BTreeG[indexEntry] // nil: no index held (reads scan)
 	// lastCount is the last cluster-wide count of this clone (countFrom),
 	// shared by every copy of it; nil in the writer's live store.
 	lastCount *atomic.Pointer[countMark]
@@ -38,10 +44,17 @@ type countMark struct {
 	below int
 }
 
-// indexEntry is one object in a field index. It carries only the key: the
-// object is looked up in objs, so an update that keeps the field's value
-// does not touch the index (cheaper writes, a lookup per indexed read).
-type indexEntry struct {
+// indexEntry is one object in a field index: a pointer to its value and
+// key, allocated when the object enters the index under that value and
+// shared by every clone since. It carries only the key: the object is
+// looked up in objs, so an update that keeps the field's value does not
+// touch the index (cheaper writes, a lookup per indexed read). A pointer
+// rather than the pair itself keeps the index's nodes small: a write after
+// a Clone copies a leaf of 31 pointers (248 B) instead of 31 pairs of
+// strings (992 B), and its inner nodes likewise.
+type indexEntry = *indexKey
+
+type indexKey struct {
 	value, key string
 }
 
@@ -68,19 +81,33 @@ func newStore(fields []string) store {
 
 // clone returns a copy-on-write copy in O(number of indexes). Afterwards
 // neither copy's writes are visible to the other; the receiver must be the
-// writer's (clone mutates its copy-on-write context).
+// writer's (clone mutates its copy-on-write context). The copy holds
+// indexes if and only if s does.
 func (s *store) clone() store {
-	c := store{objs: s.objs.Clone(), fields: s.fields, idx: make([]*btree.BTreeG[indexEntry], len(s.idx)),
-		lastCount: new(atomic.Pointer[countMark])}
-	for i, t := range s.idx {
-		c.idx[i] = t.Clone()
+	c := store{objs: s.objs.Clone(), fields: s.fields, lastCount: new(atomic.Pointer[countMark])}
+	if s.idx != nil {
+		c.idx = make([]*btree.BTreeG[indexEntry], len(s.idx))
+		for i, t := range s.idx {
+			c.idx[i] = t.Clone()
+		}
 	}
 	return c
 }
 
-// set inserts or replaces obj and updates the indexes.
+// withoutIndexes returns the same frozen store without its indexes: it
+// shares objs (and the count mark) with s and lets go of s's index trees,
+// which are then kept alive only by whoever still holds s. s must be
+// frozen (a checkpoint's store).
+func (s *store) withoutIndexes() store {
+	return store{objs: s.objs, fields: s.fields, lastCount: s.lastCount}
+}
+
+// set inserts or replaces obj and updates the indexes, if held.
 func (s *store) set(obj *api.Object) {
 	prev, replaced := s.objs.ReplaceOrInsert(obj)
+	if s.idx == nil {
+		return
+	}
 	for i, f := range s.fields {
 		v := obj.Field(f)
 		if replaced {
@@ -88,20 +115,20 @@ func (s *store) set(obj *api.Object) {
 			if old == v {
 				continue
 			}
-			s.idx[i].Delete(indexEntry{old, obj.Key})
+			s.idx[i].Delete(&indexKey{old, obj.Key})
 		}
-		s.idx[i].ReplaceOrInsert(indexEntry{v, obj.Key})
+		s.idx[i].ReplaceOrInsert(&indexKey{v, obj.Key})
 	}
 }
 
 // remove deletes key, if present, and its index entries.
 func (s *store) remove(key string) {
 	prev, ok := s.objs.Delete(&api.Object{Key: key})
-	if !ok {
+	if !ok || s.idx == nil {
 		return
 	}
 	for i, f := range s.fields {
-		s.idx[i].Delete(indexEntry{prev.Field(f), key})
+		s.idx[i].Delete(&indexKey{prev.Field(f), key})
 	}
 }
 
@@ -227,18 +254,26 @@ func (s *store) index(field string) int {
 
 // ascendIndex calls fn, in key order, for each object whose field equals
 // value, with prefix and key >= startKey. It returns false, calling
-// nothing, when field has no index.
+// nothing, when field is not an indexed field. A store that holds no index
+// scans objs and skips the other values instead: the same calls, in
+// O(objects under prefix) rather than O(log n + matches).
 func (s *store) ascendIndex(field, value, prefix, startKey string, fn func(*api.Object) bool) bool {
 	i := s.index(field)
 	if i < 0 {
 		return false
 	}
-	from := indexEntry{value, max(prefix, startKey)}
+	if s.idx == nil {
+		s.ascend(prefix, startKey, func(o *api.Object) bool { return o.Field(field) != value || fn(o) })
+		return true
+	}
+	from := &indexKey{value, max(prefix, startKey)}
+	probe := &api.Object{} // one lookup key for the whole walk: Get keeps no reference to it
 	s.idx[i].AscendGreaterOrEqual(from, func(e indexEntry) bool {
 		if e.value != value || !strings.HasPrefix(e.key, prefix) {
 			return false
 		}
-		o, ok := s.get(e.key)
+		probe.Key = e.key
+		o, ok := s.objs.Get(probe)
 		return !ok || fn(o) // !ok cannot happen (invariant); skip rather than stop
 	})
 	return true
