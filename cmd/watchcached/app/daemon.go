@@ -509,6 +509,11 @@ func (d *Daemon) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			_ = d.http.Close()
 		}
+		// HTTP/1.1 watches took their connections over: Shutdown does
+		// not wait for them.
+		if err := d.server.WaitWatches(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: watches: %w", err))
+		}
 		<-d.served
 		errs = append(errs, d.serveErr, <-grpcStopped)
 		d.server.CloseIdleConnections()
