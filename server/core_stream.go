@@ -50,7 +50,7 @@ var errWatchesClosed = errors.New("the server is shutting down")
 // error); otherwise ended is the stream's end: nil when it ended cleanly,
 // else the sink's error.
 func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSink, m streamMetrics) (rejected, ended error) {
-	st, err := s.openWatch(ctx, req, q, m)
+	st, err := s.openWatch(ctx, req, q, m, true)
 	if err != nil {
 		return err, nil
 	}
@@ -77,10 +77,12 @@ type watchStream struct {
 }
 
 // openWatch checks the query and starts the storage's watch under the
-// watch's deadline (B44) and CloseWatches, as a child of ctx; an error
-// kept the watch from starting. The open watch counts in m.watchers until
-// close.
-func (s *Server) openWatch(ctx context.Context, req *request, q *query, m streamMetrics) (*watchStream, error) {
+// watch's deadline (B44) and, when onStop is set, CloseWatches, as a child
+// of ctx; an error kept the watch from starting. The open watch counts in
+// m.watchers until close. Without onStop the caller ends the stream at
+// CloseWatches itself (a taken-over watch: the registry of those is
+// cheaper per watch than a registration on the stop context).
+func (s *Server) openWatch(ctx context.Context, req *request, q *query, m streamMetrics, onStop bool) (*watchStream, error) {
 	opts, err := q.watchOptions(req)
 	if err != nil {
 		return nil, err
@@ -90,7 +92,10 @@ func (s *Server) openWatch(ctx context.Context, req *request, q *query, m stream
 	}
 	st := &watchStream{bookmarks: opts.AllowWatchBookmarks, m: m}
 	st.ctx, st.cancel = context.WithTimeout(ctx, s.watchTimeout(q.timeoutSeconds))
-	st.stopAfter = context.AfterFunc(s.stopCtx, st.cancel)
+	st.stopAfter = noStop
+	if onStop {
+		st.stopAfter = context.AfterFunc(s.stopCtx, st.cancel)
+	}
 	if st.watcher, err = req.storage().Watch(st.ctx, opts); err != nil {
 		st.stopAfter()
 		st.cancel()
@@ -100,6 +105,9 @@ func (s *Server) openWatch(ctx context.Context, req *request, q *query, m stream
 	m.watchers.Inc()
 	return st, nil
 }
+
+// noStop is the stopAfter of a stream not registered on the stop context.
+func noStop() bool { return false }
 
 // runWatch copies st's events to sink, started, until the stream ends
 // (pump), recovering a panic of the pump (pumpRecovered).

@@ -69,7 +69,9 @@ func (s *Server) takeOver(enc *httpEncoder, st *watchStream, end *requestEnd) bo
 	h := &hijackedWatch{s: s, conn: conn, st: st, end: end, body: &chunkedBody{conn: conn}, readerDone: make(chan struct{})}
 	enc.w, enc.out = nil, h.body
 	end.detach()
-	s.hijacks.add(h)
+	if !s.hijacks.add(h) {
+		st.cancel() // CloseWatches came first
+	}
 	go h.read()
 	go h.serve(enc)
 	return true
@@ -140,15 +142,30 @@ type hijacks struct {
 	mu      sync.Mutex
 	open    map[*hijackedWatch]struct{} // guarded by mu
 	drained chan struct{}               // closed when open empties; nil: nobody waits; guarded by mu
+	stopped bool                        // cancelAll was called; guarded by mu
 }
 
-func (hs *hijacks) add(h *hijackedWatch) {
+// add registers h; false once cancelAll was called (h is registered
+// all the same, for WaitWatches).
+func (hs *hijacks) add(h *hijackedWatch) bool {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if hs.open == nil {
 		hs.open = map[*hijackedWatch]struct{}{}
 	}
 	hs.open[h] = struct{}{}
+	return !hs.stopped
+}
+
+// cancelAll ends the stream of every open taken-over watch, and of every
+// one added later (CloseWatches).
+func (hs *hijacks) cancelAll() {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	hs.stopped = true
+	for h := range hs.open {
+		h.st.cancel()
+	}
 }
 
 func (hs *hijacks) remove(h *hijackedWatch) {

@@ -17,6 +17,9 @@ type metrics struct {
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
 	slow     *prometheus.CounterVec   // frontend: http, grpc; reason: slowReason*
+	// slowCurried is slow curried by frontend, made once: currying per
+	// watch would allocate for as long as the watch lasts.
+	slowCurried map[string]*prometheus.CounterVec
 	// kube are kube-apiserver's families of the same requests.
 	kube *kubeMetrics
 }
@@ -32,6 +35,9 @@ const (
 
 // slowBy is the frontend's part of the slow counter, by reason.
 func (m *metrics) slowBy(frontend string) *prometheus.CounterVec {
+	if c, ok := m.slowCurried[frontend]; ok {
+		return c
+	}
 	return m.slow.MustCurryWith(prometheus.Labels{"frontend": frontend})
 }
 
@@ -58,6 +64,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 				": an etcd-direct watch's buffer filled up).",
 		}, []string{"frontend", "reason"}),
 		kube: newKubeMetrics(),
+	}
+	m.slowCurried = map[string]*prometheus.CounterVec{}
+	for _, frontend := range []string{"http", "grpc"} {
+		m.slowCurried[frontend] = m.slow.MustCurryWith(prometheus.Labels{"frontend": frontend})
 	}
 	return m, registerAll(reg, append([]prometheus.Collector{m.requests, m.duration, m.watchers, m.panics, m.slow},
 		m.kube.collectors()...)...)

@@ -18,9 +18,11 @@ import (
 )
 
 // serveWatch streams a watch through the one stream loop (core_stream.go)
-// with an httpEncoder. The handler's goroutine is the watcher's reader: it
-// pulls events with Next and writes each one framed around the event
-// object's Raw bytes, so an event is never encoded per watcher (B45).
+// with an httpEncoder: one goroutine is the watcher's reader, which pulls
+// events with Next and writes each one framed around the event object's
+// Raw bytes, so an event is never encoded per watcher (B45). Over
+// HTTP/1.1 that goroutine is the watch's own, once the head is out and
+// the connection taken over (http_hijack.go); otherwise the handler's.
 //
 // The stream ends cleanly (no ERROR) at the watch's deadline (B44), when
 // the storage ends it (io.EOF), when the client goes away (the watcher is
@@ -46,7 +48,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 		// request's end cancels the stream; after it, the connection's.
 		parent = context.Background()
 	}
-	st, err := s.openWatch(parent, req, q, m)
+	st, err := s.openWatch(parent, req, q, m, !takeOver)
 	if err != nil {
 		writeError(w, s.log, err, req)
 		return
@@ -59,8 +61,12 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 		st.close()
 		return
 	}
-	if takeOver && s.takeOver(enc, st, end) {
-		return
+	if takeOver {
+		if s.takeOver(enc, st, end) {
+			return
+		}
+		// Served here after all: CloseWatches must end it.
+		st.stopAfter = context.AfterFunc(s.stopCtx, st.cancel)
 	}
 	defer st.close()
 	_ = s.runWatch(st, enc)

@@ -264,7 +264,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // requests with 503. Call it before http.Server.Shutdown, which otherwise
 // waits for watches that never end on their own, and WaitWatches after
 // it, for the HTTP/1.1 watches Shutdown does not see.
-func (s *Server) CloseWatches() { s.stopWatches() }
+func (s *Server) CloseWatches() {
+	s.stopWatches()
+	s.hijacks.cancelAll()
+}
 
 // CloseIdleConnections closes the idle connections the server holds to a
 // kube-apiserver it forwards to (forward mode, ?cache=false reads of a
