@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -17,8 +18,10 @@ import (
 // (chunkedBody: the same bytes on the wire), and runs its stream on a
 // goroutine of its own with a shallow stack; the handler returns, which
 // frees everything net/http held. An idle watch then holds its stream
-// goroutine, one reader goroutine that notices the client going away, and
-// no write buffer.
+// goroutine and no write buffer; the client going away is noticed for
+// all connections at once (goneWatcher, Linux; elsewhere, and under a
+// connection wrapper that hides the descriptor, each has a reader
+// goroutine).
 //
 // The end-of-request work of the handlers (access log, request metrics,
 // admission, the long-running gauge) runs when the stream ends
@@ -72,7 +75,11 @@ func (s *Server) takeOver(enc *httpEncoder, st *watchStream, end *requestEnd) bo
 	if !s.hijacks.add(h) {
 		st.cancel() // CloseWatches came first
 	}
-	go h.read()
+	if s.gone.add(h) {
+		close(h.readerDone) // the shared poller notices the client going away
+	} else {
+		go h.read()
+	}
 	go h.serve(enc)
 	return true
 }
@@ -86,12 +93,17 @@ type hijackedWatch struct {
 	st         *watchStream
 	end        *requestEnd
 	body       *chunkedBody
-	readerDone chan struct{} // closed when read returned
+	readerDone chan struct{} // closed when read returned, or at once without a reader
 	rbuf       [8]byte       // read's; the client's bytes are dropped
+	// goneID and goneRC are the connection's registration with the
+	// server's goneWatcher (Linux), set by its add.
+	goneID uint64
+	goneRC syscall.RawConn
 }
 
 // read waits for the client to go away (or the connection to be closed)
-// and then ends the stream, as the request's context did on net/http.
+// and then ends the stream, as the request's context did on net/http:
+// for a connection the server's goneWatcher cannot watch.
 func (h *hijackedWatch) read() {
 	defer close(h.readerDone)
 	for {
@@ -130,6 +142,7 @@ func (h *hijackedWatch) stream(enc *httpEncoder) {
 // close closes the connection, waits for the reader and runs the
 // request's end-of-request work.
 func (h *hijackedWatch) close() {
+	h.s.gone.remove(h)
 	_ = h.conn.Close()
 	<-h.readerDone
 	h.s.hijacks.remove(h)

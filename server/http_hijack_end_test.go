@@ -341,3 +341,39 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
 }
+
+// TestWatchTakeOverClientGone_B253: bytes a client sends on a taken-over
+// watch's connection are ignored (the stream goes on), and its half-close
+// ends the stream at once, with the last chunk, as the request's context
+// ended it on net/http; then the connection is closed.
+func TestWatchTakeOverClientGone_B253(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := openRawWatch(t, f.ts.Listener.Addr().String(), nil, "/api/v1/namespaces/ns1/pods?watch=true")
+	waitHijacks(t, f.srv, 1)
+	if _, err := c.Write([]byte("GET /version HTTP/1.1\r\nHost: t\r\n\r\njunk")); err != nil {
+		t.Fatal(err)
+	}
+	add(t, f.pods, "ns1", "after-junk", nil)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte(`"name":"after-junk"`)) {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Contains(got, []byte(`{"type":"ADDED"`)) {
+		t.Fatalf("event %q", got)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(c)
+	if err != nil || string(rest) != "0\r\n\r\n" {
+		t.Fatalf("after the half-close: %q, %v; want the last chunk, then the close", rest, err)
+	}
+	waitHijacks(t, f.srv, 0)
+}

@@ -200,6 +200,8 @@ type Server struct {
 	// hijacks are the HTTP/1.1 watches that took their connection over
 	// (http_hijack.go), for WaitWatches.
 	hijacks hijacks
+	// gone notices taken-over connections whose client went away.
+	gone goneWatcher
 
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
