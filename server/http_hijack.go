@@ -69,15 +69,14 @@ func (s *Server) takeOver(enc *httpEncoder, st *watchStream, end *requestEnd) bo
 	}
 	// The connection's reader is dropped: a client may not send another
 	// request on it, and its bytes are ignored.
-	h := &hijackedWatch{s: s, conn: conn, st: st, end: end, body: &chunkedBody{conn: conn}, readerDone: make(chan struct{})}
+	h := &hijackedWatch{s: s, conn: conn, st: st, end: end, body: &chunkedBody{conn: conn}}
 	enc.w, enc.out = nil, h.body
 	end.detach()
 	if !s.hijacks.add(h) {
 		st.cancel() // CloseWatches came first
 	}
-	if s.gone.add(h) {
-		close(h.readerDone) // the shared poller notices the client going away
-	} else {
+	if !s.gone.add(h) { // else the shared poller notices the client going away
+		h.readerDone = make(chan struct{})
 		go h.read()
 	}
 	go h.serve(enc)
@@ -93,7 +92,7 @@ type hijackedWatch struct {
 	st         *watchStream
 	end        *requestEnd
 	body       *chunkedBody
-	readerDone chan struct{} // closed when read returned, or at once without a reader
+	readerDone chan struct{} // closed when read returned; nil without a reader
 	rbuf       [8]byte       // read's; the client's bytes are dropped
 	// goneID and goneRC are the connection's registration with the
 	// server's goneWatcher (Linux), set by its add.
@@ -144,7 +143,10 @@ func (h *hijackedWatch) stream(enc *httpEncoder) {
 func (h *hijackedWatch) close() {
 	h.s.gone.remove(h)
 	_ = h.conn.Close()
-	<-h.readerDone
+	if h.readerDone != nil {
+		<-h.readerDone
+	}
+	h.st.cancel() // already, unless a panic cut the stream's close short
 	h.s.hijacks.remove(h)
 	h.end.finish(h.body.bytes)
 }
