@@ -27,20 +27,27 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		entry := &accessEntry{} // no user: the request was not authenticated
 		rec := &statusRecorder{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), accessEntryKey{}, entry)
+		r, returned := withRequestEnd(r.WithContext(ctx))
+		ctx = r.Context()
+		defer returned()
 		defer func() {
-			code := rec.statusCode()
-			s.log.LogAttrs(ctx, slog.LevelDebug, "http request",
-				slog.String("verb", attrs.Verb), slog.String("path", r.URL.Path),
-				slog.String("user", entry.user), slog.Int("code", code),
-				slog.Duration("duration", time.Since(begin)), slog.Int64("bytes", rec.bytes))
+			// A detached watch logs when its stream ends: take what the
+			// line needs now, not the request or the writer.
+			verb, path, code, bytes := attrs.Verb, r.URL.Path, rec.statusCode(), rec.bytes
+			atEnd(ctx, func(more int64) {
+				s.log.LogAttrs(ctx, slog.LevelDebug, "http request",
+					slog.String("verb", verb), slog.String("path", path),
+					slog.String("user", entry.user), slog.Int("code", code),
+					slog.Duration("duration", time.Since(begin)), slog.Int64("bytes", bytes+more))
+			})
 		}()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		next.ServeHTTP(rec, r)
 	})
 }
 
 // accessEntry is what inner handlers tell the access log about their
-// request: the user, once authenticated. Written and read on the request's
-// goroutine only.
+// request: the user, once authenticated. Written on the request's
+// goroutine only, before a detached watch (request_end.go) could read it.
 type accessEntry struct{ user string }
 
 type accessEntryKey struct{}

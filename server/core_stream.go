@@ -50,31 +50,81 @@ var errWatchesClosed = errors.New("the server is shutting down")
 // error); otherwise ended is the stream's end: nil when it ended cleanly,
 // else the sink's error.
 func (s *Server) watch(ctx context.Context, req *request, q *query, sink eventSink, m streamMetrics) (rejected, ended error) {
-	opts, err := q.watchOptions(req)
+	st, err := s.openWatch(ctx, req, q, m, true)
 	if err != nil {
 		return err, nil
 	}
-	if s.stopCtx.Err() != nil {
-		return errWatchesClosed, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.watchTimeout(q.timeoutSeconds))
-	defer cancel()
-	defer context.AfterFunc(s.stopCtx, cancel)()
-	watcher, err := req.storage().Watch(ctx, opts)
-	if err != nil {
-		return err, nil
-	}
-	defer watcher.Close()
-	m.watchers.Inc()
-	defer m.watchers.Dec()
-	deadline, _ := ctx.Deadline()
-	if err := sink.start(watcher, deadline); err != nil {
+	defer st.close()
+	if err := sink.start(st.watcher, st.deadline); err != nil {
 		return nil, err
 	}
-	ended = s.pumpRecovered(m.frontend, func() error {
-		return pump(ctx, watcher, opts.AllowWatchBookmarks, sink, m)
+	return nil, s.runWatch(st, sink)
+}
+
+// watchStream is one open watch: the storage's watcher under the watch's
+// context. openWatch makes it, runWatch pumps it, close ends it; all on
+// one goroutine at a time (an HTTP/1.1 watch hands it from its handler to
+// its own goroutine, http_hijack.go), except cancel, which may be called
+// from any goroutine.
+type watchStream struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stopAfter func() bool // takes cancel off CloseWatches
+	watcher   api.Watcher
+	deadline  time.Time
+	bookmarks bool
+	m         streamMetrics
+}
+
+// openWatch checks the query and starts the storage's watch under the
+// watch's deadline (B44) and, when onStop is set, CloseWatches, as a child
+// of ctx; an error kept the watch from starting. The open watch counts in
+// m.watchers until close. Without onStop the caller ends the stream at
+// CloseWatches itself (a taken-over watch: the registry of those is
+// cheaper per watch than a registration on the stop context).
+func (s *Server) openWatch(ctx context.Context, req *request, q *query, m streamMetrics, onStop bool) (*watchStream, error) {
+	opts, err := q.watchOptions(req)
+	if err != nil {
+		return nil, err
+	}
+	if s.stopCtx.Err() != nil {
+		return nil, errWatchesClosed
+	}
+	st := &watchStream{bookmarks: opts.AllowWatchBookmarks, m: m}
+	st.ctx, st.cancel = context.WithTimeout(ctx, s.watchTimeout(q.timeoutSeconds))
+	st.stopAfter = noStop
+	if onStop {
+		st.stopAfter = context.AfterFunc(s.stopCtx, st.cancel)
+	}
+	if st.watcher, err = req.storage().Watch(st.ctx, opts); err != nil {
+		st.stopAfter()
+		st.cancel()
+		return nil, err
+	}
+	st.deadline, _ = st.ctx.Deadline()
+	m.watchers.Inc()
+	return st, nil
+}
+
+// noStop is the stopAfter of a stream not registered on the stop context.
+func noStop() bool { return false }
+
+// runWatch copies st's events to sink, started, until the stream ends
+// (pump), recovering a panic of the pump (pumpRecovered).
+func (s *Server) runWatch(st *watchStream, sink eventSink) error {
+	ended := s.pumpRecovered(st.m.frontend, func() error {
+		return pump(st.ctx, st.watcher, st.bookmarks, sink, st.m)
 	}, sink)
-	return nil, cutStream(ended, m.slow)
+	return cutStream(ended, st.m.slow)
+}
+
+// close ends the watch: the watcher is uncounted and closed, the context
+// released.
+func (st *watchStream) close() {
+	st.m.watchers.Dec()
+	st.watcher.Close()
+	st.stopAfter()
+	st.cancel()
 }
 
 // cutStream is the end of a stream whose sink ended it with err: nil when

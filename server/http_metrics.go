@@ -17,6 +17,9 @@ type metrics struct {
 	watchers *prometheus.GaugeVec     // resource
 	panics   *prometheus.CounterVec   // frontend: http, grpc
 	slow     *prometheus.CounterVec   // frontend: http, grpc; reason: slowReason*
+	// slowCurried is slow curried by frontend, made once: currying per
+	// watch would allocate for as long as the watch lasts.
+	slowCurried map[string]*prometheus.CounterVec
 	// kube are kube-apiserver's families of the same requests.
 	kube *kubeMetrics
 }
@@ -32,6 +35,9 @@ const (
 
 // slowBy is the frontend's part of the slow counter, by reason.
 func (m *metrics) slowBy(frontend string) *prometheus.CounterVec {
+	if c, ok := m.slowCurried[frontend]; ok {
+		return c
+	}
 	return m.slow.MustCurryWith(prometheus.Labels{"frontend": frontend})
 }
 
@@ -59,6 +65,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"frontend", "reason"}),
 		kube: newKubeMetrics(),
 	}
+	m.slowCurried = map[string]*prometheus.CounterVec{}
+	for _, frontend := range []string{"http", "grpc"} {
+		m.slowCurried[frontend] = m.slow.MustCurryWith(prometheus.Labels{"frontend": frontend})
+	}
 	return m, registerAll(reg, append([]prometheus.Collector{m.requests, m.duration, m.watchers, m.panics, m.slow},
 		m.kube.collectors()...)...)
 }
@@ -81,17 +91,45 @@ func (m *metrics) start(r *http.Request, req *request) *measure {
 }
 
 // done records the request with its response code.
-func (x *measure) done(code int) {
-	elapsed := time.Since(x.begin)
-	resource := x.req.entry.res.GroupResource()
-	cache := strconv.FormatBool(x.req.cached())
-	x.m.requests.WithLabelValues(x.req.verb, resource, strconv.Itoa(code), cache).Inc()
-	if x.req.verb != verbWatch {
-		x.m.duration.WithLabelValues(x.req.verb, resource).Observe(elapsed.Seconds())
-	}
+func (x *measure) done(code int) { x.m.record(x.labels(code), time.Since(x.begin)) }
+
+// doneLater takes the labels of the request answered with code now and
+// returns the func that records it, measuring the duration when it is
+// called: at the end of a detached watch's stream (request_end.go), which
+// must not keep the *http.Request.
+func (x *measure) doneLater(code int) func() {
+	m, l, begin := x.m, x.labels(code), x.begin
+	return func() { m.record(l, time.Since(begin)) }
+}
+
+// requestLabels are the label values of one answered request.
+type requestLabels struct {
+	verb, resource, code, cache string
+	kube                        kubeLabels
+	dropped                     bool // refused by admission: kube counts a drop
+}
+
+// labels are the labels of the request answered with code.
+func (x *measure) labels(code int) requestLabels {
+	l := requestLabels{verb: x.req.verb, resource: x.req.entry.res.GroupResource(), code: strconv.Itoa(code),
+		cache: strconv.FormatBool(x.req.cached()), dropped: x.dropped}
 	if x.dropped {
-		x.m.kube.dropped(x.r, x.req)
+		l.kube = droppedLabels(x.r, x.req)
+	} else {
+		l.kube = routeLabels(x.r, x.req, code)
+	}
+	return l
+}
+
+// record records one request of labels l that took elapsed.
+func (m *metrics) record(l requestLabels, elapsed time.Duration) {
+	m.requests.WithLabelValues(l.verb, l.resource, l.code, l.cache).Inc()
+	if l.verb != verbWatch {
+		m.duration.WithLabelValues(l.verb, l.resource).Observe(elapsed.Seconds())
+	}
+	if l.dropped {
+		m.kube.dropped(l.kube)
 		return
 	}
-	x.m.kube.observe(x.r, x.req, code, elapsed)
+	m.kube.observe(l.kube, elapsed)
 }

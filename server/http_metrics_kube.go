@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/watchcached/watchcached/api"
 )
 
 // kubeComponent is the component label of kube-apiserver's request
@@ -57,22 +59,40 @@ func (k *kubeMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{k.requests, k.duration, k.longRunning}
 }
 
-// observe records a request answered with code after elapsed, as
-// kube-apiserver's route instrumentation does.
-func (k *kubeMetrics) observe(r *http.Request, req *request, code int, elapsed time.Duration) {
-	res := req.entry.res
-	verb, dryRun, scope := kubeVerb(r, req), kubeDryRun(r.URL), routeScope(req)
-	k.requests.WithLabelValues(verb, dryRun, res.Group, res.Version, res.Resource, "", scope, kubeComponent, strconv.Itoa(code)).Inc()
-	k.duration.WithLabelValues(verb, dryRun, res.Group, res.Version, res.Resource, "", scope, kubeComponent).Observe(elapsed.Seconds())
+// kubeLabels are the label values of kube-apiserver's request families
+// for one request.
+type kubeLabels struct {
+	res                       *api.Resource
+	verb, dryRun, scope, code string
 }
 
-// dropped records a request refused with 429 before it was served: only
-// counted, in the scope of its request attributes, as kube-apiserver's
+// routeLabels are the labels of a request answered with code, as
+// kube-apiserver's route instrumentation gives them.
+func routeLabels(r *http.Request, req *request, code int) kubeLabels {
+	return kubeLabels{res: req.entry.res, verb: kubeVerb(r, req), dryRun: kubeDryRun(r.URL), scope: routeScope(req),
+		code: strconv.Itoa(code)}
+}
+
+// droppedLabels are the labels of a request refused with 429 before it
+// was served: in the scope of its request attributes, as kube-apiserver's
 // max-in-flight filter counts it.
-func (k *kubeMetrics) dropped(r *http.Request, req *request) {
-	res := req.entry.res
-	k.requests.WithLabelValues(kubeVerb(r, req), kubeDryRun(r.URL), res.Group, res.Version, res.Resource, "",
-		attributeScope(r, req), kubeComponent, strconv.Itoa(http.StatusTooManyRequests)).Inc()
+func droppedLabels(r *http.Request, req *request) kubeLabels {
+	return kubeLabels{res: req.entry.res, verb: kubeVerb(r, req), dryRun: kubeDryRun(r.URL), scope: attributeScope(r, req),
+		code: strconv.Itoa(http.StatusTooManyRequests)}
+}
+
+// observe records a request of labels l answered after elapsed.
+func (k *kubeMetrics) observe(l kubeLabels, elapsed time.Duration) {
+	res := l.res
+	k.requests.WithLabelValues(l.verb, l.dryRun, res.Group, res.Version, res.Resource, "", l.scope, kubeComponent, l.code).Inc()
+	k.duration.WithLabelValues(l.verb, l.dryRun, res.Group, res.Version, res.Resource, "", l.scope, kubeComponent).Observe(elapsed.Seconds())
+}
+
+// dropped records a request refused with 429 (droppedLabels): only
+// counted.
+func (k *kubeMetrics) dropped(l kubeLabels) {
+	res := l.res
+	k.requests.WithLabelValues(l.verb, l.dryRun, res.Group, res.Version, res.Resource, "", l.scope, kubeComponent, l.code).Inc()
 }
 
 // watching counts a watch as long-running until the returned func is

@@ -183,18 +183,36 @@ func requestVerb(r *http.Request, object, canCreate bool) (string, error) {
 
 // serveResource runs one resource request and records its metrics.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *request) {
+	if req.verb == verbWatch {
+		// An HTTP/1.1 watch may detach (http_hijack.go): this end-of-
+		// request work then runs when its stream ends.
+		var returned func()
+		r, returned = withRequestEnd(r)
+		defer returned()
+	}
 	rw := &statusRecorder{ResponseWriter: w}
 	bypass, bypassErr := readBypass(r, req.verb)
 	req.bypass = bypass
 	m := s.metrics.start(r, req)
-	defer func() { m.done(rw.statusCode()) }()
+	defer func() {
+		if req.verb != verbWatch {
+			m.done(rw.statusCode())
+			return
+		}
+		record := m.doneLater(rw.statusCode())
+		atEnd(r.Context(), func(int64) { record() })
+	}()
 	release, err := s.admission.admit(req.verb)
 	if err != nil {
 		m.dropped = true
 		writeError(rw, s.log, err, nil)
 		return
 	}
-	defer release()
+	if req.verb == verbWatch {
+		defer atEnd(r.Context(), func(int64) { release() })
+	} else {
+		defer release()
+	}
 	if bypassErr != nil {
 		writeError(rw, s.log, bypassErr, req)
 		return
@@ -223,7 +241,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 	case verbGet:
 		s.serveGet(rw, r, req, q)
 	case verbWatch:
-		defer s.metrics.kube.watching(r, req)()
+		unwatch := s.metrics.kube.watching(r, req)
+		defer atEnd(r.Context(), func(int64) { unwatch() })
 		s.serveWatch(rw, r, req, q)
 	case verbCreate, verbUpdate, verbPatch:
 		s.serveWrite(rw, r, req, q)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,9 +18,11 @@ import (
 )
 
 // serveWatch streams a watch through the one stream loop (core_stream.go)
-// with an httpEncoder. The handler's goroutine is the watcher's reader: it
-// pulls events with Next and writes each one framed around the event
-// object's Raw bytes, so an event is never encoded per watcher (B45).
+// with an httpEncoder: one goroutine is the watcher's reader, which pulls
+// events with Next and writes each one framed around the event object's
+// Raw bytes, so an event is never encoded per watcher (B45). Over
+// HTTP/1.1 that goroutine is the watch's own, once the head is out and
+// the connection taken over (http_hijack.go); otherwise the handler's.
 //
 // The stream ends cleanly (no ERROR) at the watch's deadline (B44), when
 // the storage ends it (io.EOF), when the client goes away (the watcher is
@@ -32,17 +35,44 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 		writeError(w, s.log, err, req)
 		return
 	}
-	enc := &httpEncoder{w: w, rc: http.NewResponseController(w), req: req, log: s.log, slow: s.cfg.SlowClientTimeout,
-		wire: req.wire, table: topts}
+	enc := &httpEncoder{w: w, out: &responseOut{w: w, rc: http.NewResponseController(w)}, req: req, log: s.log,
+		slow: s.cfg.SlowClientTimeout, wire: req.wire, table: topts}
 	m := streamMetrics{frontend: "http", watchers: s.metrics.watchers.WithLabelValues(req.entry.res.GroupResource()),
 		slow: s.metrics.slowBy("http")}
-	if rejected, _ := s.watch(r.Context(), req, q, enc, m); rejected != nil {
-		writeError(w, s.log, rejected, req)
+	end := requestEndOf(r.Context())
+	takeOver := end != nil && canTakeOver(w, r)
+	parent := r.Context()
+	if takeOver {
+		// The stream may outlive the request, whose context net/http
+		// cancels when the handler returns: until the take-over, the
+		// request's end cancels the stream; after it, the connection's.
+		parent = context.Background()
+	}
+	st, err := s.openWatch(parent, req, q, m, !takeOver)
+	if err != nil {
+		writeError(w, s.log, err, req)
 		return
 	}
+	if takeOver {
+		stop := context.AfterFunc(r.Context(), st.cancel)
+		defer stop()
+	}
+	if err := enc.start(st.watcher, st.deadline); err != nil {
+		st.close()
+		return
+	}
+	if takeOver {
+		if s.takeOver(enc, st, end) {
+			return
+		}
+		// Served here after all: CloseWatches must end it.
+		st.stopAfter = context.AfterFunc(s.stopCtx, st.cancel)
+	}
+	defer st.close()
+	_ = s.runWatch(st, enc)
 	// The end of the response (the last chunk) gets the slow-client
 	// timeout too, not the watch's passed deadline.
-	_ = enc.rc.SetWriteDeadline(time.Now().Add(enc.slow))
+	_ = enc.out.SetWriteDeadline(time.Now().Add(enc.slow))
 }
 
 // httpEncoder is the HTTP side of a watch stream. An idle stream holds no
@@ -58,8 +88,12 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 // is first. Used by the stream's goroutine only (the idle callback runs on
 // it too, inside Next).
 type httpEncoder struct {
-	w         http.ResponseWriter
-	rc        *http.ResponseController
+	// w is the response, for its header; nil once the connection was
+	// taken over (http_hijack.go).
+	w http.ResponseWriter
+	// out is where the body goes: the response (responseOut) or, once
+	// taken over, the connection (chunkedBody).
+	out       streamOut
 	req       *request
 	log       *slog.Logger
 	flushEach bool
@@ -119,14 +153,14 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 	}
 	switch {
 	case e.table != nil:
-		if err := e.writeTableEvent(e.w, e.req.entry, ev); err != nil {
+		if err := e.writeTableEvent(e.out, e.req.entry, ev); err != nil {
 			return blockedErr(err, e.limit, e.bySlow)
 		}
 		if ev.Object != nil {
 			e.written += len(ev.Object.Raw)
 		}
 	case e.wire == wireProtobuf:
-		n, err := writeProtoEvent(e.w, e.req.entry.res, ev)
+		n, err := writeProtoEvent(e.out, e.req.entry.res, ev)
 		if errors.Is(err, errEncoding) {
 			_ = e.fail(err)
 			return err
@@ -136,7 +170,7 @@ func (e *httpEncoder) send(ev api.WatchEvent) error {
 		}
 		e.written += n
 	default:
-		if err := writeEvent(e.w, e.req.entry, ev); err != nil {
+		if err := writeEvent(e.out, e.req.entry, ev); err != nil {
 			return blockedErr(err, e.limit, e.bySlow)
 		}
 		if ev.Object != nil {
@@ -156,7 +190,7 @@ func (e *httpEncoder) flush() error {
 	if e.limit.IsZero() {
 		e.arm()
 	}
-	err := e.rc.Flush()
+	err := e.out.Flush()
 	if err != nil {
 		return blockedErr(err, e.limit, e.bySlow)
 	}
@@ -183,7 +217,7 @@ func (e *httpEncoder) arm() {
 	e.limit, e.bySlow = sendLimit(time.Now(), e.deadline, e.slow)
 	e.written = 0
 	if !e.noLimit {
-		e.noLimit = e.rc.SetWriteDeadline(e.limit) != nil
+		e.noLimit = e.out.SetWriteDeadline(e.limit) != nil
 	}
 }
 
@@ -194,13 +228,33 @@ func (e *httpEncoder) fail(err error) error {
 	}
 	st := errorStatus(e.log, err, e.req)
 	if e.wire == wireProtobuf {
-		_, _ = e.w.Write(appendProtoErrorEvent(nil, st))
+		_, _ = e.out.Write(appendProtoErrorEvent(nil, st))
 	} else {
-		_, _ = e.w.Write(appendErrorEvent(nil, st))
+		_, _ = e.out.Write(appendErrorEvent(nil, st))
 	}
 	_ = e.flush()
 	return nil
 }
+
+// streamOut is where an httpEncoder writes a watch's body, under write
+// deadlines. Used by the stream's goroutine only.
+type streamOut interface {
+	io.Writer
+	// Flush sends what is buffered.
+	Flush() error
+	// SetWriteDeadline bounds the writes and flushes that follow.
+	SetWriteDeadline(t time.Time) error
+}
+
+// responseOut writes through net/http's response.
+type responseOut struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (o *responseOut) Write(p []byte) (int, error)        { return o.w.Write(p) }
+func (o *responseOut) Flush() error                       { return o.rc.Flush() }
+func (o *responseOut) SetWriteDeadline(t time.Time) error { return o.rc.SetWriteDeadline(t) }
 
 // writeEvent writes one event frame, {"type":"ADDED","object":<Raw>}\n, or
 // a bookmark. The frame's constant parts are shared, read-only slices, so

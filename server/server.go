@@ -197,6 +197,12 @@ type Server struct {
 	// nil unless Config.ForwardUncachedReads.
 	readForwarder http.Handler
 
+	// hijacks are the HTTP/1.1 watches that took their connection over
+	// (http_hijack.go), for WaitWatches.
+	hijacks hijacks
+	// gone notices taken-over connections whose client went away.
+	gone goneWatcher
+
 	// stopWatches ends every watch stream when cancelled (CloseWatches).
 	stopCtx     context.Context
 	stopWatches context.CancelFunc
@@ -258,8 +264,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // CloseWatches ends every open watch stream cleanly (the client sees the
 // end of the stream and reconnects elsewhere) and answers later watch
 // requests with 503. Call it before http.Server.Shutdown, which otherwise
-// waits for watches that never end on their own.
-func (s *Server) CloseWatches() { s.stopWatches() }
+// waits for watches that never end on their own, and WaitWatches after
+// it, for the HTTP/1.1 watches Shutdown does not see.
+func (s *Server) CloseWatches() {
+	s.stopWatches()
+	s.hijacks.cancelAll()
+}
 
 // CloseIdleConnections closes the idle connections the server holds to a
 // kube-apiserver it forwards to (forward mode, ?cache=false reads of a

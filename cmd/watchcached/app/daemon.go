@@ -514,6 +514,11 @@ func (d *Daemon) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", shutdownErr))
 			_ = d.http.Close()
 		}
+		// HTTP/1.1 watches took their connections over: Shutdown does
+		// not wait for them.
+		if err := d.server.WaitWatches(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: watches: %w", err))
+		}
 		<-d.served
 		// After Serve returned: no connection is accepted any more.
 		if err := d.httpConns.wait(ctx); err != nil && shutdownErr == nil {
