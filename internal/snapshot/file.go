@@ -222,7 +222,7 @@ func (f *File) read(ctx context.Context, r *bufio.Reader, hl, left int64) (Heade
 	if h.Count < 0 || int64(h.Count) > left {
 		return h, nil, fmt.Errorf("%w: header counts %d entries in %d bytes", ErrCorrupt, h.Count, left)
 	}
-	d := &decoder{r: r, left: left, intern: map[string]string{}}
+	d := &decoder{r: r, left: left, intern: map[string]string{}, maps: map[string]map[string]string{}}
 	objs := make([]*api.Object, h.Count)
 	for i := range objs {
 		if i%4096 == 0 && ctx.Err() != nil {

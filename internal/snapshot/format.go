@@ -166,10 +166,12 @@ func checkFrame(prologue, end []byte, size int64) (hdrLen int64, err error) {
 // bounded table of the strings already seen, so loading allocates about
 // what the objects hold and little more.
 type decoder struct {
-	r      *bufio.Reader
-	left   int64 // bytes not yet read
-	err    error
-	intern map[string]string
+	r       *bufio.Reader
+	left    int64 // bytes not yet read
+	err     error
+	intern  map[string]string
+	maps    map[string]map[string]string // shared maps by their encoded pairs
+	scratch []byte                       // strMap's encoded pairs
 }
 
 // maxInterned bounds the table of shared strings (and the length of one).
@@ -274,27 +276,49 @@ func within(s string, from int, b []byte) (string, bool) {
 	return s[from : from+len(b)], true
 }
 
-// strMap reads a map (0: nil, else length + 1 and pairs); values equal to
-// the object's name or namespace share those.
-func (d *decoder) strMap(o *api.Object) map[string]string {
+// strMap reads a map (0: nil, else length + 1 and pairs). Maps of the same
+// pairs are one map, shared by every object that has them (as the etcd
+// decoder shares them: objects' maps are never modified), so a load of
+// many objects with their workload's few label sets builds each set once.
+func (d *decoder) strMap() map[string]string {
 	n := d.length()
 	if n == 0 || d.err != nil {
 		return nil
 	}
-	m := make(map[string]string, n-1)
-	for range n - 1 {
-		k := d.shared(d.view())
+	d.scratch = d.scratch[:0]
+	for range 2 * (n - 1) {
 		v := d.view()
-		switch {
-		case string(v) == o.Name:
-			m[k] = o.Name
-		case string(v) == o.Namespace:
-			m[k] = o.Namespace
-		default:
-			m[k] = d.shared(v)
-		}
+		d.scratch = binary.AppendUvarint(d.scratch, uint64(len(v)))
+		d.scratch = append(d.scratch, v...)
 	}
+	if d.err != nil {
+		return nil
+	}
+	if m, ok := d.maps[string(d.scratch)]; ok {
+		return m
+	}
+	m := make(map[string]string, n-1)
+	for rest := d.scratch; len(rest) > 0; {
+		var k, v []byte
+		k, rest = splitView(rest)
+		v, rest = splitView(rest)
+		m[d.shared(k)] = d.shared(v)
+	}
+	if len(d.maps) >= maxSharedMaps {
+		clear(d.maps)
+	}
+	d.maps[string(d.scratch)] = m
 	return m
+}
+
+// maxSharedMaps bounds the table of shared maps; a full table is emptied
+// and fills again from the objects read next.
+const maxSharedMaps = 8192
+
+// splitView cuts one length-prefixed string off b, which strMap wrote.
+func splitView(b []byte) (v, rest []byte) {
+	n, w := binary.Uvarint(b)
+	return b[w : w+int(n)], b[w+int(n):]
 }
 
 // object reads one entry.
@@ -314,10 +338,10 @@ func (d *decoder) object() *api.Object {
 		o.Name = string(name)
 	}
 	o.UID = string(d.view())
-	if m := d.strMap(o); m != nil {
+	if m := d.strMap(); m != nil {
 		o.Labels = labels.Set(m)
 	}
-	if m := d.strMap(o); m != nil {
+	if m := d.strMap(); m != nil {
 		o.Fields = fields.Set(m)
 	}
 	o.Raw = d.bytes()

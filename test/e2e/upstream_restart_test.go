@@ -27,6 +27,7 @@ func startUpstreamOn(t *testing.T, listen string, endpoints []string) *env {
 	cfg.Listen = listen
 	cfg.GRPCListen = ""
 	cfg.EtcdServers = endpoints
+	cfg.DataDir = t.TempDir() // snapshots (warm restart) go here, not into the source tree
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.Resources = append(app.DefaultResources(), widgetsResource())
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
