@@ -85,8 +85,9 @@ func wireEvents() []api.WatchEvent {
 // TestWatchTakeOverWireBytes_B253: a watch that took its connection over
 // writes exactly the bytes net/http writes for it (head, chunk framing
 // and boundaries, the last chunk), for a watcher that flushes per event
-// and one that flushes per burst, ending cleanly or with an ERROR event;
-// then it closes the connection.
+// and one that flushes per burst, ending cleanly or with an ERROR event,
+// except that its head says `Connection: close`; then it closes the
+// connection.
 func TestWatchTakeOverWireBytes_B253(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -117,6 +118,12 @@ func TestWatchTakeOverWireBytes_B253(t *testing.T) {
 			if refClosed || !closed {
 				t.Errorf("connection closed after the body: net/http %v (want false), taken over %v (want true)", refClosed, closed)
 			}
+			// The one difference: the taken-over head announces the close
+			// (so no client reuses the connection, B253).
+			if !bytes.Contains(got, []byte("\r\nConnection: close\r\n")) || bytes.Contains(want, []byte("\r\nConnection:")) {
+				t.Errorf("Connection header: taken over %q, net/http %q", got, want)
+			}
+			got = bytes.Replace(got, []byte("\r\nConnection: close\r\n"), []byte("\r\n"), 1)
 			want, got = dateLine.ReplaceAll(want, []byte("\r\nDate: -\r\n")), dateLine.ReplaceAll(got, []byte("\r\nDate: -\r\n"))
 			if !bytes.Equal(got, want) {
 				t.Fatalf("taken-over watch wrote\n%q\nnet/http wrote\n%q", got, want)

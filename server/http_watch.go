@@ -57,6 +57,13 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req *request
 		stop := context.AfterFunc(r.Context(), st.cancel)
 		defer stop()
 	}
+	if takeOver {
+		// The connection is closed after the last chunk (it is no longer
+		// net/http's to keep alive): said in the head, so that no client
+		// puts it back in its pool and sends a request down it that the
+		// close would lose (a PUT is not retried).
+		w.Header().Set("Connection", "close")
+	}
 	if err := enc.start(st.watcher, st.deadline); err != nil {
 		st.close()
 		return
