@@ -37,6 +37,17 @@ func runDaemon() int {
 	cfg.FastEmbeddedEtcd = true
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg.Limits.MaxWatches = 0
+	if d := os.Getenv("WATCHCACHED_LOAD_COMPACTION"); d != "" {
+		// etcd keeps every revision between two compactions: in a run
+		// shorter than two rounds of the default 5 minutes that history
+		// (in the same process) grows for the whole run.
+		iv, err := time.ParseDuration(d)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "WATCHCACHED_LOAD_COMPACTION:", err)
+			return 1
+		}
+		cfg.EtcdCompactionInterval = &iv
+	}
 	if n := os.Getenv("WATCHCACHED_LOAD_MAX_INFLIGHT"); n != "" {
 		cfg.Limits.MaxRequestsInflight, _ = strconv.Atoi(n)
 	}
