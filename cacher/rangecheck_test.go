@@ -174,14 +174,7 @@ func TestWarmCheck_B238_LostDelete(t *testing.T) {
 // range's newest mod revision.
 func TestWarmCheck_B238_LostNewestUpdate(t *testing.T) {
 	e := newEnv(t, false, nil)
-	for _, n := range []string{"p0", "p1", "p2", "p3"} {
-		e.create("ns", n, "n1")
-	}
-	old, err := e.store.Get(context.Background(), "ns", "p1", api.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	updated := e.update("ns", "p1", "n2")
+	old, updated := e.fourPodsP1Updated(t)
 	f, rv, objs := e.coldSnapshot()
 	saveAs(t, f, rv, replaced(objs, old))
 	logs := &logBuffer{}
@@ -213,14 +206,7 @@ func TestWarmCheck_B238_UndecodableValueNoRelist(t *testing.T) {
 // key, names it.
 func TestWarmCheck_B239_OlderLostUpdateLeftToPeriodicCheck(t *testing.T) {
 	e := newEnv(t, false, nil)
-	for _, n := range []string{"p0", "p1", "p2", "p3"} {
-		e.create("ns", n, "n1")
-	}
-	old, err := e.store.Get(context.Background(), "ns", "p1", api.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	updated := e.update("ns", "p1", "n2")
+	old, updated := e.fourPodsP1Updated(t)
 	e.update("ns", "p3", "n2") // the range's newest write, which the snapshot holds
 	f, rv, objs := e.coldSnapshot()
 	saveAs(t, f, rv, replaced(objs, old))
@@ -252,4 +238,18 @@ func TestWarmCheck_B237_SkippedWithoutAnswer(t *testing.T) {
 	if n := testutil.ToFloat64(c.m.inconsistencies); n != 0 {
 		t.Fatalf("inconsistencies %v, want 0", n)
 	}
+}
+
+// fourPodsP1Updated creates pods p0-p3 in ns and updates p1; it returns
+// p1 before and after the update.
+func (e *env) fourPodsP1Updated(t *testing.T) (old, updated *api.Object) {
+	t.Helper()
+	for _, n := range []string{"p0", "p1", "p2", "p3"} {
+		e.create("ns", n, "n1")
+	}
+	old, err := e.store.Get(context.Background(), "ns", "p1", api.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return old, e.update("ns", "p1", "n2")
 }
