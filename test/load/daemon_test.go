@@ -37,6 +37,7 @@ func runDaemon() int {
 	cfg.FastEmbeddedEtcd = true
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg.Limits.MaxWatches = 0
+	cfg.Profiling = os.Getenv("WATCHCACHED_LOAD_PROFILING") == "1" // pprof under /debug/pprof/
 	if d := os.Getenv("WATCHCACHED_LOAD_COMPACTION"); d != "" {
 		// etcd keeps every revision between two compactions: in a run
 		// shorter than two rounds of the default 5 minutes that history

@@ -80,7 +80,7 @@ func runWatchers(t *testing.T, frontend string) {
 	open := openWatchers(t, frontend, d, n, nsN, startRV, timeout, results, &started, &ended)
 	defer open.close()
 	started.Wait()
-	t.Logf("%d %s watchers open in %v; RSS %.0f MiB", n, frontend, time.Since(watchStart), float64(d.rss(t))/(1<<20))
+	t.Logf("%d %s watchers open in %v; RSS %.0f MiB; daemon at %s", n, frontend, time.Since(watchStart), float64(d.rss(t))/(1<<20), d.http)
 
 	stop := make(chan struct{})
 	samples, sampled := d.sampleRSS(t, stop)
