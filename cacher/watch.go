@@ -52,7 +52,7 @@ func (c *Cacher) startWatcher(ctx context.Context, w *watcher, start api.WatchSt
 		w.endBookmark = start.EndBookmark
 		from = snap.RV()
 	}
-	iv, err := interval.New(c.wc, from)
+	iv, err := interval.NewUnder(c.wc, from, w.prefix)
 	if err != nil {
 		return err
 	}

@@ -18,8 +18,9 @@ const BufferSize = 128
 //
 // Invariant: buf[pos:] are copied, not yet handed out events with RVs in
 // non-decreasing order, none below lastRV (events of one etcd revision
-// share its RV); next is the ring index after the last copied event; once
-// err is set, no more events are copied.
+// share its RV), every one's key under prefix; next is the ring index
+// after the last event looked at (copied or skipped for its key); once err
+// is set, no more events are copied.
 type Interval struct {
 	wc     *watchcache.WatchCache
 	next   uint64       // absolute ring index of the next event to copy
@@ -28,6 +29,7 @@ type Interval struct {
 	buf    []*api.Event // allocated at the first copy that finds events
 	pos    int          // buf[pos:] is not yet handed out
 	err    error        // sticky expired error, returned once buf is drained
+	prefix string       // only events whose key has it are copied ("" all)
 }
 
 // New opens an interval of the events with RV > fromRV. fromRV may be in the
@@ -41,6 +43,18 @@ func New(wc *watchcache.WatchCache, fromRV uint64) (*Interval, error) {
 		return nil, err
 	}
 	return &Interval{wc: wc, next: next, minRV: fromRV, lastRV: fromRV}, nil
+}
+
+// NewUnder is New for the events whose key starts with prefix: the others
+// are skipped as they are copied out of the ring (a key comparison each),
+// so a watcher of one namespace is handed, and buffers, only its own.
+func NewUnder(wc *watchcache.WatchCache, fromRV uint64, prefix string) (*Interval, error) {
+	i, err := New(wc, fromRV)
+	if err != nil {
+		return nil, err
+	}
+	i.prefix = prefix
+	return i, nil
 }
 
 // Next returns the next event; it never blocks. (nil, nil) means the
@@ -112,18 +126,17 @@ func (i *Interval) refill() (int, error) {
 		// Copy into the stack first: an idle watcher allocates only when
 		// there are events, and takes the lock once for them.
 		var first [minBuffer]*api.Event
-		n, err := i.wc.CopyEvents(i.next, first[:])
+		n, err := i.copyEvents(first[:])
 		if n == 0 {
 			return 0, i.fail(err)
 		}
 		i.buf, i.pos = append(make([]*api.Event, 0, minBuffer), first[:n]...), 0
-		i.next += uint64(n)
 		return n, nil
 	} else if len(i.buf) == cap(i.buf) && cap(i.buf) < BufferSize {
 		i.buf = make([]*api.Event, 0, min(2*cap(i.buf), BufferSize))
 	}
 	i.buf, i.pos = i.buf[:0], 0
-	n, err := i.wc.CopyEvents(i.next, i.buf[:cap(i.buf)])
+	n, err := i.copyEvents(i.buf[:cap(i.buf)])
 	if err != nil {
 		return 0, i.fail(err)
 	}
@@ -132,8 +145,20 @@ func (i *Interval) refill() (int, error) {
 		return 0, nil
 	}
 	i.buf, i.pos = i.buf[:n], 0
-	i.next += uint64(n)
 	return n, nil
+}
+
+// copyEvents copies the next events under the interval's prefix into dst
+// and moves next past every event it looked at; 0 means caught up (or an
+// error).
+func (i *Interval) copyEvents(dst []*api.Event) (int, error) {
+	for {
+		n, scanned, err := i.wc.CopyEventsUnder(i.next, dst, i.prefix)
+		i.next += scanned
+		if n > 0 || scanned == 0 || err != nil {
+			return n, err
+		}
+	}
 }
 
 // minBuffer is the size of a fresh buffer.

@@ -1,6 +1,9 @@
 package interval
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // checkInvariants verifies the invariant written on Interval and returns
 // the first violation. Tests call it after every step.
@@ -17,6 +20,9 @@ func (i *Interval) checkInvariants() error {
 	for _, ev := range i.buf[i.pos:] {
 		if ev == nil {
 			return fmt.Errorf("nil event in the unread buffer")
+		}
+		if !strings.HasPrefix(ev.Key(), i.prefix) {
+			return fmt.Errorf("buffered key %s outside the prefix %s", ev.Key(), i.prefix)
 		}
 		if ev.RV < prev && ev.RV > i.minRV {
 			return fmt.Errorf("buffered RV %d before %d", ev.RV, prev)

@@ -2,6 +2,7 @@ package watchcache
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/watchcached/watchcached/api"
 )
@@ -61,3 +62,32 @@ func (w *WatchCache) CopyEvents(from uint64, dst []*api.Event) (int, error) {
 	}
 	return int(n), nil
 }
+
+// CopyEventsUnder is CopyEvents for the events whose key starts with
+// prefix ("" matches every event): it looks at up to ScanMax events from
+// from on, copies the matching ones into dst until dst is full, and
+// returns how many it copied and how many it looked at (the next index to
+// look at is from+scanned; scanned is 0 only when from is the end index or
+// on error). A watcher of one namespace so copies only its own events and
+// skips the others' at the cost of a key comparison each, under the read
+// lock for at most ScanMax of them.
+func (w *WatchCache) CopyEventsUnder(from uint64, dst []*api.Event, prefix string) (copied int, scanned uint64, err error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	r := &w.ring
+	if from < r.start {
+		return 0, 0, &IndexExpiredError{Index: from, Start: r.start, Oldest: w.oldest}
+	}
+	end := min(r.end, from+ScanMax)
+	k := from
+	for ; k < end && copied < len(dst); k++ {
+		if ev := r.at(k).ev; strings.HasPrefix(ev.Object.Key, prefix) {
+			dst[copied] = ev
+			copied++
+		}
+	}
+	return copied, k - from, nil
+}
+
+// ScanMax is the most events one CopyEventsUnder looks at.
+const ScanMax = 4096
